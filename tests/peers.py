@@ -1,0 +1,56 @@
+"""Real SDK peers for the tests: ably-js under Node, driven over a pipe."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+JS_DIR = Path(__file__).parent / "js"
+
+
+class AblyJsError(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message"))
+        self.code = error.get("code")
+        self.status_code = error.get("statusCode")
+
+
+class AblyJs:
+    """ably-js (the version tests/js/package-lock.json pins) in one Node process."""
+
+    def __init__(self) -> None:
+        node = shutil.which("node")
+        if node is None or not (JS_DIR / "node_modules" / "ably").is_dir():
+            raise RuntimeError(
+                "ably-js is not installed: run scripts/check (or `npm ci --prefix tests/js`)"
+            )
+        self._process = subprocess.Popen(
+            [node, str(JS_DIR / "peer.js")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        self._ids = itertools.count(1)
+
+    def call(self, op: str, **args: Any) -> Any:
+        assert self._process.stdin and self._process.stdout
+        request_id = next(self._ids)
+        self._process.stdin.write(json.dumps({"id": request_id, "op": op, "args": args}) + "\n")
+        self._process.stdin.flush()
+        answer = json.loads(self._process.stdout.readline())
+        assert answer["id"] == request_id
+        if "error" in answer:
+            raise AblyJsError(answer["error"])
+        return answer["result"]
+
+    def close(self) -> None:
+        assert self._process.stdin
+        self._process.stdin.close()
+        self._process.wait(timeout=10)
+        if self._process.stdout:
+            self._process.stdout.close()
