@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from ably_authkit import ApiKey
+
+from .peers import AblyJs
+
+# Secrets of 32+ bytes: pyjwt warns below that, and warnings are errors here.
+SECRET = "bW9jay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDAwMDAw"
+KEY_TEXT = f"appId.keyId:{SECRET}"
+OTHER_SECRET = "b3RoZXItbW9jay1zZWNyZXQtZm9yLXRlc3RzLTExMTEx"
+NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=timezone.utc)
+
+settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100
+)
+settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=300
+)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+@pytest.fixture
+def key() -> ApiKey:
+    return ApiKey.parse(KEY_TEXT)
+
+
+@pytest.fixture
+def other_key() -> ApiKey:
+    """Another key of the same app."""
+    return ApiKey.parse(f"appId.otherKey:{OTHER_SECRET}")
+
+
+@pytest.fixture(scope="session")
+def ably_js() -> Iterator[AblyJs]:
+    """ably-js in a Node process, for byte-for-byte comparisons with a second SDK."""
+    peer = AblyJs()
+    yield peer
+    peer.close()
