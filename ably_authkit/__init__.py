@@ -5,6 +5,8 @@ any credential, and test it all offline against :mod:`ably_authkit.testing`.
 """
 
 from .capability import Capability as Capability
+from .errors import AblyApiError as AblyApiError
+from .errors import AblyConnectionError as AblyConnectionError
 from .errors import ApiKeyTypeError as ApiKeyTypeError
 from .errors import AuthKitError as AuthKitError
 from .errors import CapabilityTypeError as CapabilityTypeError
@@ -39,6 +41,8 @@ from .token_requests import verify_token_request as verify_token_request
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AblyApiError",
+    "AblyConnectionError",
     "AblyJwtClaims",
     "ApiKey",
     "ApiKeyTypeError",

@@ -15,6 +15,8 @@ catches (attrs' ``NotAnAttrsClassError(ValueError)`` pattern)::
     ├── InvalidParameterError (ValueError)             40003
     │   └── ParameterTypeError (TypeError)
     ├── TokenTooLargeError (ValueError)
+    ├── AblyApiError                                   Ably answered with an error (its code)
+    ├── AblyConnectionError (ConnectionError)          Ably could not be reached
     └── TokenError (ValueError)                        verifying a JWT or TokenRequest
         ├── MalformedTokenError                        40144 (JWT), 40001 (TokenRequest)
         ├── InvalidTokenFieldError                     the field's own code (40003, 40012)
@@ -127,6 +129,44 @@ class ParameterTypeError(InvalidParameterError, TypeError):
 
 class TokenTooLargeError(AuthKitError, ValueError):
     """The credential would not fit where clients must carry it (a JWT over 8 KiB)."""
+
+
+class AblyApiError(AuthKitError):
+    """Ably (or an Ably-compatible service) answered a request with an error.
+
+    ``code``, ``status_code`` and ``href`` are Ably's; ``message`` is Ably's message.
+    A token error (``40140 <= code < 40150``, see :attr:`is_token_error`) means the
+    credential must be renewed; anything else is a request Ably refuses as made.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None,
+        status_code: int | None,
+        href: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status_code=status_code)
+        self.href = href
+
+    @property
+    def is_token_error(self) -> bool:
+        """Whether Ably refused the credential itself (40140-40149): renew and retry."""
+        return self.code is not None and 40140 <= self.code < 40150
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_api_error, (self.message, self.code, self.status_code, self.href))
+
+
+def _rebuild_api_error(
+    message: str, code: int | None, status_code: int | None, href: str | None
+) -> AblyApiError:
+    return AblyApiError(message, code=code, status_code=status_code, href=href)
+
+
+class AblyConnectionError(AuthKitError, ConnectionError):
+    """Ably could not be reached (refused, timed out, TLS failure). The message says where."""
 
 
 class TokenError(AuthKitError, ValueError):

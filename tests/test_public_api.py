@@ -7,6 +7,8 @@ import ably_authkit
 from ably_authkit import errors
 
 PUBLIC_NAMES = {
+    "AblyApiError",
+    "AblyConnectionError",
     "AblyJwtClaims",
     "ApiKey",
     "ApiKeyTypeError",
@@ -49,13 +51,27 @@ def test_all_is_exactly_the_public_names() -> None:
 
 
 def test_every_error_is_an_authkit_error_and_a_builtin() -> None:
+    # Bad input is a ValueError or TypeError; what Ably answers is Ably's, and not
+    # reaching Ably is a ConnectionError.
+    not_input = {errors.AuthKitError, errors.AblyApiError, errors.AblyConnectionError}
     for name in dir(errors):
         error = getattr(errors, name)
         if isinstance(error, type) and issubclass(error, Exception):
             assert issubclass(error, errors.AuthKitError)
-            if error is not errors.AuthKitError:
+            assert name in ably_authkit.__all__, name
+            if error not in not_input:
                 assert issubclass(error, (ValueError, TypeError)), name
-                assert name in ably_authkit.__all__, name
+    assert issubclass(errors.AblyConnectionError, ConnectionError)
+
+
+def test_api_errors_tell_token_errors_apart() -> None:
+    import pickle
+
+    expired = errors.AblyApiError("Token expired", code=40142, status_code=401)
+    denied = errors.AblyApiError("denied", code=40160, status_code=401, href="h")
+    assert expired.is_token_error and not denied.is_token_error
+    copy = pickle.loads(pickle.dumps(denied))
+    assert (copy.code, copy.status_code, copy.href, copy.message) == (40160, 401, "h", "denied")
 
 
 def test_errors_survive_pickling() -> None:
