@@ -33,6 +33,13 @@ from .jwt_tokens import AblyJwtClaims as AblyJwtClaims
 from .jwt_tokens import mint_jwt as mint_jwt
 from .jwt_tokens import verify_jwt as verify_jwt
 from .keys import ApiKey as ApiKey
+from .rest import AsyncRestClient as AsyncRestClient
+from .rest import RestClient as RestClient
+from .rest import RevocationResult as RevocationResult
+from .rest import arequest_token as arequest_token
+from .rest import request_token as request_token
+from .rest import revoke_tokens as revoke_tokens
+from .rest import server_time as server_time
 from .token_details import TokenDetails as TokenDetails
 from .token_requests import TokenRequest as TokenRequest
 from .token_requests import create_token_request as create_token_request
@@ -46,6 +53,7 @@ __all__ = [
     "AblyJwtClaims",
     "ApiKey",
     "ApiKeyTypeError",
+    "AsyncRestClient",
     "AuthKitError",
     "Capability",
     "CapabilityTypeError",
@@ -61,6 +69,8 @@ __all__ = [
     "KeyMismatchError",
     "MalformedTokenError",
     "ParameterTypeError",
+    "RestClient",
+    "RevocationResult",
     "TTLTypeError",
     "TimestampNotCurrentError",
     "TokenDetails",
@@ -69,9 +79,13 @@ __all__ = [
     "TokenNotYetValidError",
     "TokenRequest",
     "TokenTooLargeError",
+    "arequest_token",
     "create_token_request",
     "explain",
     "mint_jwt",
+    "request_token",
+    "revoke_tokens",
+    "server_time",
     "verify_jwt",
     "verify_token_request",
 ]

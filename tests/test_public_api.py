@@ -7,6 +7,13 @@ import ably_authkit
 from ably_authkit import errors
 
 PUBLIC_NAMES = {
+    "server_time",
+    "revoke_tokens",
+    "request_token",
+    "arequest_token",
+    "RevocationResult",
+    "RestClient",
+    "AsyncRestClient",
     "AblyApiError",
     "AblyConnectionError",
     "AblyJwtClaims",
