@@ -1,0 +1,449 @@
+"""What the emulator knows and enforces, apart from HTTP: keys, tokens, nonces,
+revocations, messages and the clock. Every method is called under the service's lock
+(the web server's thread and the test's thread both use it), and raises
+:class:`~ably_authkit.AblyApiError` with Ably's code and status for anything Ably refuses.
+
+The choices made where Ably's behaviour is not documented are listed in
+``docs/emulator.md``; each is marked ``Choice:`` here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+
+from ably_authkit._time import MAX_REVOCABLE_TTL, MAX_TTL, ONE_MS, from_ms, to_ms
+from ably_authkit.capability import Capability
+from ably_authkit.errors import AblyApiError, AuthKitError, TokenError
+from ably_authkit.keys import ApiKey
+from ably_authkit.token_details import TokenDetails
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["Credential", "Service"]
+
+DEFAULT_CAPABILITY = Capability({"[*]*": ["*"]})
+DEFAULT_TTL = timedelta(hours=1)
+#: How long before issuedBefore a revocation with allowReauthMargin takes effect.
+REAUTH_MARGIN = timedelta(seconds=30)
+HELP = "https://help.ably.io/error/"
+
+
+def ably_error(code: int, status: int, message: str) -> AblyApiError:
+    return AblyApiError(message, code=code, status_code=status, href=f"{HELP}{code}")
+
+
+def _from_token_error(error: AuthKitError) -> AblyApiError:
+    code = error.code or 40000
+    status = error.status_code or (401 if 40100 <= code < 40200 else 400)
+    return ably_error(code, status, error.message)
+
+
+class Credential:
+    """Who a request or a connection is: the key it belongs to, what it may do, as whom,
+    until when, and (for tokens and JWTs) the text that identifies it."""
+
+    __slots__ = (
+        "capability",
+        "client_id",
+        "expires",
+        "issued",
+        "key",
+        "kind",
+        "revocation_key",
+        "token",
+    )
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        key: ApiKey,
+        capability: Capability,
+        client_id: str | None,
+        issued: datetime | None = None,
+        expires: datetime | None = None,
+        token: str | None = None,
+        revocation_key: str | None = None,
+    ) -> None:
+        self.kind = kind  # "basic", "token" or "jwt"
+        self.key = key
+        self.capability = capability
+        self.client_id = client_id
+        self.issued = issued
+        self.expires = expires
+        self.token = token
+        self.revocation_key = revocation_key
+
+
+class Service:
+    """The emulated Ably app(s): the state behind every route."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.keys: dict[str, ApiKey] = {}
+        self.tokens: dict[str, TokenDetails] = {}
+        self.issued: list[TokenDetails] = []
+        self.nonces: dict[str, set[str]] = {}
+        # key name -> target ("clientId:alice") -> (issuedBefore, appliesAt)
+        self.revocations: dict[str, dict[str, tuple[datetime, datetime]]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.offset = timedelta(0)
+        self._serial = 0
+        #: Called with (channel, messages) after every publish; the realtime side
+        #: delivers them to subscribers.
+        self.on_publish: list[Callable[[str, list[dict[str, Any]]], None]] = []
+        #: Called with (key name, targets) after a revocation.
+        self.on_revoke: list[Callable[[str], None]] = []
+
+    # -- clock and bookkeeping ------------------------------------------------------
+
+    def now(self) -> datetime:
+        # Whole milliseconds, as on the wire.
+        moment = datetime.now(timezone.utc) + self.offset
+        return from_ms(to_ms(moment.replace(microsecond=moment.microsecond // 1000 * 1000)))
+
+    def next_id(self, prefix: str) -> str:
+        self._serial += 1
+        return f"{prefix}{self._serial:06d}-{secrets.token_hex(4)}"
+
+    def reset(self) -> None:
+        self.keys.clear()
+        self.tokens.clear()
+        self.issued.clear()
+        self.nonces.clear()
+        self.revocations.clear()
+        self.messages.clear()
+        self.offset = timedelta(0)
+
+    def add_key(self, capability: Capability, revocable: bool, app_id: str) -> ApiKey:
+        key_id = secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
+        key = ApiKey(
+            name=f"{app_id}.{key_id}",
+            secret=secrets.token_urlsafe(33),
+            capability=capability,
+            revocable=revocable,
+        )
+        self.keys[key.name] = key
+        return key
+
+    def key(self, name: str) -> ApiKey:
+        key = self.keys.get(name)
+        if key is None:
+            # Choice: an unknown key name is 40400 Not Found, as Ably answers for a
+            # key name that no app has.
+            raise ably_error(40400, 404, f"No key found with name {name!r} in this emulator")
+        return key
+
+    # -- tokens -------------------------------------------------------------------
+
+    def request_token(self, key_name: str, body: object, basic: Credential | None) -> TokenDetails:
+        """``POST /keys/{keyName}/requestToken``: check and grant a TokenRequest."""
+        from ably_authkit.token_requests import TokenRequest, verify_token_request
+
+        key = self.key(key_name)
+        if not isinstance(body, Mapping):
+            raise ably_error(40001, 400, "the body of requestToken must be a TokenRequest object")
+        now = self.now()
+        if body.get("mac") is None:
+            # An unsigned TokenRequest is taken only with the key itself as basic auth.
+            if basic is None or basic.kind != "basic" or basic.key.name != key.name:
+                raise ably_error(
+                    40101,
+                    401,
+                    "Unsigned token request: send it with the key as basic auth, or sign it",
+                )
+            try:
+                request = TokenRequest.from_dict(body)
+            except AuthKitError as error:
+                raise _from_token_error(error) from None
+            if request.key_name != key.name:
+                raise ably_error(40101, 401, "keyName does not match the key in the path")
+        else:
+            try:
+                request = verify_token_request(dict(body), key, now=now)
+            except TokenError as error:
+                raise _from_token_error(error) from None
+            except AuthKitError as error:
+                raise _from_token_error(error) from None
+            seen = self.nonces.setdefault(key.name, set())
+            if request.nonce in seen:
+                raise ably_error(40105, 401, "Nonce value replayed")
+            seen.add(str(request.nonce))
+        ttl = request.ttl or DEFAULT_TTL
+        limit = MAX_REVOCABLE_TTL if key.revocable else MAX_TTL
+        if ttl > limit:
+            raise ably_error(
+                40003,
+                400,
+                f"ttl {ttl // ONE_MS} ms is over the limit of {limit // ONE_MS} ms"
+                + (" for a key with revocable tokens" if key.revocable else ""),
+            )
+        capability = _granted(key)
+        if request.capability is not None:
+            try:
+                requested = Capability.parse(request.capability)
+            except AuthKitError as error:
+                raise ably_error(40003, 400, f"Invalid capability: {error.message}") from None
+            meet = capability.intersection(requested)
+            if meet is None:
+                # Choice: 40160, the capability-refused code, for an empty intersection.
+                raise ably_error(40160, 401, "Key does not support requested capabilities")
+            capability = meet
+        details = TokenDetails(
+            token=f"{key.app_id}.{secrets.token_urlsafe(30)}",
+            key_name=key.name,
+            issued=now,
+            expires=now + ttl,
+            capability=capability,
+            client_id=request.client_id,
+        )
+        self.tokens[details.token] = details
+        self.issued.append(details)
+        return details
+
+    def revoke(self, key: ApiKey, body: object) -> dict[str, Any]:
+        """``POST /keys/{keyName}/revokeTokens``: record revocations, answer a BatchResult."""
+        if not key.revocable:
+            # Choice: 40162-style refusal when the key does not have revocable tokens.
+            raise ably_error(
+                40162,
+                401,
+                "Token revocation is not enabled for this key; create the key with revocable=True",
+            )
+        if not isinstance(body, Mapping):
+            raise ably_error(40003, 400, "the body must be an object with targets")
+        targets = body.get("targets")
+        if not isinstance(targets, list) or not targets:
+            raise ably_error(40003, 400, "targets must be a non-empty array")
+        if len(targets) > 100:
+            raise ably_error(40003, 400, "at most 100 targets per request")
+        now = self.now()
+        issued_before_ms = body.get("issuedBefore")
+        if issued_before_ms is None:
+            issued_before = now
+        elif isinstance(issued_before_ms, int) and not isinstance(issued_before_ms, bool):
+            issued_before = from_ms(issued_before_ms)
+        else:
+            raise ably_error(40003, 400, "issuedBefore must be an integer of milliseconds")
+        margin = body.get("allowReauthMargin", False)
+        if not isinstance(margin, bool):
+            raise ably_error(40003, 400, "allowReauthMargin must be a boolean")
+        applies_at = now + REAUTH_MARGIN if margin else now
+        table = self.revocations.setdefault(key.name, {})
+        results: list[dict[str, Any]] = []
+        for target in targets:
+            kind, _, value = target.partition(":") if isinstance(target, str) else ("", "", "")
+            if kind not in ("clientId", "revocationKey", "channel") or not value:
+                results.append(
+                    {
+                        "target": target,
+                        "error": {
+                            "message": "target must be clientId:<id> or revocationKey:<key>",
+                            "code": 40003,
+                            "statusCode": 400,
+                        },
+                    }
+                )
+                continue
+            table[target] = (issued_before, applies_at)
+            results.append(
+                {
+                    "target": target,
+                    "issuedBefore": to_ms(issued_before),
+                    "appliesAt": to_ms(applies_at),
+                }
+            )
+        failures = sum(1 for result in results if "error" in result)
+        for listener in self.on_revoke:
+            listener(key.name)
+        return {
+            "successCount": len(results) - failures,
+            "failureCount": failures,
+            "results": results,
+        }
+
+    def revoked(self, credential: Credential, now: datetime) -> bool:
+        table = self.revocations.get(credential.key.name)
+        if not table or credential.kind == "basic" or credential.issued is None:
+            return False
+        targets = []
+        if credential.client_id is not None:
+            targets.append(f"clientId:{credential.client_id}")
+        if credential.revocation_key is not None:
+            targets.append(f"revocationKey:{credential.revocation_key}")
+        for target in targets:
+            entry = table.get(target)
+            if entry and credential.issued < entry[0] and now >= entry[1]:
+                return True
+        return False
+
+    # -- authenticating requests ----------------------------------------------------
+
+    def basic(self, encoded: str, client_id_header: str | None) -> Credential:
+        try:
+            text = base64.b64decode(encoded, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ably_error(40101, 401, "Invalid basic credentials: not base64") from None
+        name, _, secret = text.partition(":")
+        key = self.keys.get(name)
+        if key is None or not secrets.compare_digest(
+            key.secret.encode("utf-8"), secret.encode("utf-8")
+        ):
+            raise ably_error(40101, 401, "Invalid credentials: unknown key or wrong secret")
+        client_id = None
+        if client_id_header is not None:
+            try:
+                client_id = base64.b64decode(client_id_header, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise ably_error(40012, 400, "X-Ably-ClientId must be base64 text") from None
+            if not client_id or client_id == "*":
+                raise ably_error(40012, 400, "X-Ably-ClientId must name one client")
+        return Credential(kind="basic", key=key, capability=_granted(key), client_id=client_id)
+
+    def token(self, text: str) -> Credential:
+        """An Ably token or an Ably JWT, as sent in ``Bearer`` (decoded) or in a query."""
+        now = self.now()
+        if text.count(".") == 2 and text.startswith("ey"):
+            credential = self._jwt(text, now)
+        else:
+            details = self.tokens.get(text)
+            if details is None:
+                raise ably_error(40143, 401, "Token not recognised by this emulator")
+            key = self.keys.get(details.key_name or "")
+            if key is None:
+                raise ably_error(40143, 401, "Token not recognised: its key was removed")
+            if details.expires <= now:
+                raise ably_error(40142, 401, "Token expired")
+            credential = Credential(
+                kind="token",
+                key=key,
+                capability=details.capability,
+                client_id=details.client_id,
+                issued=details.issued,
+                expires=details.expires,
+                token=text,
+            )
+        if self.revoked(credential, now):
+            raise ably_error(40141, 401, "Token revoked")
+        return credential
+
+    def _jwt(self, text: str, now: datetime) -> Credential:
+        from ably_authkit.jwt_tokens import read_unverified, verify_jwt
+
+        try:
+            header, _ = read_unverified(text)
+        except AuthKitError as error:
+            raise ably_error(40144, 401, f"Invalid JWT: {error.message}") from None
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise ably_error(40144, 401, "Invalid JWT: missing kid")
+        key = self.keys.get(kid)
+        if key is None:
+            # Choice: a JWT signed for an unknown key is 40101, as for basic auth.
+            raise ably_error(40101, 401, f"Invalid JWT: no key named {kid!r} in this emulator")
+        try:
+            claims = verify_jwt(text, key, now=now, leeway=timedelta(0))
+        except AuthKitError as error:
+            raise _from_token_error(error) from None
+        capability = _granted(key).intersection(claims.capability)
+        if capability is None:
+            raise ably_error(40160, 401, "JWT capability has nothing in common with the key's")
+        return Credential(
+            kind="jwt",
+            key=key,
+            capability=capability,
+            client_id=claims.client_id,
+            issued=claims.issued,
+            expires=claims.expires,
+            token=text,
+            revocation_key=claims.revocation_key,
+        )
+
+    def authorization(self, header: str | None, client_id_header: str | None) -> Credential:
+        if not header:
+            raise ably_error(40101, 401, "No authentication: send basic auth or a token")
+        scheme, _, value = header.partition(" ")
+        scheme = scheme.lower()
+        value = value.strip()
+        if scheme == "basic":
+            return self.basic(value, client_id_header)
+        if scheme == "bearer":
+            return self.token(_bearer_token(value))
+        raise ably_error(40101, 401, f"Unsupported authorization scheme {scheme!r}")
+
+    # -- channels -----------------------------------------------------------------
+
+    def require(self, credential: Credential, channel: str, operation: str) -> None:
+        if not credential.capability.allows(channel, operation):
+            raise ably_error(
+                40160,
+                401,
+                f"Unable to perform channel operation (operation = {operation}, "
+                f"channel = {channel}); the credential's capability does not allow it",
+            )
+
+    def publish(self, credential: Credential, channel: str, body: object) -> list[dict[str, Any]]:
+        self.require(credential, channel, "publish")
+        messages = [
+            message
+            for message in (body if isinstance(body, list) else [body])
+            if isinstance(message, Mapping)
+        ]
+        if not messages or len(messages) != (len(body) if isinstance(body, list) else 1):
+            raise ably_error(40000, 400, "the body must be a message object or an array of them")
+        now = to_ms(self.now())
+        stored = []
+        for message in messages:
+            client_id = message.get("clientId")
+            if client_id is not None and not isinstance(client_id, str):
+                raise ably_error(40012, 400, "a message's clientId must be a string")
+            identity = credential.client_id
+            if client_id is not None and identity not in (None, "*") and client_id != identity:
+                raise ably_error(
+                    40012,
+                    400,
+                    f"Mismatched clientId: the message's is {client_id!r}, the "
+                    f"credential's is {identity!r}",
+                )
+            if client_id is None and identity not in (None, "*"):
+                client_id = identity
+            if client_id is not None and credential.kind != "basic" and identity is None:
+                # Choice: an anonymous token may not publish as a named client, as the
+                # realtime protocol refuses it (RSA7, 40012).
+                raise ably_error(
+                    40012, 400, "this credential has no clientId, so messages cannot name one"
+                )
+            entry = {name: value for name, value in message.items() if name != "clientId"}
+            entry.setdefault("id", self.next_id("msg"))
+            entry["timestamp"] = now
+            if client_id is not None:
+                entry["clientId"] = client_id
+            stored.append(entry)
+        self.messages.setdefault(channel, []).extend(stored)
+        for listener in self.on_publish:
+            listener(channel, stored)
+        return stored
+
+    def history(self, credential: Credential, channel: str) -> list[dict[str, Any]]:
+        self.require(credential, channel, "history")
+        return list(self.messages.get(channel, ()))
+
+
+def _granted(key: ApiKey) -> Capability:
+    return DEFAULT_CAPABILITY if key.capability is None else key.capability
+
+
+def _bearer_token(value: str) -> str:
+    """Ably SDKs send ``Bearer base64(token)``; accept the bare token too."""
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return value
+    return decoded if decoded.isprintable() and decoded else value

@@ -1,0 +1,442 @@
+"""AblyEmulator: a local, Ably-compatible service for offline tests of auth flows.
+
+It is an aiohttp server on 127.0.0.1, run on an event loop in a background thread, so
+synchronous tests, asyncio tests and other processes (ably-js under Node, a browser) can
+all talk to it over real sockets::
+
+    with AblyEmulator() as emu:
+        key = emu.create_key(capability={"chat:*": ["publish", "subscribe"]})
+        details = request_token(key, endpoint=emu.url)
+
+Routes (Ably's paths, status codes, error codes and error body): ``GET /time``,
+``POST /keys/{keyName}/requestToken``, ``POST /keys/{keyName}/revokeTokens``,
+``POST``/``GET /channels/{channel}/messages``. Bodies are JSON or msgpack, by
+``Content-Type``; answers follow ``Accept``. The emulator's clock is the real clock plus
+what :meth:`AblyEmulator.advance` added, and every check uses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+
+import msgpack
+from aiohttp import web
+
+from ably_authkit._time import check_datetime, to_ms
+from ably_authkit.capability import Capability
+from ably_authkit.errors import AblyApiError, InvalidParameterError, ParameterTypeError
+
+from ._service import DEFAULT_CAPABILITY, Service, ably_error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ssl
+    from types import TracebackType
+    from typing import Any
+
+    from ably_authkit.capability import CapabilityLike
+    from ably_authkit.keys import ApiKey
+    from ably_authkit.token_details import TokenDetails
+
+__all__ = ["AblyEmulator"]
+
+JSON = "application/json"
+MSGPACK = "application/x-msgpack"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class AblyEmulator:
+    """A local Ably-compatible service. See the module docstring and ``docs/emulator.md``."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: bool = False,
+        app_id: str = "emulatorApp",
+    ) -> None:
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
+            raise InvalidParameterError(f"port must be 0 (any free port) to 65535, not {port!r}")
+        if not isinstance(host, str) or not host:
+            raise ParameterTypeError("host must be a non-empty str such as '127.0.0.1'")
+        if not isinstance(app_id, str) or not app_id or any(c in app_id for c in ".: "):
+            raise InvalidParameterError("app_id must be a non-empty str without '.', ':' or ' '")
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.app_id = app_id
+        self.service = Service()
+        #: The PEM file of the self-signed certificate when ``tls=True``: point clients'
+        #: trust at it (``SSL_CERT_FILE`` for httpx, ``NODE_EXTRA_CA_CERTS`` for Node).
+        self.ca_file: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._stopped = threading.Event()
+        self._tmp: Any = None
+        #: Called on the emulator's loop after advance() (the realtime side checks expiry).
+        self.on_advance: list[Callable[[], None]] = []
+        #: Extra routes and start/stop hooks (the realtime side adds its WebSocket here).
+        self.app = web.Application(middlewares=[_cors, _ably_errors], client_max_size=1024 * 1024)
+        self._add_routes(self.app)
+
+    # -- life cycle -----------------------------------------------------------------
+
+    def start(self) -> AblyEmulator:
+        """Start serving; returns once the port is open."""
+        if self._thread is not None:
+            return self
+        ssl_context = self._ssl_context() if self.tls else None
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._open(ssl_context))
+            except BaseException as error:  # reported to start()'s caller
+                failure.append(error)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(self._close())
+                loop.close()
+                self._stopped.set()
+
+        self._stopped.clear()
+        self._thread = threading.Thread(target=run, name="AblyEmulator", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread = None
+            raise failure[0]
+        return self
+
+    async def _open(self, ssl_context: ssl.SSLContext | None) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, self.host, self.port, ssl_context=ssl_context, reuse_address=True
+        )
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def _close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        """Stop serving and close every connection. The emulator can be started again."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        self._thread = None
+        self._loop = None
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` is called from another thread, or Ctrl-C."""
+        try:
+            while not self._stopped.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+
+    def __enter__(self) -> AblyEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self._thread is not None else "stopped"
+        return f"<AblyEmulator {self.url} {state}, {len(self.service.keys)} keys>"
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        """Run ``function`` on the emulator's event loop and return its result (for state
+        that the realtime side owns)."""
+        loop = self._loop
+        if loop is None:
+            return function()
+
+        async def run() -> Any:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=10)
+
+    # -- what tests use ---------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def create_key(
+        self, capability: CapabilityLike | None = None, *, revocable: bool = False
+    ) -> ApiKey:
+        """Register and return a new key of this emulator's app. The key carries its
+        capability (default ``{"[*]*":["*"]}``), so minting refuses what it cannot grant."""
+        granted = DEFAULT_CAPABILITY if capability is None else Capability.coerce(capability)
+        with self.service.lock:
+            return self.service.add_key(granted, revocable, self.app_id)
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for the ``ably`` package's ``AblyRest``/``AblyRealtime``
+        that point it at this emulator, with no fallback hosts."""
+        options: dict[str, Any] = {"endpoint": self.host, "tls": self.tls, "fallback_hosts": []}
+        options["tls_port" if self.tls else "port"] = self.port
+        return options
+
+    def now(self) -> datetime:
+        """The emulator's clock (UTC, whole milliseconds)."""
+        with self.service.lock:
+            return self.service.now()
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the emulator's clock forward by ``delta``; returns the new time."""
+        if not isinstance(delta, timedelta):
+            raise ParameterTypeError(
+                f"advance() takes a datetime.timedelta, not {type(delta).__name__}"
+            )
+        if delta < timedelta(0):
+            raise InvalidParameterError("the emulator's clock only moves forward")
+        with self.service.lock:
+            self.service.offset += delta
+            moment = self.service.now()
+        for listener in self.on_advance:
+            self.call(listener)
+        return moment
+
+    def set_time(self, moment: datetime) -> None:
+        """Move the emulator's clock forward to ``moment``."""
+        self.advance(check_datetime(moment, "moment") - self.now())
+
+    @property
+    def issued_tokens(self) -> list[TokenDetails]:
+        """Every token issued through ``requestToken``, oldest first."""
+        with self.service.lock:
+            return list(self.service.issued)
+
+    def published(self, channel: str) -> list[dict[str, Any]]:
+        """The messages published on ``channel``, oldest first, as stored (with the
+        ``id``, ``timestamp`` and ``clientId`` the emulator assigned)."""
+        with self.service.lock:
+            return [dict(message) for message in self.service.messages.get(channel, ())]
+
+    def reset(self) -> None:
+        """Forget keys, tokens, nonces, revocations, messages and the clock offset."""
+        with self.service.lock:
+            self.service.reset()
+
+    # -- HTTP -------------------------------------------------------------------------
+
+    def _add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/time", self._time)
+        app.router.add_post("/keys/{key_name}/requestToken", self._request_token)
+        app.router.add_post("/keys/{key_name}/revokeTokens", self._revoke_tokens)
+        app.router.add_post("/channels/{channel}/messages", self._publish)
+        app.router.add_get("/channels/{channel}/messages", self._history)
+
+    async def _time(self, request: web.Request) -> web.Response:
+        return _answer(request, [to_ms(self.now())])
+
+    async def _request_token(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        service = self.service
+        with service.lock:
+            header = request.headers.get("Authorization")
+            basic = None
+            if header and header.lower().startswith("basic "):
+                basic = service.authorization(header, request.headers.get("X-Ably-ClientId"))
+            details = service.request_token(request.match_info["key_name"], body, basic)
+        return _answer(request, details.to_dict())
+
+    async def _revoke_tokens(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        service = self.service
+        with service.lock:
+            key = service.key(request.match_info["key_name"])
+            credential = service.authorization(
+                request.headers.get("Authorization"), request.headers.get("X-Ably-ClientId")
+            )
+            if credential.kind != "basic" or credential.key.name != key.name:
+                raise ably_error(
+                    40162, 401, "revokeTokens takes the key itself as basic auth, not a token"
+                )
+            result = service.revoke(key, body)
+        return _answer(request, result, status=201 if not result["failureCount"] else 400)
+
+    def _credential(self, request: web.Request) -> Any:
+        return self.service.authorization(
+            request.headers.get("Authorization"), request.headers.get("X-Ably-ClientId")
+        )
+
+    async def _publish(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        channel = request.match_info["channel"]
+        with self.service.lock:
+            credential = self._credential(request)
+            stored = self.service.publish(credential, channel, body)
+        serials = [message["id"] for message in stored]
+        return _answer(
+            request,
+            {"channel": channel, "messageId": serials[0], "serials": serials},
+            status=201,
+        )
+
+    async def _history(self, request: web.Request) -> web.Response:
+        channel = request.match_info["channel"]
+        with self.service.lock:
+            credential = self._credential(request)
+            messages = self.service.history(credential, channel)
+        if request.query.get("direction", "backwards") == "backwards":
+            messages.reverse()
+        limit = request.query.get("limit", "100")
+        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+            raise ably_error(40003, 400, "limit must be an integer from 1 to 1000")
+        return _answer(request, messages[: int(limit)])
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        import ssl
+        import tempfile
+
+        from ._tls import self_signed
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="ably-emulator-")
+        cert, private_key = self_signed(self._tmp.name, self.host)
+        self.ca_file = cert
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, private_key)
+        return context
+
+
+# -- wire helpers ------------------------------------------------------------------------
+
+
+async def _body(request: web.Request) -> object:
+    raw = await request.read()
+    kind = request.content_type
+    if not raw:
+        raise ably_error(40000, 400, "the request has no body")
+    if kind == MSGPACK:
+        try:
+            return msgpack.unpackb(raw, raw=False, strict_map_key=False)
+        except (ValueError, msgpack.UnpackException, TypeError) as error:
+            raise ably_error(40000, 400, f"the body is not valid msgpack: {error}") from None
+    if kind in (JSON, "text/plain"):
+        from ably_authkit._json import loads_strict
+
+        try:
+            return loads_strict(raw.decode("utf-8"))
+        except (ValueError, RecursionError) as error:
+            raise ably_error(40000, 400, f"the body is not valid JSON: {error}") from None
+    # Choice: Ably's REST API takes JSON and msgpack; any other type is refused with
+    # 415 and 40000.
+    raise ably_error(
+        40000,
+        415,
+        f"Unsupported Content-Type {kind!r}: send {JSON} or {MSGPACK}",
+    )
+
+
+def _wants_msgpack(request: web.Request) -> bool:
+    return MSGPACK in request.headers.get("Accept", "")
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        fixed = {name: _jsonable(item) for name, item in value.items()}
+        if isinstance(value.get("data"), bytes):
+            encoding = value.get("encoding")
+            fixed["encoding"] = f"{encoding}/base64" if encoding else "base64"
+        return fixed
+    return value
+
+
+def _answer(request: web.Request, payload: object, *, status: int = 200) -> web.Response:
+    if _wants_msgpack(request):
+        body = msgpack.packb(payload, use_bin_type=True)
+        return web.Response(body=body, status=status, content_type=MSGPACK)
+    text = json.dumps(_jsonable(payload), separators=(",", ":"), ensure_ascii=False)
+    return web.Response(body=text.encode("utf-8"), status=status, content_type=JSON)
+
+
+def _error_response(request: web.Request, error: AblyApiError) -> web.Response:
+    status = error.status_code or 500
+    payload: Mapping[str, Any] = {
+        "error": {
+            "message": error.message,
+            "code": error.code,
+            "statusCode": status,
+            "href": error.href,
+        }
+    }
+    response = _answer(request, payload, status=status)
+    response.headers["X-Ably-ErrorCode"] = str(error.code)
+    response.headers["X-Ably-ErrorMessage"] = error.message.encode("ascii", "replace").decode()[
+        :200
+    ]
+    return response
+
+
+@web.middleware
+async def _ably_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except AblyApiError as error:
+        return _error_response(request, error)
+    except web.HTTPRequestEntityTooLarge:
+        return _error_response(request, ably_error(40009, 413, "the request body is too large"))
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return _error_response(
+            request, ably_error(error.status * 100, error.status, error.reason or "error")
+        )
+    except Exception as error:  # the emulator keeps serving, and says what broke
+        return _error_response(
+            request, ably_error(50000, 500, f"emulator error: {type(error).__name__}: {error}")
+        )
+
+
+@web.middleware
+async def _cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Browsers (the demo page) call the emulator from another origin."""
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        response: web.StreamResponse = web.Response(status=204)
+    else:
+        response = await handler(request)
+    origin = request.headers.get("Origin")
+    if origin is not None and not response.prepared:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
+        requested = request.headers.get("Access-Control-Request-Headers")
+        if requested:
+            response.headers["Access-Control-Allow-Headers"] = requested
+        response.headers["Access-Control-Expose-Headers"] = (
+            "Link, X-Ably-ErrorCode, X-Ably-ErrorMessage"
+        )
+    return response
