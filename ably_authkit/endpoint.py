@@ -1,0 +1,855 @@
+"""The authUrl contract: the app says who the user is, this module answers the client.
+
+An Ably client configured with ``authUrl`` calls your backend whenever it needs a
+credential, and again before the last one expires. The app decides *who* is asking and
+what they may do (a :class:`Grant`); :class:`AuthEndpoint` turns that into the HTTP
+answer (an :class:`AuthResponse`) in one of three modes:
+
+=================  ======================================  ==================================
+mode               body                                    Content-Type
+=================  ======================================  ==================================
+``jwt``            the Ably JWT, as bare text              ``application/jwt``
+``token-request``  a signed TokenRequest (seven wire keys)  ``application/json``
+``token``          TokenDetails from ``requestToken``      ``application/json``
+=================  ======================================  ==================================
+
+Rules, whatever the framework:
+
+- The client's own token params (``clientId``/``client_id``, ``capability``, ``ttl`` in
+  milliseconds; in the query of a GET or the form body of a POST; ably-js sends camelCase,
+  ably-python snake_case) can only **narrow** the grant: the capability is intersected
+  with the granted one (nothing shared: 403, Ably error 40160), a longer ttl is cut to the
+  grant's, and another clientId is refused (403, 40102). Other params are the app's own
+  (``authParams``) and are ignored here. Malformed params: 400.
+- Every answer carries ``Cache-Control: no-store``: a cached TokenRequest is a replayed
+  nonce (Ably error 40105).
+- No user (``grant=None``): 401 with an Ably error body, never a credential.
+- Errors are Ably-shaped, ``{"error": {"message", "code", "statusCode", "href"}}``, which
+  ably-js and ably-python both read, and never contain the key secret.
+
+Nothing heavy is imported until it is used: the ``token`` mode loads the ``ably``
+package (the ``network`` extra) on its first call, and :meth:`AuthEndpoint.from_env`
+loads the emulator only when no key is configured.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import timedelta
+
+from ._checks import check_client_id
+from ._frozen import Frozen
+from ._time import DEFAULT_TOKEN_TTL, ONE_MS, ONE_SECOND, check_ttl, describe
+from .capability import Capability
+from .errors import (
+    AblyApiError,
+    AblyConnectionError,
+    AuthKitError,
+    InvalidParameterError,
+    ParameterTypeError,
+)
+from .keys import ApiKey, as_api_key
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
+    from types import TracebackType
+    from typing import Any
+
+    from .capability import CapabilityLike
+    from .rest import AsyncRestClient, RestClient
+    from .testing import AblyEmulator
+    from .token_details import TokenDetails
+
+__all__ = [
+    "MODES",
+    "AuthEndpoint",
+    "AuthResponse",
+    "Grant",
+    "error_response",
+]
+
+#: The three modes, as URL paths spell them (``"token_request"`` is read as ``"token-request"``).
+MODES = ("jwt", "token-request", "token")
+_MODE_NAMES = {"jwt": "jwt", "token-request": "token-request", "token_request": "token-request"}
+_MODE_NAMES["token"] = "token"
+
+_NO_STORE = ("Cache-Control", "no-store")
+_JSON = "application/json"
+_JWT = "application/jwt"
+_FORM = "application/x-www-form-urlencoded"
+# More than this many params, or a body over this size, is not an Ably client.
+_MAX_PARAMS = 100
+_MAX_BODY = 64 * 1024
+# The longest ttl digit string worth reading: anything longer is far over 24 h anyway.
+_MAX_TTL_DIGITS = 15
+
+
+class Grant(Frozen):
+    """What the app grants the current user: who they are, what they may do, for how long.
+
+    ``client_id`` is the identity the credential enforces (``None``: anonymous, ``"*"``:
+    any). ``ttl`` is a whole number of seconds (a JWT's lifetime is whole seconds), at
+    most 24 h. The client may ask for less, never for more.
+    """
+
+    __slots__ = ("client_id", "capability", "ttl")
+
+    client_id: str | None
+    capability: Capability
+    ttl: timedelta
+
+    def __init__(
+        self,
+        *,
+        client_id: str | None,
+        capability: CapabilityLike,
+        ttl: timedelta = DEFAULT_TOKEN_TTL,
+    ) -> None:
+        span = check_ttl(ttl)
+        if span % ONE_SECOND:
+            raise InvalidParameterError(
+                f"a Grant's ttl must be whole seconds (a JWT's lifetime is), not {describe(span)}",
+                field="ttl",
+                code=40003,
+                status_code=400,
+            )
+        self._set("client_id", None if client_id is None else check_client_id(client_id))
+        self._set("capability", Capability.coerce(capability))
+        self._set("ttl", span)
+
+
+class AuthResponse(Frozen):
+    """An HTTP answer, for any framework: ``status``, ``headers`` (name, value) pairs and
+    the ``body`` bytes. Hand them to your framework's response class as they are."""
+
+    __slots__ = ("status", "headers", "body")
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def __init__(self, *, status: int, headers: Iterable[tuple[str, str]], body: bytes) -> None:
+        if type(status) is not int or not 100 <= status <= 599:
+            raise InvalidParameterError(f"status must be an HTTP status, not {status!r}")
+        if not isinstance(body, bytes):
+            raise ParameterTypeError(f"body must be bytes, not {type(body).__name__}")
+        pairs = tuple((str(name), str(value)) for name, value in headers)
+        self._set("status", status)
+        self._set("headers", pairs)
+        self._set("body", body)
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (case-insensitive), or ``None``."""
+        wanted = name.lower()
+        for each, value in self.headers:
+            if each.lower() == wanted:
+                return value
+        return None
+
+    @property
+    def content_type(self) -> str | None:
+        return self.header("Content-Type")
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (for tests and the demo page)."""
+        import json
+
+        return json.loads(self.body)
+
+
+def _json_bytes(value: object) -> bytes:
+    from ._json import dumps_compact
+
+    return dumps_compact(value).encode("utf-8")
+
+
+def error_response(
+    status: int,
+    code: int,
+    message: str,
+    *,
+    headers: Iterable[tuple[str, str]] = (),
+) -> AuthResponse:
+    """An Ably-shaped error answer: ``{"error": {"message", "code", "statusCode", "href"}}``."""
+    body = {
+        "error": {
+            "message": message,
+            "code": code,
+            "statusCode": status,
+            "href": f"https://help.ably.io/error/{code}",
+        }
+    }
+    return AuthResponse(
+        status=status,
+        headers=(("Content-Type", _JSON), _NO_STORE, ("X-Ably-ErrorCode", str(code)), *headers),
+        body=_json_bytes(body),
+    )
+
+
+class _Refusal(Exception):
+    """Internal: the request is refused with this answer."""
+
+    def __init__(self, response: AuthResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _refuse(status: int, code: int, message: str) -> _Refusal:
+    return _Refusal(error_response(status, code, message))
+
+
+# -- reading the client's params ------------------------------------------------------------
+
+
+def _pairs(text: str, where: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=_MAX_PARAMS)
+    except ValueError:
+        raise _refuse(400, 40000, f"the {where} has more than {_MAX_PARAMS} params") from None
+    return _merge_pairs(pairs, where)
+
+
+def _merge_pairs(pairs: Iterable[tuple[str, str]], where: str) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params and params[name] != value:
+            raise _refuse(
+                400, 40000, f"param {name!r} is given twice in the {where}, with different values"
+            )
+        params[name] = value
+    return params
+
+
+def _request_params(
+    method: str, query: str | Mapping[str, str], body: bytes, content_type: str
+) -> dict[str, str]:
+    """Query params, overridden by form-body params (ably-js and ably-python POST token
+    params in the body and keep the authUrl's own query in the URL)."""
+    if isinstance(query, str):
+        params = _pairs(query, "query")
+    else:
+        params = {}
+        for name, value in query.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise ParameterTypeError(
+                    "query must be the query string or a mapping of str to str", field="query"
+                )
+            params[name] = value
+    if method == "POST" and body:
+        media_type = content_type.partition(";")[0].strip().lower()
+        if media_type != _FORM:
+            raise _refuse(
+                415,
+                40000,
+                f"send token params as {_FORM} (as Ably clients do), not "
+                f"{media_type or 'a body without a Content-Type'}",
+            )
+        if len(body) > _MAX_BODY:
+            raise _refuse(413, 40000, f"the body is over {_MAX_BODY} bytes")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _refuse(400, 40000, "the form body is not UTF-8") from None
+        params.update(_pairs(text, "form body"))
+    return params
+
+
+class _Asked(Frozen):
+    """The token params a client asked for; ``None`` where it named none."""
+
+    __slots__ = ("client_id", "capability", "ttl")
+
+    client_id: str | None
+    capability: Capability | None
+    ttl: timedelta | None
+
+    def __init__(
+        self,
+        *,
+        client_id: str | None = None,
+        capability: Capability | None = None,
+        ttl: timedelta | None = None,
+    ) -> None:
+        self._set("client_id", client_id)
+        self._set("capability", capability)
+        self._set("ttl", ttl)
+
+
+def _asked(params: Mapping[str, str]) -> _Asked:
+    """Read ``clientId``/``client_id``, ``capability`` and ``ttl`` (ms); an empty value
+    counts as not given (ably-python treats an empty client id so)."""
+    camel, snake = params.get("clientId") or None, params.get("client_id") or None
+    if camel is not None and snake is not None and camel != snake:
+        raise _refuse(400, 40012, "clientId and client_id are both given, with different values")
+    client_id = camel or snake
+    if client_id is not None:
+        try:
+            client_id = check_client_id(client_id)
+        except AuthKitError as error:
+            raise _refuse(400, 40012, f"invalid clientId: {error.message}") from None
+    capability = None
+    capability_text = params.get("capability") or None
+    if capability_text is not None:
+        try:
+            capability = Capability.parse(capability_text)
+        except AuthKitError as error:
+            raise _refuse(400, 40003, f"invalid capability param: {error.message}") from None
+    ttl = None
+    ttl_text = params.get("ttl") or None
+    if ttl_text is not None:
+        if not (ttl_text.isascii() and ttl_text.isdigit()) or len(ttl_text) > _MAX_TTL_DIGITS:
+            raise _refuse(
+                400, 40003, f"ttl must be a whole number of milliseconds, not {ttl_text[:40]!r}"
+            )
+        ttl = int(ttl_text) * ONE_MS
+        if not ttl:
+            raise _refuse(400, 40003, "ttl must be positive; it is in milliseconds")
+    return _Asked(client_id=client_id, capability=capability, ttl=ttl)
+
+
+class _Issue(Frozen):
+    """What will be issued: the grant, narrowed."""
+
+    __slots__ = ("client_id", "capability", "ttl")
+
+    client_id: str | None
+    capability: Capability
+    ttl: timedelta
+
+    def __init__(self, *, client_id: str | None, capability: Capability, ttl: timedelta) -> None:
+        self._set("client_id", client_id)
+        self._set("capability", capability)
+        self._set("ttl", ttl)
+
+
+def _narrowed(grant: Grant, asked: _Asked) -> _Issue:
+    """What to issue: the grant, narrowed by what was asked, never widened."""
+    client_id = grant.client_id
+    if asked.client_id is not None and asked.client_id != client_id:
+        if client_id != "*" or asked.client_id == "*":
+            shown = "no clientId (anonymous)" if client_id is None else repr(client_id)
+            raise _refuse(
+                403,
+                40102,
+                f"clientId {asked.client_id!r} was asked for, but this user is granted {shown}; "
+                "configure the client with the clientId its user has, or none",
+            )
+        client_id = asked.client_id  # a wildcard grant narrowed to one identity
+    capability = grant.capability
+    if asked.capability is not None:
+        met = grant.capability.intersection(asked.capability)
+        if met is None:
+            raise _refuse(
+                403,
+                40160,
+                f"the capability asked for, {asked.capability.to_json()}, shares nothing with "
+                f"the one this user is granted, {grant.capability.to_json()}",
+            )
+        capability = met
+    ttl = grant.ttl if asked.ttl is None else min(asked.ttl, grant.ttl)
+    return _Issue(client_id=client_id, capability=capability, ttl=ttl)
+
+
+# -- the endpoint ---------------------------------------------------------------------------
+
+
+def _check_mode(mode: str) -> str:
+    if not isinstance(mode, str):
+        raise ParameterTypeError(f"mode must be one of {', '.join(MODES)}", field="mode")
+    name = _MODE_NAMES.get(mode)
+    if name is None:
+        raise _refuse(404, 40400, f"no such credential mode {mode[:40]!r}; use one of {MODES}")
+    return name
+
+
+def _check_method(method: str) -> str:
+    if not isinstance(method, str):
+        raise ParameterTypeError("method must be a str such as 'GET'", field="method")
+    method = method.upper()
+    if method not in ("GET", "POST"):
+        raise _Refusal(
+            error_response(
+                405,
+                40500,
+                f"method {method[:20]} is not allowed here: use GET or POST",
+                headers=(("Allow", "GET, POST"),),
+            )
+        )
+    return method
+
+
+def _ok(content_type: str, body: bytes) -> AuthResponse:
+    return AuthResponse(status=200, headers=(("Content-Type", content_type), _NO_STORE), body=body)
+
+
+def _server_error(error: AuthKitError) -> AuthResponse:
+    """The key cannot issue what the app granted (its capability, a revocable key's 1 h)."""
+    return error_response(
+        500,
+        error.code or 50000,
+        f"this server cannot issue the credential it grants: {error.message}",
+    )
+
+
+def _upstream_error(error: AblyApiError | AblyConnectionError) -> AuthResponse:
+    """Ably refused this server's token request, or could not be reached: 502."""
+    if isinstance(error, AblyConnectionError):
+        return error_response(502, 50002, f"could not get a token from Ably: {error.message}")
+    return error_response(
+        502,
+        error.code or 50000,
+        f"Ably refused this server's token request: {error.message}",
+    )
+
+
+class AuthEndpoint:
+    """Answers an Ably client's authUrl requests for one API key.
+
+    Build one per process and share it (it keeps one REST client for the ``token``
+    mode). ``endpoint`` is where the ``token`` mode exchanges TokenRequests: an Ably
+    endpoint name, a host, or a URL such as ``http://127.0.0.1:8123`` (an emulator).
+    """
+
+    __slots__ = (
+        "_async",
+        "_emulator",
+        "_endpoint",
+        "_lock",
+        "_query_time",
+        "_sync",
+        "_timeout",
+        "key",
+    )
+
+    key: ApiKey
+
+    def __init__(
+        self,
+        key: ApiKey | str,
+        *,
+        endpoint: str | None = None,
+        query_time: bool = False,
+        timeout: timedelta | None = None,
+    ) -> None:
+        from .rest import DEFAULT_TIMEOUT, _client_options
+
+        self.key = as_api_key(key)
+        self._timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        _client_options(endpoint, self._timeout)  # refuse a bad endpoint now, not per request
+        if not isinstance(query_time, bool):
+            raise ParameterTypeError("query_time must be True or False", field="query_time")
+        self._endpoint = endpoint
+        self._query_time = query_time
+        self._lock = threading.Lock()
+        self._sync: RestClient | None = None
+        self._async: tuple[asyncio.AbstractEventLoop, AsyncRestClient] | None = None
+        self._emulator: AblyEmulator | None = None
+
+    @property
+    def endpoint(self) -> str | None:
+        """Where the ``token`` mode asks for tokens (``None``: Ably's default)."""
+        return self._endpoint
+
+    @property
+    def emulator(self) -> AblyEmulator | None:
+        """The emulator :meth:`from_env` embedded when no key was set, else ``None``."""
+        return self._emulator
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        key_variable: str = "ABLY_API_KEY",
+        endpoint_variable: str = "ABLY_ENDPOINT",
+    ) -> AuthEndpoint:
+        """The endpoint an app configures from its environment.
+
+        With ``ABLY_API_KEY`` set, use that key, and ``ABLY_ENDPOINT`` (a host or URL),
+        when set, for the ``token`` mode. Without a key, start an embedded
+        :class:`~ably_authkit.testing.AblyEmulator` on 127.0.0.1, take a key from it and
+        point the ``token`` mode at it: an app that runs offline, with no account.
+        :meth:`close` stops that emulator; :meth:`describe` says what was chosen.
+        """
+        source = os.environ if environ is None else environ
+        if source.get(key_variable):
+            key = ApiKey.from_env(key_variable, environ=source)
+            return cls(key, endpoint=source.get(endpoint_variable) or None)
+        from .testing import AblyEmulator
+
+        emulator = AblyEmulator(host="127.0.0.1", port=0)
+        emulator.start()
+        try:
+            auth = cls(emulator.create_key(), endpoint=emulator.url)
+        except BaseException:
+            emulator.stop()
+            raise
+        auth._emulator = emulator
+        return auth
+
+    def client_options(self) -> dict[str, Any]:
+        """Where clients should connect (``endpoint``, ``port``, ``tls``): the options
+        ably-js and the ``ably`` package share. Empty for Ably itself."""
+        if self._endpoint is None:
+            return {}
+        from .rest import _client_options
+
+        options = _client_options(self._endpoint, self._timeout)
+        return {
+            name: value
+            for name, value in options.items()
+            if name in ("endpoint", "port", "tls_port", "tls")
+        }
+
+    def describe(self) -> str:
+        """A few lines for a startup banner: which key (by name), which endpoint."""
+        lines = []
+        if self._emulator is not None:
+            lines.append(
+                "No ABLY_API_KEY is set: using an embedded Ably emulator at "
+                f"{self._emulator.url} (offline; data is lost on exit)."
+            )
+        lines.append(f"Ably key: {self.key.name} (its secret stays on this server)")
+        lines.append(f"Tokens are requested from: {self._endpoint or 'Ably (main)'}")
+        options = self.client_options()
+        if options:
+            from ._json import dumps_compact
+
+            lines.append(f"Client options to reach it: {dumps_compact(options)}")
+        return "\n".join(lines)
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def _prepare(
+        self,
+        mode: str,
+        grant: Grant | None,
+        method: str,
+        query: str | Mapping[str, str],
+        body: bytes,
+        content_type: str,
+    ) -> tuple[str, _Issue]:
+        mode = _check_mode(mode)
+        method = _check_method(method)
+        if grant is None:
+            raise _refuse(
+                401,
+                40100,
+                "no signed-in user: this server hands Ably credentials only to its own users",
+            )
+        if not isinstance(grant, Grant):
+            raise ParameterTypeError(
+                f"grant must be a Grant or None, not {type(grant).__name__}", field="grant"
+            )
+        return mode, _narrowed(grant, _asked(_request_params(method, query, body, content_type)))
+
+    def _issue_locally(self, mode: str, issue: _Issue, now: datetime | None) -> AuthResponse:
+        try:
+            if mode == "jwt":
+                from .jwt_tokens import mint_jwt
+
+                ttl = issue.ttl // ONE_SECOND * ONE_SECOND
+                if not ttl:
+                    return error_response(
+                        400, 40003, "ttl under 1 s: a JWT's lifetime is whole seconds"
+                    )
+                token = mint_jwt(
+                    self.key,
+                    capability=issue.capability,
+                    client_id=issue.client_id,
+                    ttl=ttl,
+                    now=now,
+                )
+                return _ok(_JWT, token.encode("ascii"))
+            from .token_requests import create_token_request
+
+            request = create_token_request(
+                self.key,
+                capability=issue.capability,
+                client_id=issue.client_id,
+                ttl=issue.ttl,
+                now=now,
+            )
+            return _ok(_JSON, request.to_json().encode("utf-8"))
+        except AuthKitError as error:
+            return _server_error(error)
+
+    def respond(
+        self,
+        mode: str,
+        grant: Grant | None,
+        *,
+        method: str = "GET",
+        query: str | Mapping[str, str] = "",
+        body: bytes = b"",
+        content_type: str = "",
+        now: datetime | None = None,
+    ) -> AuthResponse:
+        """Answer one authUrl request.
+
+        Args:
+            mode: ``"jwt"``, ``"token-request"`` (or ``"token_request"``) or ``"token"``;
+                anything else is answered 404, so a route may pass a path segment as is.
+            grant: what the signed-in user gets, or ``None`` when nobody is signed in.
+            method: the request's method; GET and POST are answered, others get 405.
+            query: the raw query string (or a mapping of already-parsed params).
+            body: the raw request body; read as the token params of a POST when it is
+                ``application/x-www-form-urlencoded`` (``content_type``).
+            now: the issue time for ``jwt`` and ``token-request`` (default: the clock).
+        """
+        try:
+            mode, issue = self._prepare(mode, grant, method, query, body, content_type)
+        except _Refusal as refusal:
+            return refusal.response
+        if mode != "token":
+            return self._issue_locally(mode, issue, now)
+        try:
+            details = self._rest().request_token(
+                capability=issue.capability, client_id=issue.client_id, ttl=issue.ttl
+            )
+        except (AblyApiError, AblyConnectionError) as error:
+            return _upstream_error(error)
+        except AuthKitError as error:
+            return _server_error(error)
+        return _details_response(details)
+
+    async def arespond(
+        self,
+        mode: str,
+        grant: Grant | None,
+        *,
+        method: str = "GET",
+        query: str | Mapping[str, str] = "",
+        body: bytes = b"",
+        content_type: str = "",
+        now: datetime | None = None,
+    ) -> AuthResponse:
+        """:meth:`respond` for asyncio apps (FastAPI, Starlette, aiohttp): the ``token``
+        mode awaits Ably instead of blocking the event loop."""
+        try:
+            mode, issue = self._prepare(mode, grant, method, query, body, content_type)
+        except _Refusal as refusal:
+            return refusal.response
+        if mode != "token":
+            return self._issue_locally(mode, issue, now)
+        try:
+            details = await self._async_rest().request_token(
+                capability=issue.capability, client_id=issue.client_id, ttl=issue.ttl
+            )
+        except (AblyApiError, AblyConnectionError) as error:
+            return _upstream_error(error)
+        except AuthKitError as error:
+            return _server_error(error)
+        return _details_response(details)
+
+    def _rest(self) -> RestClient:
+        with self._lock:
+            if self._sync is None:
+                from .rest import RestClient
+
+                self._sync = RestClient(
+                    self.key,
+                    endpoint=self._endpoint,
+                    timeout=self._timeout,
+                    query_time=self._query_time,
+                )
+            return self._sync
+
+    def _async_rest(self) -> AsyncRestClient:
+        """One client per event loop: an asyncio HTTP client cannot move between loops
+        (test clients and some servers run a loop per request)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            current = self._async
+            if current is None or current[0] is not loop:
+                from .rest import AsyncRestClient
+
+                client = AsyncRestClient(
+                    self.key,
+                    endpoint=self._endpoint,
+                    timeout=self._timeout,
+                    query_time=self._query_time,
+                )
+                self._async = current = (loop, client)
+            return current[1]
+
+    # -- the demo page -----------------------------------------------------------------------
+
+    def demo_page(
+        self,
+        grant: Grant | None,
+        *,
+        auth_path: str = "/auth",
+        user_header: str = "X-User-Id",
+        now: datetime | None = None,
+    ) -> AuthResponse:
+        """An HTML page showing, for ``grant``'s user, the answer of each mode and
+        :func:`~ably_authkit.explain` of each credential, plus the client settings.
+
+        For demos and local development: it shows the user's credentials on the page.
+        """
+        if grant is None:
+            return _page(self._page_body(None, {}, auth_path, user_header), status=401)
+        answers = {mode: self.respond(mode, grant, now=now) for mode in MODES}
+        return _page(self._page_body(grant, answers, auth_path, user_header, now))
+
+    async def ademo_page(
+        self,
+        grant: Grant | None,
+        *,
+        auth_path: str = "/auth",
+        user_header: str = "X-User-Id",
+        now: datetime | None = None,
+    ) -> AuthResponse:
+        """:meth:`demo_page` for asyncio apps."""
+        if grant is None:
+            return _page(self._page_body(None, {}, auth_path, user_header), status=401)
+        answers = {mode: await self.arespond(mode, grant, now=now) for mode in MODES}
+        return _page(self._page_body(grant, answers, auth_path, user_header, now))
+
+    def _page_body(
+        self,
+        grant: Grant | None,
+        answers: Mapping[str, AuthResponse],
+        auth_path: str,
+        user_header: str,
+        now: datetime | None = None,
+    ) -> str:
+        return _render_page(self, grant, answers, auth_path, user_header, now)
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the REST client and stop the embedded emulator, if any."""
+        with self._lock:
+            sync, self._sync = self._sync, None
+            emulator, self._emulator = self._emulator, None
+        if sync is not None:
+            sync.close()
+        if emulator is not None:
+            emulator.stop()
+
+    async def aclose(self) -> None:
+        """Close the asyncio REST client of the running loop (call from the app's
+        shutdown), then everything :meth:`close` closes."""
+        import asyncio
+
+        with self._lock:
+            current, self._async = self._async, None
+        if current is not None and current[0] is asyncio.get_running_loop():
+            await current[1].close()
+        self.close()
+
+    def __enter__(self) -> AuthEndpoint:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = f", endpoint={self._endpoint!r}" if self._endpoint else ""
+        return f"AuthEndpoint(key={self.key.name!r}{where})"
+
+
+def _details_response(details: TokenDetails) -> AuthResponse:
+    return _ok(_JSON, _json_bytes(details.to_dict()))
+
+
+def _page(html: str, *, status: int = 200) -> AuthResponse:
+    return AuthResponse(
+        status=status,
+        headers=(("Content-Type", "text/html; charset=utf-8"), _NO_STORE),
+        body=html.encode("utf-8"),
+    )
+
+
+def _render_page(
+    auth: AuthEndpoint,
+    grant: Grant | None,
+    answers: Mapping[str, AuthResponse],
+    auth_path: str,
+    user_header: str,
+    now: datetime | None,
+) -> str:
+    from html import escape
+
+    from ._json import dumps_compact
+
+    parts = [
+        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
+        "<title>ably_authkit demo</title><style>"
+        "body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+        "pre{background:#f4f4f4;padding:.6rem;white-space:pre-wrap;word-break:break-all}"
+        "</style></head><body>"
+    ]
+    if grant is None:
+        parts.append(
+            "<h1>Nobody is signed in</h1><p>This server hands Ably credentials only to its "
+            f"users; send the <code>{escape(user_header)}</code> header.</p></body></html>"
+        )
+        return "".join(parts)
+    who = "anonymous" if grant.client_id is None else grant.client_id
+    parts.append(
+        f"<h1>Ably credentials for {escape(who)}</h1>"
+        f"<p>Granted: clientId <code>{escape(repr(grant.client_id))}</code>, capability "
+        f"<code>{escape(grant.capability.to_json())}</code>, ttl {escape(describe(grant.ttl))}. "
+        f"Key <code>{escape(auth.key.name)}</code>; its secret never leaves the server.</p>"
+    )
+    for mode, answer in answers.items():
+        url = f"{auth_path}/{mode}"
+        parts.append(
+            f"<h2>{escape(url)}</h2><p>HTTP {answer.status}, Content-Type "
+            f"<code>{escape(answer.content_type or '')}</code></p>"
+            f"<pre>{escape(answer.text)}</pre>"
+        )
+        if answer.status == 200:
+            parts.append(
+                f"<h3>explain()</h3><pre>{escape(_explained(auth, mode, answer, now))}</pre>"
+            )
+    options = auth.client_options()
+    headers = {user_header: grant.client_id or ""}
+    js_options = {"tlsPort" if name == "tls_port" else name: v for name, v in options.items()}
+    js = dumps_compact(
+        {"authUrl": f"<this server>{auth_path}/jwt", "authHeaders": headers, **js_options}
+    )
+    py = ", ".join(
+        [f"auth_url='<this server>{auth_path}/jwt'", f"auth_headers={headers!r}"]
+        + [f"{name}={value!r}" for name, value in options.items()]
+    )
+    parts.append(
+        "<h2>Connect a client</h2><p>Any of the three URLs works as the authUrl; the client "
+        "calls it again before its credential expires.</p>"
+        f"<pre>new Ably.Realtime({escape(js)})</pre>"
+        f"<pre>ably.AblyRealtime({escape(py)})</pre></body></html>"
+    )
+    return "".join(parts)
+
+
+def _explained(auth: AuthEndpoint, mode: str, answer: AuthResponse, now: datetime | None) -> str:
+    from .explain import explain
+
+    try:
+        if mode == "jwt":
+            return str(explain(answer.text, auth.key, now=now))
+        if mode == "token-request":
+            return str(explain(answer.json(), auth.key, now=now))
+        return str(explain(answer.json(), now=now))
+    except (AuthKitError, ValueError) as error:
+        return f"explain() failed: {error}"
