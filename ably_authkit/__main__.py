@@ -1,0 +1,5 @@
+"""``python -m ably_authkit``: the ``ably-authkit`` command line."""
+
+from .cli import main
+
+raise SystemExit(main())

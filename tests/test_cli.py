@@ -1,0 +1,567 @@
+"""The ``ably-authkit`` command line: in process through ``main(argv)`` for speed, and as
+real processes (``python -m ably_authkit`` and the installed console script) where the
+process itself matters: exit codes, the emulator and the demo servers, signals."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import jwt as pyjwt
+import pytest
+
+from ably_authkit import (
+    ApiKey,
+    TokenDetails,
+    create_token_request,
+    mint_jwt,
+    request_token,
+    verify_jwt,
+    verify_token_request,
+)
+from ably_authkit.cli import EXIT_ABLY, EXIT_INVALID, EXIT_OK, EXIT_USAGE, main, parse_duration
+from ably_authkit.testing import AblyEmulator
+
+from .conftest import KEY_TEXT, OTHER_SECRET, SECRET
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAT = '{"chat:*":["publish","subscribe"]}'
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ABLY_API_KEY", KEY_TEXT)
+    monkeypatch.delenv("ABLY_ENDPOINT", raising=False)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[AblyEmulator]:
+    with AblyEmulator() as emu:
+        yield emu
+
+
+# -- jwt -------------------------------------------------------------------------------
+
+
+def test_jwt_prints_a_bare_token_that_verifies(
+    capsys: pytest.CaptureFixture[str], key: ApiKey
+) -> None:
+    code, out, err = run(
+        capsys, "jwt", "--capability", CHAT, "--client-id", "user-42", "--ttl", "1h30m"
+    )
+    assert (code, err) == (EXIT_OK, "")
+    token = out.strip()
+    assert out == token + "\n"
+    claims = verify_jwt(token, key)
+    assert claims.client_id == "user-42"
+    assert claims.capability.to_json() == '{"chat:*":["publish","subscribe"]}'
+    assert claims.ttl == timedelta(hours=1, minutes=30)
+    decoded = pyjwt.decode(token, SECRET, algorithms=["HS256"])
+    assert decoded["x-ably-clientId"] == "user-42"
+    assert pyjwt.get_unverified_header(token)["kid"] == "appId.keyId"
+
+
+def test_jwt_json_is_token_details(capsys: pytest.CaptureFixture[str], key: ApiKey) -> None:
+    code, out, _ = run(capsys, "jwt", "--capability", CHAT, "--ttl", "90s", "--json")
+    assert code == EXIT_OK
+    details = TokenDetails.from_dict(json.loads(out))
+    assert details.ttl == timedelta(seconds=90)
+    assert details.key_name == "appId.keyId"
+    claims = verify_jwt(details.token, key)
+    assert (claims.issued, claims.expires) == (details.issued, details.expires)
+
+
+def test_jwt_needs_a_capability(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "jwt")
+    assert (code, out) == (EXIT_USAGE, "")
+    assert "jwt needs --capability" in err
+
+
+def test_key_from_another_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, other_key: ApiKey
+) -> None:
+    monkeypatch.setenv("OTHER_ABLY_KEY", f"appId.otherKey:{OTHER_SECRET}")
+    code, out, _ = run(capsys, "jwt", "--key-env", "OTHER_ABLY_KEY", "--capability", CHAT)
+    assert code == EXIT_OK
+    assert verify_jwt(out.strip(), other_key).key_name == "appId.otherKey"
+
+
+# -- token-request ---------------------------------------------------------------------
+
+
+def test_token_request_prints_wire_json_that_verifies(
+    capsys: pytest.CaptureFixture[str], key: ApiKey
+) -> None:
+    code, out, err = run(
+        capsys, "token-request", "--ttl", "30m", "--client-id", "bob", "--capability", CHAT
+    )
+    assert (code, err) == (EXIT_OK, "")
+    wire = json.loads(out)
+    assert set(wire) == {"keyName", "ttl", "capability", "clientId", "timestamp", "nonce", "mac"}
+    assert wire["ttl"] == 30 * 60 * 1000
+    request = verify_token_request(wire, key)
+    assert request.client_id == "bob"
+
+
+def test_token_request_defaults_leave_capability_and_ttl_to_ably(
+    capsys: pytest.CaptureFixture[str], key: ApiKey
+) -> None:
+    code, out, _ = run(capsys, "token-request", "--json")
+    assert code == EXIT_OK
+    wire = json.loads(out)
+    assert set(wire) == {"keyName", "timestamp", "nonce", "mac"}
+    verify_token_request(wire, key)
+
+
+# -- usage errors ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("1h", timedelta(hours=1)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("2m30s", timedelta(minutes=2, seconds=30)),
+        ("1500ms", timedelta(milliseconds=1500)),
+        ("1H", timedelta(hours=1)),
+    ],
+)
+def test_durations(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["3600", "1x", "", "h", "1.5h", "30m1h", "-1h", "1 h"])
+def test_bad_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="90s, 30m, 1h or 1h30m"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("command", ["jwt", "token-request", "request-token"])
+def test_a_bare_number_ttl_is_a_usage_error_naming_the_units(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    code, out, err = run(capsys, command, "--capability", CHAT, "--ttl", "3600")
+    assert (code, out) == (EXIT_USAGE, "")
+    assert "'3600' has no unit" in err
+    assert "90s, 30m, 1h or 1h30m" in err
+
+
+@pytest.mark.parametrize(
+    ("ttl", "message"), [("25h", "longer than Ably allows"), ("0s", "must be positive")]
+)
+def test_a_ttl_the_library_refuses_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], ttl: str, message: str
+) -> None:
+    code, _, err = run(capsys, "token-request", "--ttl", ttl)
+    assert code == EXIT_USAGE
+    assert err.startswith("ably-authkit: error: ")
+    assert message in err
+
+
+@pytest.mark.parametrize(
+    ("capability", "message"),
+    [
+        ('{"chat:*":["pub"]}', "Did you mean 'publish'?"),
+        ("{'chat:*':['publish']}", "not valid JSON"),
+        ('["publish"]', "must be an object"),
+    ],
+)
+def test_a_bad_capability_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], capability: str, message: str
+) -> None:
+    code, out, err = run(capsys, "jwt", "--capability", capability)
+    assert (code, out) == (EXIT_USAGE, "")
+    assert "argument --capability" in err
+    assert message in err
+
+
+@pytest.mark.parametrize("command", ["jwt", "token-request", "request-token"])
+def test_a_missing_key_variable_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.delenv("ABLY_API_KEY")
+    code, out, err = run(capsys, command, "--capability", CHAT)
+    assert (code, out) == (EXIT_USAGE, "")
+    assert "ABLY_API_KEY is not set" in err
+
+
+def test_a_malformed_key_is_described_not_printed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ABLY_API_KEY", f"'{KEY_TEXT}'")
+    code, _, err = run(capsys, "token-request")
+    assert code == EXIT_USAGE
+    assert "wrapped in quotes" in err
+    assert SECRET not in err
+
+
+@pytest.mark.parametrize("option", [["--key", KEY_TEXT], [f"--key={KEY_TEXT}"]])
+def test_a_key_on_the_command_line_is_refused(
+    capsys: pytest.CaptureFixture[str], option: list[str]
+) -> None:
+    code, out, err = run(capsys, "jwt", "--capability", CHAT, *option)
+    assert (code, out) == (EXIT_USAGE, "")
+    assert "does not take a key on the command line" in err
+    assert SECRET not in err
+
+
+def test_help_names_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == EXIT_OK
+    for command in ("jwt", "token-request", "request-token", "verify", "inspect", "emulator"):
+        assert command in out
+    assert "exit codes:" in out
+    assert "3    Ably or the endpoint refused" in out
+    code, out, _ = run(capsys, "verify", "--help")
+    assert code == EXIT_OK
+    assert "exit codes:" in out
+
+
+# -- verify and inspect ----------------------------------------------------------------
+
+
+def test_verify_accepts_a_good_jwt(capsys: pytest.CaptureFixture[str], key: ApiKey) -> None:
+    token = mint_jwt(key, capability=CHAT, client_id="ann")
+    code, out, err = run(capsys, "verify", token)
+    assert (code, err) == (EXIT_OK, "")
+    assert "verified:    yes" in out
+    assert "ann" in out
+    code, out, _ = run(capsys, "verify", "--json", token)
+    assert code == EXIT_OK
+    facts = json.loads(out)
+    assert (facts["verified"], facts["client_id"], facts["problems"]) == (True, "ann", [])
+
+
+def test_verify_reads_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, key: ApiKey
+) -> None:
+    request = create_token_request(key, client_id="ann")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(request.to_json() + "\n"))
+    code, out, _ = run(capsys, "verify", "-")
+    assert code == EXIT_OK
+    assert out.startswith("TokenRequest for key appId.keyId")
+
+
+def test_verify_fails_with_exit_1(
+    capsys: pytest.CaptureFixture[str], key: ApiKey, other_key: ApiKey
+) -> None:
+    good = mint_jwt(key, capability=CHAT)
+    header, payload, signature = good.split(".")
+    tampered = f"{header}.{payload}.{signature[:-2]}AA"
+    expired = mint_jwt(
+        key,
+        capability=CHAT,
+        ttl=timedelta(hours=1),
+        now=datetime.now(timezone.utc) - timedelta(hours=2),
+    )
+    cases = {
+        tampered: "signature was not made with the secret",
+        mint_jwt(other_key, capability=CHAT): "otherKey",
+        expired: "expired",
+        create_token_request(other_key).to_json(): "otherKey",
+        create_token_request(
+            key, now=datetime.now(timezone.utc) - timedelta(minutes=5)
+        ).to_json(): "40104",
+    }
+    for token, message in cases.items():
+        code, out, err = run(capsys, "verify", token)
+        assert code == EXIT_INVALID, token
+        assert out == ""
+        assert err.startswith("ably-authkit: error: ")
+        assert message in err
+        assert SECRET not in err and OTHER_SECRET not in err
+    code, out, _ = run(capsys, "verify", "--json", expired)
+    assert code == EXIT_INVALID
+    assert json.loads(out)["error"]["code"] == 40142
+
+
+def test_verify_refuses_what_only_ably_can_check(capsys: pytest.CaptureFixture[str]) -> None:
+    details = TokenDetails(
+        token="xVLyHw.opaque",
+        issued=datetime.now(timezone.utc),
+        expires=datetime.now(timezone.utc) + timedelta(hours=1),
+        capability=CHAT,
+    )
+    for token in (json.dumps(details.to_dict()), "xVLyHw.opaque"):
+        code, _, err = run(capsys, "verify", token)
+        assert code == EXIT_USAGE
+        assert "only Ably can check" in err
+
+
+def test_inspect_needs_no_key(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, key: ApiKey
+) -> None:
+    token = mint_jwt(key, capability=CHAT, client_id="ann")
+    monkeypatch.delenv("ABLY_API_KEY")
+    code, out, err = run(capsys, "inspect", token)
+    assert (code, err) == (EXIT_OK, "")
+    assert out.startswith("Ably JWT for key appId.keyId")
+    assert "not checked (no key given)" in out
+    code, out, _ = run(capsys, "inspect", "--json", token)
+    assert json.loads(out)["verified"] is None
+
+
+def test_inspect_exits_1_on_a_problem_or_garbage(
+    capsys: pytest.CaptureFixture[str], key: ApiKey
+) -> None:
+    expired = mint_jwt(
+        key,
+        capability=CHAT,
+        ttl=timedelta(hours=1),
+        now=datetime.now(timezone.utc) - timedelta(hours=2),
+    )
+    code, out, _ = run(capsys, "inspect", expired)
+    assert code == EXIT_INVALID
+    assert "PROBLEM: expired" in out
+    code, out, err = run(capsys, "inspect", "eyJ.not.ajwt")
+    assert (code, out) == (EXIT_INVALID, "")
+    assert "not a JWT" in err
+
+
+def test_an_api_key_given_as_token_is_refused_unechoed(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("inspect", "verify"):
+        code, out, err = run(capsys, command, KEY_TEXT)
+        assert (code, out) == (EXIT_USAGE, "")
+        assert "looks like an API key" in err
+        assert SECRET not in err
+
+
+# -- request-token against the emulator -------------------------------------------------
+
+
+def test_request_token_from_the_emulator(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, emulator: AblyEmulator
+) -> None:
+    emu_key = emulator.create_key()
+    monkeypatch.setenv("ABLY_API_KEY", f"{emu_key.name}:{emu_key.secret}")
+    code, out, err = run(
+        capsys,
+        "request-token",
+        "--endpoint",
+        emulator.url,
+        "--client-id",
+        "ann",
+        "--ttl",
+        "10m",
+        "--capability",
+        CHAT,
+    )
+    assert (code, err) == (EXIT_OK, "")
+    details = TokenDetails.from_dict(json.loads(out))
+    assert details.client_id == "ann"
+    assert details.ttl == timedelta(minutes=10)
+    assert details.token in [issued.token for issued in emulator.issued_tokens]
+    assert emu_key.secret not in out
+
+
+def test_request_token_reads_ably_endpoint(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, emulator: AblyEmulator
+) -> None:
+    emu_key = emulator.create_key()
+    monkeypatch.setenv("ABLY_API_KEY", f"{emu_key.name}:{emu_key.secret}")
+    monkeypatch.setenv("ABLY_ENDPOINT", emulator.url)
+    code, out, _ = run(capsys, "request-token", "--json", "--query-time")
+    assert code == EXIT_OK
+    assert TokenDetails.from_dict(json.loads(out)).key_name == emu_key.name
+
+
+def test_request_token_refused_or_unreachable_exits_3(
+    capsys: pytest.CaptureFixture[str], emulator: AblyEmulator
+) -> None:
+    # KEY_TEXT is not registered in the emulator: Ably-style refusal.
+    code, out, err = run(capsys, "request-token", "--endpoint", emulator.url)
+    assert (code, out) == (EXIT_ABLY, "")
+    assert err.startswith("ably-authkit: error: ")
+    assert SECRET not in err
+    code, out, err = run(
+        capsys, "request-token", "--endpoint", "http://127.0.0.1:9", "--timeout", "2s"
+    )
+    assert (code, out) == (EXIT_ABLY, "")
+    assert "127.0.0.1:9" in err
+    assert SECRET not in err
+
+
+# -- the secret never appears ----------------------------------------------------------
+
+
+def test_the_secret_never_appears_in_any_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, key: ApiKey
+) -> None:
+    jwt_text = mint_jwt(key, capability=CHAT)
+    request_text = create_token_request(key).to_json()
+    tampered = jwt_text[:-3] + "AAA"
+    invocations = [
+        ["jwt", "--capability", CHAT],
+        ["jwt", "--capability", CHAT, "--json"],
+        ["jwt"],
+        ["jwt", "--capability", CHAT, "--ttl", "3600"],
+        ["jwt", "--capability", "{bad", "--client-id", "x"],
+        ["jwt", "--capability", CHAT, "--ttl", "1.5s"],
+        ["jwt", "--key-env", KEY_TEXT, "--capability", CHAT],
+        ["jwt", "--key-env", "NOT_SET_ANYWHERE", "--capability", CHAT],
+        ["jwt", "--capability", CHAT, KEY_TEXT],
+        ["jwt", "--capability", CHAT, "--key", KEY_TEXT],
+        [KEY_TEXT],
+        ["--key-env", KEY_TEXT],
+        [SECRET],
+        ["token-request"],
+        ["token-request", "--json", "--ttl", "1m"],
+        ["token-request", "--ttl", "25h"],
+        ["token-request", f"--capability={SECRET}"],
+        ["request-token", "--endpoint", "http://127.0.0.1:9", "--timeout", "1s"],
+        ["request-token", "--endpoint", "not a host"],
+        ["request-token", "--ttl", "1"],
+        ["verify", jwt_text],
+        ["verify", "--json", request_text],
+        ["verify", tampered],
+        ["verify", KEY_TEXT],
+        ["verify", SECRET],
+        ["verify", "{}"],
+        ["inspect", jwt_text],
+        ["inspect", KEY_TEXT],
+        ["inspect", "--json", request_text],
+        ["emulator", "--port", "70000"],
+        ["demo", "--port", KEY_TEXT],
+        ["--version"],
+        ["--help"],
+    ]
+    for argv in invocations:
+        main(argv)
+        out, err = capsys.readouterr()
+        assert SECRET not in out, argv
+        assert SECRET not in err, argv
+    # And with a malformed key in the environment (a secret with a typo is still secret).
+    for text in (f"appId.keyId:{SECRET}:x", f"appId.keyId {SECRET}", f"{SECRET}"):
+        monkeypatch.setenv("ABLY_API_KEY", text)
+        for argv in (["jwt", "--capability", CHAT], ["token-request"], ["verify", jwt_text]):
+            main(argv)
+            out, err = capsys.readouterr()
+            assert SECRET not in out + err, (text, argv)
+
+
+# -- real processes --------------------------------------------------------------------
+
+
+def _cli(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ably_authkit", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "ABLY_API_KEY": KEY_TEXT},
+        cwd=ROOT,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def test_python_m_ably_authkit_round_trip(key: ApiKey) -> None:
+    minted = _cli("jwt", "--capability", CHAT, "--ttl", "5m")
+    assert minted.returncode == EXIT_OK, minted.stderr
+    assert verify_jwt(minted.stdout.strip(), key).ttl == timedelta(minutes=5)
+    checked = _cli("verify", "-", input=minted.stdout)
+    assert checked.returncode == EXIT_OK
+    refused = _cli("jwt", "--capability", CHAT, "--ttl", "300")
+    assert refused.returncode == EXIT_USAGE
+    assert "has no unit" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_installed_console_script(key: ApiKey) -> None:
+    script = Path(sys.executable).with_name("ably-authkit")
+    if not script.exists():
+        pytest.skip(f"no console script beside {sys.executable} (package not installed)")
+    done = subprocess.run(
+        [str(script), "token-request", "--ttl", "1h"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "ABLY_API_KEY": KEY_TEXT},
+    )
+    assert done.returncode == EXIT_OK, done.stderr
+    verify_token_request(done.stdout, key)
+    assert SECRET not in done.stdout + done.stderr
+
+
+def test_importing_the_cli_stays_cheap() -> None:
+    code = (
+        "import sys, ably_authkit.cli; "
+        "print(sorted(m for m in ('jwt', 'ably', 'aiohttp', 'uvicorn', 'fastapi', 'json') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def _start(*argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ably_authkit", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k not in ("ABLY_API_KEY", "ABLY_ENDPOINT")},
+    )
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, seconds: float = 30) -> list[str]:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if marker in line:
+            return lines
+    process.kill()
+    raise AssertionError(f"no {marker!r} in {lines!r}; stderr: {process.communicate()[1]!r}")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, as a service manager sends: the command must clean up and exit 0."""
+    process.terminate()
+    try:
+        _, err = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    assert process.returncode == EXIT_OK, err
+    assert "Traceback" not in err
+
+
+def test_emulator_command_prints_a_usable_key_and_stops_cleanly() -> None:
+    process = _start("emulator", "--port", "0")
+    try:
+        lines = _read_until(process, "export ")
+        export = lines[-1].split()
+        assert export[0] == "export"
+        settings = dict(item.split("=", 1) for item in export[1:])
+        key_text, endpoint = settings["ABLY_API_KEY"], settings["ABLY_ENDPOINT"]
+        assert endpoint.startswith("http://127.0.0.1:")
+        assert any(endpoint in line for line in lines[:-1])
+        details = request_token(key_text, client_id="ann", endpoint=endpoint)
+        assert details.client_id == "ann"
+        assert details.key_name == ApiKey.parse(key_text).name
+    finally:
+        _stop(process)
