@@ -82,9 +82,8 @@ class AblyEmulator:
         self._tmp: Any = None
         #: Called on the emulator's loop after advance() (the realtime side checks expiry).
         self.on_advance: list[Callable[[], None]] = []
-        #: Extra routes and start/stop hooks (the realtime side adds its WebSocket here).
-        self.app = web.Application(middlewares=[_cors, _ably_errors], client_max_size=1024 * 1024)
-        self._add_routes(self.app)
+        #: The aiohttp application of the running server (a new one for each start()).
+        self.app: web.Application | None = None
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -125,6 +124,8 @@ class AblyEmulator:
         return self
 
     async def _open(self, ssl_context: ssl.SSLContext | None) -> None:
+        self.app = web.Application(middlewares=[_cors, _ably_errors], client_max_size=1024 * 1024)
+        self._add_routes(self.app)
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
