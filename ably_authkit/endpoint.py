@@ -231,10 +231,15 @@ def _merge_pairs(pairs: Iterable[tuple[str, str]], where: str) -> dict[str, str]
 
 
 def _request_params(
-    method: str, query: str | Mapping[str, str], body: bytes, content_type: str
+    method: str, query: str | bytes | Mapping[str, str], body: bytes, content_type: str
 ) -> dict[str, str]:
     """Query params, overridden by form-body params (ably-js and ably-python POST token
     params in the body and keep the authUrl's own query in the URL)."""
+    if isinstance(query, bytes):
+        try:
+            query = query.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _refuse(400, 40000, "the query string is not UTF-8") from None
     if isinstance(query, str):
         params = _pairs(query, "query")
     else:
@@ -535,7 +540,7 @@ class AuthEndpoint:
         mode: str,
         grant: Grant | None,
         method: str,
-        query: str | Mapping[str, str],
+        query: str | bytes | Mapping[str, str],
         body: bytes,
         content_type: str,
     ) -> tuple[str, _Issue]:
@@ -590,7 +595,7 @@ class AuthEndpoint:
         grant: Grant | None,
         *,
         method: str = "GET",
-        query: str | Mapping[str, str] = "",
+        query: str | bytes | Mapping[str, str] = "",
         body: bytes = b"",
         content_type: str = "",
         now: datetime | None = None,
@@ -602,7 +607,7 @@ class AuthEndpoint:
                 anything else is answered 404, so a route may pass a path segment as is.
             grant: what the signed-in user gets, or ``None`` when nobody is signed in.
             method: the request's method; GET and POST are answered, others get 405.
-            query: the raw query string (or a mapping of already-parsed params).
+            query: the raw query string, as text or bytes (or a mapping of parsed params).
             body: the raw request body; read as the token params of a POST when it is
                 ``application/x-www-form-urlencoded`` (``content_type``).
             now: the issue time for ``jwt`` and ``token-request`` (default: the clock).
@@ -629,7 +634,7 @@ class AuthEndpoint:
         grant: Grant | None,
         *,
         method: str = "GET",
-        query: str | Mapping[str, str] = "",
+        query: str | bytes | Mapping[str, str] = "",
         body: bytes = b"",
         content_type: str = "",
         now: datetime | None = None,

@@ -167,20 +167,7 @@ def test_async_token_mode(ably_emulator: AblyEmulator) -> None:
         assert nobody.status == 401
 
 
-@pytest.mark.parametrize(
-    "asynchronous",
-    [
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                reason="rest._translated_errors misses ably.sync's AblyException "
-                "(not a subclass of ably.util.exceptions.AblyException)",
-                strict=True,
-            ),
-        ),
-        True,
-    ],
-)
+@pytest.mark.parametrize("asynchronous", [False, True])
 def test_ably_refusing_is_a_502_with_ablys_code(
     ably_emulator: AblyEmulator, asynchronous: bool
 ) -> None:

@@ -1,0 +1,1 @@
+"""Django: ``python -m examples.django_app``. See README.md beside this file."""

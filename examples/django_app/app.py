@@ -1,0 +1,68 @@
+"""Django glue for ably_authkit.endpoint, as a one-file project (settings, URLs, views)."""
+
+from __future__ import annotations
+
+import secrets
+
+import django
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+from django.views.decorators.csrf import csrf_exempt
+
+from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
+
+if not settings.configured:  # in a real project, this is settings.py
+    settings.configure(
+        ROOT_URLCONF=__name__,
+        SECRET_KEY=secrets.token_urlsafe(32),
+        ALLOWED_HOSTS=["127.0.0.1", "localhost", "testserver"],
+        MIDDLEWARE=[],
+    )
+    django.setup()
+
+urlpatterns: list[URLPattern] = []  # filled by create_app()
+
+
+def grant_for(user_id: str | None) -> Grant | None:
+    """This app's policy: every user may chat, and hears what is sent to them alone."""
+    if not user_id:
+        return None
+    capability = {
+        "chat:*": ["publish", "subscribe", "presence", "history"],
+        f"user:{user_id}": ["subscribe"],
+    }
+    return Grant(client_id=user_id, capability=capability)
+
+
+def current_user(request: HttpRequest) -> str | None:
+    # STAND-IN for your real session (request.user.get_username() after login):
+    # this demo trusts an X-User-Id header, which any client could forge.
+    return request.headers.get("X-User-Id") or None
+
+
+def reply(answer: AuthResponse) -> HttpResponse:
+    return HttpResponse(answer.body, status=answer.status, headers=dict(answer.headers))
+
+
+def create_app(auth: AuthEndpoint) -> WSGIHandler:
+    @csrf_exempt  # Ably clients POST token params as a form, with no CSRF token
+    def credentials(request: HttpRequest, mode: str) -> HttpResponse:
+        answer = auth.respond(
+            mode,
+            grant_for(current_user(request)),
+            method=request.method or "GET",
+            query=request.META.get("QUERY_STRING", ""),
+            body=request.body,
+            content_type=request.content_type or "",
+        )
+        return reply(answer)
+
+    def page(request: HttpRequest) -> HttpResponse:
+        # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
+        user = request.GET.get("user") or current_user(request) or "demo-user"
+        return reply(auth.demo_page(grant_for(user)))
+
+    urlpatterns[:] = [path("", page), path("auth/<str:mode>", credentials)]
+    return WSGIHandler()

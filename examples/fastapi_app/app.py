@@ -1,0 +1,51 @@
+"""FastAPI glue for ably_authkit.endpoint: the app says who the user is and what they get."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+
+from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
+
+
+def grant_for(user_id: str | None) -> Grant | None:
+    """This app's policy: every user may chat, and hears what is sent to them alone."""
+    if not user_id:
+        return None
+    capability = {
+        "chat:*": ["publish", "subscribe", "presence", "history"],
+        f"user:{user_id}": ["subscribe"],
+    }
+    return Grant(client_id=user_id, capability=capability)
+
+
+def current_user(request: Request) -> str | None:
+    # STAND-IN for your real session (an OAuth dependency, a session cookie...):
+    # this demo trusts an X-User-Id header, which any client could forge.
+    return request.headers.get("x-user-id") or None
+
+
+def reply(answer: AuthResponse) -> Response:
+    return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+
+def create_app(auth: AuthEndpoint) -> FastAPI:
+    app = FastAPI(title="Ably credentials (ably_authkit example)")
+
+    @app.api_route("/auth/{mode}", methods=["GET", "POST"])  # jwt, token-request, token
+    async def credentials(mode: str, request: Request) -> Response:
+        answer = await auth.arespond(
+            mode,
+            grant_for(current_user(request)),
+            method=request.method,
+            query=request.url.query,
+            body=await request.body(),
+            content_type=request.headers.get("content-type", ""),
+        )
+        return reply(answer)
+
+    @app.get("/")
+    async def page(request: Request, user: str | None = None) -> Response:
+        # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
+        return reply(await auth.ademo_page(grant_for(user or current_user(request) or "demo-user")))
+
+    return app

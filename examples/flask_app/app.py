@@ -1,0 +1,52 @@
+"""Flask glue for ably_authkit.endpoint: the app says who the user is and what they get."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
+
+
+def grant_for(user_id: str | None) -> Grant | None:
+    """This app's policy: every user may chat, and hears what is sent to them alone."""
+    if not user_id:
+        return None
+    capability = {
+        "chat:*": ["publish", "subscribe", "presence", "history"],
+        f"user:{user_id}": ["subscribe"],
+    }
+    return Grant(client_id=user_id, capability=capability)
+
+
+def current_user() -> str | None:
+    # STAND-IN for your real session (flask_login.current_user, a session cookie...):
+    # this demo trusts an X-User-Id header, which any client could forge.
+    return request.headers.get("X-User-Id") or None
+
+
+def reply(answer: AuthResponse) -> Response:
+    return Response(answer.body, status=answer.status, headers=list(answer.headers))
+
+
+def create_app(auth: AuthEndpoint) -> Flask:
+    app = Flask(__name__)
+
+    @app.route("/auth/<mode>", methods=["GET", "POST"])  # jwt, token-request, token
+    def credentials(mode: str) -> Response:
+        answer = auth.respond(
+            mode,
+            grant_for(current_user()),
+            method=request.method,
+            query=request.query_string,
+            body=request.get_data(),
+            content_type=request.content_type or "",
+        )
+        return reply(answer)
+
+    @app.get("/")
+    def page() -> Response:
+        # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
+        user = request.args.get("user") or current_user() or "demo-user"
+        return reply(auth.demo_page(grant_for(user)))
+
+    return app
