@@ -648,3 +648,26 @@ def test_eight_clients_a_thousand_token_requests_each(ably_emulator: AblyEmulato
     assert len(tokens) == len(set(tokens)) == 8000
     assert len(ably_emulator.issued_tokens) == 8000
     assert len(ably_emulator.service.nonces[key.name]) == 8000
+
+
+def test_the_testing_guide_example_runs(ably_emulator: AblyEmulator, ably_key: ApiKey) -> None:
+    """docs/testing.md's complete example is a test: run it with the real fixtures."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "testing.md").read_text(encoding="utf-8")
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "docs/testing.md", "exec"), namespace)  # noqa: S102
+    namespace["test_my_auth_url"](ably_emulator, ably_key)
+    assert len(ably_emulator.issued_tokens) == 2
+
+
+def test_short_nonce_is_refused(ably_emulator: AblyEmulator, chat_key: ApiKey) -> None:
+    short = TokenRequest(
+        key_name=chat_key.name, timestamp=ably_emulator.now(), nonce="abc", mac=None
+    )
+    mac = base64.b64encode(chat_key.sign(short.signing_text().encode())).decode()
+    answer = post(
+        ably_emulator, f"/keys/{chat_key.name}/requestToken", json={**short.to_dict(), "mac": mac}
+    )
+    assert (answer.status_code, ably_error(answer)["code"]) == (400, 40003)
