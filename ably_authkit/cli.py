@@ -145,15 +145,16 @@ def _redact(text: str, secrets: Sequence[str]) -> str:
 
 
 def _known_secrets(argv: Sequence[str]) -> tuple[str, ...]:
-    """Key-shaped arguments and the secrets of key-like environment variables."""
-    # A key with a typo is still a secret: any colon-holding word that is not JSON or a URL.
+    """What argparse must not echo: arguments that may be a key, a secret or a token, and
+    the keys (and their secrets) in the environment."""
+    # A key with a typo is still a secret, and so is a bare secret or token given by mistake:
+    # any word holding a colon or as long as a secret, unless it is JSON, a URL or an option.
     found = [
         arg
         for arg in argv
-        if ":" in arg
+        if (":" in arg or len(arg) >= 24)
         and "://" not in arg
         and not arg.startswith(("{", "-"))
-        and arg.isprintable()
         and not any(char.isspace() for char in arg)
     ]
     found += [
@@ -632,7 +633,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             if not thread.is_alive():
                 raise _UsageError(f"the demo app could not start on {args.host}:{args.port}")
             time.sleep(0.02)
-        print(f"Demo app: http://{args.host}:{args.port}/ (Ctrl-C to stop)")
+        port = server.servers[0].sockets[0].getsockname()[1]  # the one chosen for --port 0
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"Demo app: http://{host}:{port}/ (Ctrl-C to stop)")
         print(f"Ably emulator behind it: {emulator.url}", flush=True)
         while thread.is_alive():
             thread.join(0.2)

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -445,6 +446,18 @@ def test_the_secret_never_appears_in_any_output(
         out, err = capsys.readouterr()
         assert SECRET not in out, argv
         assert SECRET not in err, argv
+    # A bare secret given by mistake, with no key in the environment to recognise it by.
+    monkeypatch.delenv("ABLY_API_KEY")
+    for argv in (
+        [SECRET],
+        ["jwt", SECRET],
+        ["jwt", "--ttl", SECRET],
+        ["emulator", "--port", SECRET],
+    ):
+        assert main(argv) == EXIT_USAGE
+        out, err = capsys.readouterr()
+        assert SECRET not in out, argv
+        assert SECRET not in err, argv
     # And with a malformed key in the environment (a secret with a typo is still secret).
     for text in (f"appId.keyId:{SECRET}:x", f"appId.keyId {SECRET}", f"{SECRET}"):
         monkeypatch.setenv("ABLY_API_KEY", text)
@@ -565,3 +578,35 @@ def test_emulator_command_prints_a_usable_key_and_stops_cleanly() -> None:
         assert details.key_name == ApiKey.parse(key_text).name
     finally:
         _stop(process)
+
+
+def test_demo_command_serves_the_fastapi_example() -> None:
+    process = _start("demo", "--port", "0")
+    try:
+        lines = _read_until(process, "Demo app: ")
+        url = lines[-1].split()[2]
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url, timeout=10) as page:  # noqa: S310 (http://127.0.0.1)
+            assert page.status == 200
+            assert "text/html" in page.headers["Content-Type"]
+        request = urllib.request.Request(url + "auth/jwt", headers={"X-User-Id": "ann"})  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            assert answer.headers["Content-Type"].startswith("application/jwt")
+            token = answer.read().decode()
+        claims = pyjwt.decode(token, options={"verify_signature": False})
+        assert claims["x-ably-clientId"] == "ann"
+    finally:
+        _stop(process)
+
+
+def test_demo_outside_a_checkout_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # In process: an editable install puts the checkout on every interpreter's path.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p and Path(p).resolve() != ROOT])
+    for name in [name for name in sys.modules if name.split(".")[0] == "examples"]:
+        monkeypatch.delitem(sys.modules, name)
+    code, out, err = run(capsys, "demo", "--port", "0")
+    assert (code, out) == (EXIT_USAGE, "")
+    assert "runs from a checkout of the repository" in err
