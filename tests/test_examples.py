@@ -319,3 +319,60 @@ def test_the_client_renews_through_the_auth_url(
     assert len(tokens) == 2
     assert all(token.ttl == timedelta(seconds=60) for token in tokens)
     assert [m["name"] for m in ably_emulator.published("chat:lobby")] == ["first", "second"]
+
+
+ABLY_JS_CLIENT = r"""
+const Ably = require(process.argv[1]);
+const [authUrl, port] = [process.argv[2], Number(process.argv[3])];
+(async () => {
+  const client = new Ably.Rest({
+    authUrl, authMethod: process.argv[4], authHeaders: { 'X-User-Id': 'alice' },
+    endpoint: '127.0.0.1', port, tls: false, useBinaryProtocol: false, logLevel: 0,
+  });
+  const result = {};
+  await client.channels.get('chat:lobby').publish('from-js', 'hi');
+  try {
+    await client.channels.get('admin:x').publish('from-js', 'hi');
+    result.denied = null;
+  } catch (err) {
+    result.denied = err.code;
+  }
+  process.stdout.write(JSON.stringify(result));
+})().catch((err) => { process.stderr.write(String(err && err.message)); process.exit(1); });
+"""
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_ably_js_client_with_auth_url(
+    auth: AuthEndpoint, ably_emulator: AblyEmulator, framework: str, mode: str, method: str
+) -> None:
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node")
+    ably_js = Path(__file__).parent / "js" / "node_modules" / "ably"
+    if node is None or not ably_js.is_dir():
+        pytest.fail("ably-js is not installed: run scripts/check (or `npm ci --prefix tests/js`)")
+    with serving(framework, auth) as url:
+        run = subprocess.run(
+            [
+                node,
+                "-e",
+                ABLY_JS_CLIENT,
+                str(ably_js),
+                f"{url}/auth/{mode}",
+                str(ably_emulator.port),
+                method,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"denied": 40160}
+    published = ably_emulator.published("chat:lobby")
+    assert [(m["name"], m.get("clientId")) for m in published] == [("from-js", "alice")]
