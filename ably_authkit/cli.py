@@ -341,11 +341,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(_redact(_with_code(error), secrets), EXIT_USAGE)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except Exception as error:
-        # An error of the `ably` package that rest.py did not translate: still Ably's answer.
-        if not type(error).__module__.startswith("ably."):
-            raise
-        return _fail(_redact(f"Ably refused the request: {error}", secrets), EXIT_ABLY)
 
 
 def _fail(message: str, code: int) -> int:
