@@ -15,6 +15,7 @@ relative links between the documents resolve.
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 import os
 import re
@@ -256,6 +257,11 @@ def test_python_block_runs(
         run.failed = index
         raise
     run.done = index + 1
+    if run.done == len(blocks):
+        # The file is done: drop what it made now, so that anything it left open warns
+        # here (warnings are errors) rather than in whichever test runs next.
+        run.namespace.clear()
+        gc.collect()
 
 
 # Errors ---------------------------------------------------------------------------------
