@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.metadata
 import inspect
 import os
 import re
@@ -367,6 +368,30 @@ def test_ci_runs_the_readme_test_command() -> None:
     for step in ("ruff check", "mypy --strict ably_authkit", "pytest", "pip install", ".[dev]"):
         assert step in check, f"{TEST_COMMAND} no longer runs {step!r}"
     assert (ROOT / TEST_COMMAND).stat().st_mode & 0o111, f"{TEST_COMMAND} is not executable"
+
+
+def test_readme_demo_command_exists(capsys: pytest.CaptureFixture[str]) -> None:
+    """``ably-authkit demo`` is the installed console script's subcommand, not a promise."""
+    (script,) = [
+        entry
+        for entry in importlib.metadata.entry_points(group="console_scripts")
+        if entry.name == "ably-authkit"
+    ]
+    main = script.load()
+    try:
+        code = main(["demo", "--help"])
+    except SystemExit as exit_:  # argparse's way out of --help
+        code = exit_.code
+    assert code == 0
+    assert "usage: ably-authkit demo" in capsys.readouterr().out
+
+
+def test_readme_lists_exactly_the_extras() -> None:
+    extras = set(importlib.metadata.metadata("ably-authkit").get_all("Provides-Extra") or [])
+    assert extras >= {"network", "emulator", "examples", "dev"}
+    text = _without_code(README)
+    named = set(re.findall(r'\.\[([a-z]+)\]"?`', text))
+    assert named == extras, f"README's install table names {named}, pyproject has {extras}"
 
 
 def test_readme_python_block_is_a_short_quick_start() -> None:
