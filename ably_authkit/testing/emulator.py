@@ -31,6 +31,7 @@ from ably_authkit._time import check_datetime, to_ms
 from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError, InvalidParameterError, ParameterTypeError
 
+from ._realtime import Realtime, RealtimeConnection
 from ._service import DEFAULT_CAPABILITY, Service, ably_error
 
 TYPE_CHECKING = False
@@ -84,6 +85,9 @@ class AblyEmulator:
         self.on_advance: list[Callable[[], None]] = []
         #: The aiohttp application of the running server (a new one for each start()).
         self.app: web.Application | None = None
+        #: The realtime (WebSocket) side: live connections, AUTH before expiry.
+        self.realtime = Realtime(self.service)
+        self.on_advance.append(self.realtime.check_all)
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -242,6 +246,11 @@ class AblyEmulator:
         with self.service.lock:
             return [dict(message) for message in self.service.messages.get(channel, ())]
 
+    @property
+    def connections(self) -> list[RealtimeConnection]:
+        """Snapshots of the live realtime connections, oldest first."""
+        return list(self.call(self.realtime.connections))
+
     def reset(self) -> None:
         """Forget keys, tokens, nonces, revocations, messages and the clock offset."""
         with self.service.lock:
@@ -250,6 +259,8 @@ class AblyEmulator:
     # -- HTTP -------------------------------------------------------------------------
 
     def _add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/", self.realtime.handle)
+        app.on_shutdown.append(self.realtime.shutdown)
         app.router.add_get("/time", self._time)
         app.router.add_post("/keys/{key_name}/requestToken", self._request_token)
         app.router.add_post("/keys/{key_name}/revokeTokens", self._revoke_tokens)

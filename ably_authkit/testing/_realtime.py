@@ -1,0 +1,665 @@
+"""The realtime side of the emulator: the subset of Ably's WebSocket protocol that
+authentication touches, enough for real ably-js and ``ably`` (``AblyRealtime``) clients.
+
+Connections open a WebSocket on ``/`` with the query parameters the SDKs send (reference
+section 8; spec RTN2): ``key=``, ``access_token=`` (ably-js) or ``accessToken=`` (spec,
+ably-python), ``v=``, ``format=json|msgpack``, ``clientId=``, ``echo=false`` and
+``heartbeats=``. JSON travels in text frames, msgpack in binary frames. The emulator
+answers:
+
+- ``CONNECTED`` (4) with a full ``connectionDetails`` (CD2), or ``ERROR`` (9) with the
+  code of what is wrong with the credential (4014x, 40101, 40102) and then closes: the
+  socket upgrade itself always succeeds, as ably-js and ably-python expect (RTN14b);
+- ``HEARTBEAT`` (0) echoed with its ``id``; ``ATTACH`` (10) → ``ATTACHED`` (11) or
+  ``ERROR`` with ``channel`` and 40160 (the connection stays up, RTL14); ``DETACH`` (12)
+  → ``DETACHED`` (13); ``MESSAGE`` (15) → ``ACK`` (1) / ``NACK`` (2) by ``msgSerial``,
+  and delivery to the connections attached to the channel (REST publishes too);
+  ``CLOSE`` (7) → ``CLOSED`` (8);
+- expiry on the emulator's clock (RTN22, RTN15h): shortly before a connection's token
+  expires the emulator sends ``AUTH`` (17); the client answers with ``AUTH`` and a new
+  token, and gets a new ``CONNECTED`` with the same ``connectionId`` (RTN24). A
+  connection whose token expires unrenewed gets ``DISCONNECTED`` (6) with 40142, one
+  whose token is revoked gets ``DISCONNECTED`` with 40141 (both token errors, so the
+  SDKs renew and reconnect, RTN15h2).
+
+Everything here runs on the emulator's event loop. The service's listeners
+(``on_publish``, ``on_revoke``) may be called from another thread and hop onto the loop.
+The choices made where Ably's behaviour is not documented are marked ``Choice:``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import msgpack
+from aiohttp import WSMsgType, web
+
+from ably_authkit._time import ONE_MS
+from ably_authkit.capability import OPERATIONS
+from ably_authkit.errors import AblyApiError
+
+from ._service import Credential, Service, ably_error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["Realtime", "RealtimeConnection"]
+
+# Protocol actions (TR2), as ably-js and ably-python number them.
+HEARTBEAT, ACK, NACK, CONNECT, CONNECTED, DISCONNECT, DISCONNECTED = range(7)
+CLOSE, CLOSED, ERROR, ATTACH, ATTACHED, DETACH, DETACHED = range(7, 14)
+PRESENCE, MESSAGE, SYNC, AUTH = 14, 15, 16, 17
+
+# Channel mode flags (TR3): what ATTACHED says the connection may do on the channel.
+MODE_FLAGS = {"presence": 1 << 16, "publish": 1 << 17, "subscribe": 1 << 18}
+PRESENCE_SUBSCRIBE = 1 << 19
+ALL_MODES = sum(MODE_FLAGS.values()) | PRESENCE_SUBSCRIBE
+
+# connectionDetails (CD2). Ably's production values, except the serverId/siteCode.
+CONNECTION_STATE_TTL = timedelta(minutes=2)
+MAX_IDLE_INTERVAL = timedelta(seconds=15)
+MAX_MESSAGE_SIZE = 65536
+MAX_FRAME_SIZE = 524288
+MAX_INBOUND_RATE = 50
+#: How often an idle connection gets a HEARTBEAT (real time: the clients' idle timers
+#: run on their own clocks), well inside maxIdleInterval.
+HEARTBEAT_EVERY = 10.0
+
+#: Choice: the emulator asks for a new token (AUTH) when ``max(30 s, 10 % of the
+#: token's lifetime)`` remains, but never earlier than half way through the lifetime
+#: (a token living under a minute would otherwise be asked to renew as soon as it
+#: connects). Ably documents only "shortly before expiry"; 10 % makes "the clock has
+#: passed 90 % of the TTL" a reliable trigger in tests.
+AUTH_MARGIN = timedelta(seconds=30)
+AUTH_MARGIN_SHARE = 10
+
+_CLOSE = object()  # the outbox sentinel: flush, then close the socket
+
+
+def auth_margin(lifetime: timedelta) -> timedelta:
+    """How long before expiry a connection is sent AUTH (see ``AUTH_MARGIN``)."""
+    return min(max(AUTH_MARGIN, lifetime / AUTH_MARGIN_SHARE), lifetime / 2)
+
+
+class RealtimeConnection:
+    """A read-only snapshot of one live connection, for tests (``emu.connections``)."""
+
+    __slots__ = ("channels", "client_id", "connection_id", "credential_kind", "expires", "format")
+
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        client_id: str | None,
+        credential_kind: str,
+        expires: datetime | None,
+        channels: frozenset[str],
+        format: str,
+    ) -> None:
+        #: The ``connectionId`` the client was given.
+        self.connection_id = connection_id
+        #: The connection's clientId (``connectionDetails.clientId``), or None.
+        self.client_id = client_id
+        #: ``"basic"`` (a key), ``"token"`` (an Ably token) or ``"jwt"``.
+        self.credential_kind = credential_kind
+        #: When the current credential expires (the emulator's clock), None for a key.
+        self.expires = expires
+        #: The channels this connection is attached to.
+        self.channels = channels
+        #: ``"json"`` or ``"msgpack"``.
+        self.format = format
+
+    def __repr__(self) -> str:
+        return (
+            f"<RealtimeConnection {self.connection_id} clientId={self.client_id!r} "
+            f"{self.credential_kind} {self.format} channels={sorted(self.channels)}>"
+        )
+
+
+class _Connection:
+    """The state of one WebSocket (owned by the emulator's loop)."""
+
+    def __init__(
+        self,
+        socket: web.WebSocketResponse,
+        *,
+        binary: bool,
+        credential: Credential,
+        client_id: str | None,
+        echo: bool,
+        protocol_heartbeats: bool,
+    ) -> None:
+        self.socket = socket
+        self.binary = binary
+        self.credential = credential
+        self.client_id = client_id
+        self.echo = echo
+        self.protocol_heartbeats = protocol_heartbeats
+        self.id = secrets.token_urlsafe(9)
+        self.key = f"{secrets.token_hex(4)}!{secrets.token_urlsafe(15)}"
+        self.channels: set[str] = set()
+        self.outbox: asyncio.Queue[object] = asyncio.Queue()
+        self.timer: asyncio.TimerHandle | None = None
+        self.auth_requested = False
+        self.closing = False
+
+    def send(self, message: dict[str, Any]) -> None:
+        if not self.closing:
+            self.outbox.put_nowait(message)
+
+    def close(self, last: dict[str, Any] | None = None) -> None:
+        """Send ``last`` (if any), then close the socket; nothing is sent after it."""
+        if self.closing:
+            return
+        if last is not None:
+            self.outbox.put_nowait(last)
+        self.closing = True
+        self.outbox.put_nowait(_CLOSE)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def encode(self, message: dict[str, Any]) -> str | bytes:
+        if self.binary:
+            packed: bytes = msgpack.packb(message, use_bin_type=True)
+            return packed
+        return json.dumps(_jsonable(message), separators=(",", ":"), ensure_ascii=False)
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "clientId": self.client_id,
+            "connectionKey": self.key,
+            "connectionStateTtl": CONNECTION_STATE_TTL // ONE_MS,
+            "maxIdleInterval": MAX_IDLE_INTERVAL // ONE_MS,
+            "maxMessageSize": MAX_MESSAGE_SIZE,
+            "maxFrameSize": MAX_FRAME_SIZE,
+            "maxInboundRate": MAX_INBOUND_RATE,
+            "serverId": "emulator",
+            "siteCode": "local",
+        }
+
+    def connected(self) -> dict[str, Any]:
+        return {
+            "action": CONNECTED,
+            "connectionId": self.id,
+            "connectionDetails": self.details(),
+        }
+
+    def snapshot(self) -> RealtimeConnection:
+        return RealtimeConnection(
+            connection_id=self.id,
+            client_id=self.client_id,
+            credential_kind=self.credential.kind,
+            expires=self.credential.expires,
+            channels=frozenset(self.channels),
+            format="msgpack" if self.binary else "json",
+        )
+
+
+class Realtime:
+    """The WebSocket endpoint and the live connections of one emulator."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._connections: dict[str, _Connection] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._publisher: _Connection | None = None
+        service.on_publish.append(self._published)
+        service.on_revoke.append(self._revoked)
+
+    # -- what the emulator and tests use ---------------------------------------------
+
+    def connections(self) -> list[RealtimeConnection]:
+        """Snapshots of the live connections, oldest first (call on the loop)."""
+        return [connection.snapshot() for connection in self._connections.values()]
+
+    def check_all(self) -> None:
+        """Re-check every connection's credential against the clock (after advance())."""
+        for connection in list(self._connections.values()):
+            self._check(connection)
+
+    async def shutdown(self, app: web.Application) -> None:
+        """Close every connection (the server is stopping)."""
+        sockets = [connection.socket for connection in self._connections.values()]
+        for connection in list(self._connections.values()):
+            connection.close()
+        for socket in sockets:
+            await socket.close(code=1001, message=b"emulator stopping")
+        self._connections.clear()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """``GET /``: the realtime WebSocket endpoint."""
+        # Choice: with heartbeats=false (ably-js in Node) the emulator pings at the
+        # WebSocket level, as Ably does; otherwise it sends HEARTBEAT messages.
+        pings = HEARTBEAT_EVERY if request.query.get("heartbeats") == "false" else None
+        socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, heartbeat=pings)
+        if not socket.can_prepare(request).ok:
+            raise ably_error(
+                40000,
+                400,
+                "This is the emulator's realtime endpoint: open a WebSocket here "
+                "(GET / with Upgrade: websocket), as Ably's realtime SDKs do",
+            )
+        self._loop = asyncio.get_running_loop()
+        await socket.prepare(request)
+        binary = request.query.get("format") == "msgpack"
+        try:
+            connection = self._open(request.query, socket, binary)
+        except AblyApiError as error:
+            # The upgrade succeeded; the refusal is an ERROR frame, then the close.
+            frame = _error_frame(error, ERROR)
+            if binary:
+                await socket.send_bytes(msgpack.packb(frame, use_bin_type=True))
+            else:
+                await socket.send_str(json.dumps(frame, separators=(",", ":")))
+            await socket.close()
+            return socket
+        self._connections[connection.id] = connection
+        writer = asyncio.ensure_future(self._write(connection))
+        try:
+            connection.send(connection.connected())
+            self._check(connection)
+            await self._read(connection)
+        finally:
+            self._forget(connection)
+            connection.close()
+            try:
+                await asyncio.wait_for(writer, timeout=5)
+            except (asyncio.TimeoutError, ConnectionError):
+                writer.cancel()
+        return socket
+
+    # -- connecting -------------------------------------------------------------------
+
+    def _open(
+        self, query: Mapping[str, str], socket: web.WebSocketResponse, binary: bool
+    ) -> _Connection:
+        version = query.get("v")
+        if version is not None:
+            try:
+                number = float(version)
+            except ValueError:
+                number = 0.0
+            if not number >= 1:
+                raise ably_error(40017, 400, f"Unsupported protocol version {version!r}")
+        kind = query.get("format", "json")
+        if kind not in ("json", "msgpack"):
+            raise ably_error(40000, 400, f"format must be json or msgpack, not {kind!r}")
+        key_text = query.get("key")
+        token = query.get("accessToken") or query.get("access_token")
+        requested = query.get("clientId")
+        with self.service.lock:
+            if key_text and token:
+                raise ably_error(40000, 400, "Send either key or accessToken, not both")
+            if key_text:
+                credential = self.service.basic(
+                    base64.b64encode(key_text.encode("utf-8")).decode("ascii"), None
+                )
+            elif token:
+                credential = self.service.token(token)
+            else:
+                raise ably_error(40101, 401, "No authentication: connect with key= or accessToken=")
+        client_id = _connection_client_id(credential, requested)
+        return _Connection(
+            socket,
+            binary=binary,
+            credential=credential,
+            client_id=client_id,
+            echo=query.get("echo") != "false",
+            protocol_heartbeats=query.get("heartbeats") != "false",
+        )
+
+    # -- reading and writing ---------------------------------------------------------
+
+    async def _write(self, connection: _Connection) -> None:
+        socket = connection.socket
+        while True:
+            try:
+                item = await asyncio.wait_for(connection.outbox.get(), timeout=HEARTBEAT_EVERY)
+            except asyncio.TimeoutError:
+                if not connection.protocol_heartbeats:
+                    continue
+                item = {"action": HEARTBEAT}
+            if socket.closed:
+                return
+            if item is _CLOSE:
+                await socket.close()
+                return
+            if not isinstance(item, dict):
+                continue
+            frame = connection.encode(item)
+            if isinstance(frame, bytes):
+                await socket.send_bytes(frame)
+            else:
+                await socket.send_str(frame)
+
+    async def _read(self, connection: _Connection) -> None:
+        async for frame in connection.socket:
+            if frame.type == WSMsgType.TEXT:
+                try:
+                    message = json.loads(frame.data)
+                except ValueError:
+                    message = None
+            elif frame.type == WSMsgType.BINARY:
+                try:
+                    message = msgpack.unpackb(frame.data, raw=False, strict_map_key=False)
+                except (ValueError, msgpack.UnpackException, TypeError):
+                    message = None
+            else:
+                break
+            if not isinstance(message, dict):
+                connection.close(
+                    _error_frame(ably_error(40000, 400, "not a protocol message"), ERROR)
+                )
+                continue
+            try:
+                self._receive(connection, message)
+            except AblyApiError as error:  # a fault of the connection as a whole
+                connection.close(_error_frame(error, ERROR))
+
+    def _receive(self, connection: _Connection, message: dict[str, Any]) -> None:
+        action = message.get("action")
+        if connection.closing:
+            return
+        if action == HEARTBEAT:
+            answer: dict[str, Any] = {"action": HEARTBEAT}
+            if message.get("id") is not None:
+                answer["id"] = message["id"]
+            connection.send(answer)
+        elif action == ATTACH:
+            self._attach(connection, message)
+        elif action == DETACH:
+            channel = _channel(message)
+            connection.channels.discard(channel)
+            connection.send({"action": DETACHED, "channel": channel})
+        elif action == MESSAGE:
+            self._publish(connection, message)
+        elif action == PRESENCE:
+            # Choice: presence is outside what the emulator covers; refuse it plainly.
+            connection.send(_nack(message, ably_error(40000, 400, "presence is not emulated")))
+        elif action == AUTH:
+            self._reauthorize(connection, message)
+        elif action == CLOSE:
+            connection.close({"action": CLOSED})
+        elif action == DISCONNECT:
+            connection.close()
+
+    # -- channels ---------------------------------------------------------------------
+
+    def _attach(self, connection: _Connection, message: dict[str, Any]) -> None:
+        channel = _channel(message)
+        capability = connection.credential.capability
+        # Choice: a channel can be attached when the capability grants any operation on
+        # it; ATTACHED's mode flags say which of publish/subscribe/presence it grants.
+        if not any(capability.allows(channel, operation) for operation in _CONCRETE):
+            error = ably_error(
+                40160,
+                401,
+                f"Channel denied access based on given capability; "
+                f"channelName = {channel}; the credential's capability does not allow it",
+            )
+            connection.send({**_error_frame(error, ERROR), "channel": channel})
+            return
+        modes = 0
+        for operation, flag in MODE_FLAGS.items():
+            if capability.allows(channel, operation):
+                modes |= flag
+        if modes & MODE_FLAGS["presence"] or capability.allows(channel, "subscribe"):
+            modes |= PRESENCE_SUBSCRIBE if capability.allows(channel, "presence") else 0
+        asked = message.get("flags")
+        if isinstance(asked, int) and asked & ALL_MODES:
+            modes &= asked
+        connection.channels.add(channel)
+        connection.send({"action": ATTACHED, "channel": channel, "flags": modes})
+
+    def _publish(self, connection: _Connection, message: dict[str, Any]) -> None:
+        channel = _channel(message)
+        items = message.get("messages")
+        serial = message.get("msgSerial")
+        if not isinstance(items, list) or not items:
+            connection.send(
+                _nack(message, ably_error(40000, 400, "MESSAGE needs a non-empty messages array"))
+            )
+            return
+        messages = []
+        for index, item in enumerate(items):
+            entry = dict(item) if isinstance(item, Mapping) else item
+            if isinstance(entry, dict) and "id" not in entry:
+                entry["id"] = f"{connection.id}:{serial}:{index}"
+            messages.append(entry)
+        identity = Credential(
+            kind=connection.credential.kind,
+            key=connection.credential.key,
+            capability=connection.credential.capability,
+            client_id=connection.client_id,
+        )
+        service = self.service
+        try:
+            with service.lock:
+                self._publisher = connection
+                try:
+                    service.publish(identity, channel, messages)
+                finally:
+                    self._publisher = None
+        except AblyApiError as error:
+            connection.send(_nack(message, error))
+            return
+        connection.send({"action": ACK, "msgSerial": serial, "count": 1})
+
+    def _published(self, channel: str, messages: list[dict[str, Any]]) -> None:
+        """``service.on_publish``: deliver to the attached connections (any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        publisher = self._publisher
+        copied = [dict(message) for message in messages]
+        loop.call_soon_threadsafe(self._deliver, channel, copied, publisher)
+
+    def _deliver(
+        self, channel: str, messages: list[dict[str, Any]], publisher: _Connection | None
+    ) -> None:
+        timestamp = messages[0].get("timestamp") if messages else None
+        frame: dict[str, Any] = {"action": MESSAGE, "channel": channel, "messages": messages}
+        if timestamp is not None:
+            frame["timestamp"] = timestamp
+        if publisher is not None:
+            frame["connectionId"] = publisher.id
+            for message in messages:
+                message["connectionId"] = publisher.id
+        for connection in list(self._connections.values()):
+            if channel not in connection.channels:
+                continue
+            if connection is publisher and not connection.echo:
+                continue
+            if not connection.credential.capability.allows(channel, "subscribe"):
+                continue
+            connection.send(frame)
+
+    # -- authentication over the life of a connection ---------------------------------
+
+    def _reauthorize(self, connection: _Connection, message: dict[str, Any]) -> None:
+        """The client's AUTH (RTC8a): a new token for the same connection."""
+        auth = message.get("auth")
+        token = auth.get("accessToken") if isinstance(auth, Mapping) else None
+        try:
+            if not isinstance(token, str) or not token:
+                raise ably_error(40101, 401, "AUTH needs auth.accessToken")
+            with self.service.lock:
+                credential = self.service.token(token)
+            if credential.key.app_id != connection.credential.key.app_id:
+                raise ably_error(40102, 401, "the new token belongs to another app")
+            granted = credential.client_id
+            if granted != "*" and granted != connection.client_id:
+                raise ably_error(
+                    40102,
+                    401,
+                    f"Incompatible clientId: the connection's is {connection.client_id!r}, "
+                    f"the new token's is {granted!r}; a connection's clientId cannot change",
+                )
+        except AblyApiError as error:
+            # RTC8a2: a failed reauthorisation fails the connection.
+            connection.close(_error_frame(error, ERROR))
+            self._forget(connection)
+            return
+        connection.credential = credential
+        connection.auth_requested = False
+        # RTC8a1: a capability that no longer covers an attached channel fails it.
+        for channel in sorted(connection.channels):
+            if not any(credential.capability.allows(channel, op) for op in _CONCRETE):
+                connection.channels.discard(channel)
+                denied = ably_error(
+                    40160, 401, f"Channel denied access based on given capability; {channel}"
+                )
+                connection.send({**_error_frame(denied, ERROR), "channel": channel})
+        connection.send(connection.connected())
+        self._check(connection)
+
+    def _revoked(self, key_name: str) -> None:
+        """``service.on_revoke`` (any thread): re-check that key's connections."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        def check() -> None:
+            for connection in list(self._connections.values()):
+                if connection.credential.key.name == key_name:
+                    self._check(connection)
+
+        loop.call_soon_threadsafe(check)
+
+    def _check(self, connection: _Connection) -> None:
+        """Disconnect, ask for a new token, or wait, as the clock and revocations say;
+        then set the timer for the next moment that can change the answer."""
+        if connection.timer is not None:
+            connection.timer.cancel()
+            connection.timer = None
+        if connection.closing:
+            return
+        credential = connection.credential
+        with self.service.lock:
+            now = self.service.now()
+            revoked = self.service.revoked(credential, now)
+            pending = _pending_revocation(self.service, credential, now)
+        if revoked:
+            self._disconnect(connection, ably_error(40141, 401, "Token revoked"))
+            return
+        expires = credential.expires
+        if expires is not None and expires <= now:
+            self._disconnect(connection, ably_error(40142, 401, "Token expired"))
+            return
+        wake: list[datetime] = []
+        if pending is not None:
+            # allowReauthMargin: a hint to renew now, enforcement at appliesAt.
+            self._request_auth(connection)
+            wake.append(pending)
+        if expires is not None:
+            issued = credential.issued if credential.issued is not None else now
+            ask_at = expires - auth_margin(expires - issued)
+            if now >= ask_at:
+                self._request_auth(connection)
+                wake.append(expires)
+            else:
+                wake.append(ask_at)
+        if wake and self._loop is not None:
+            delay = max((min(wake) - now).total_seconds(), 0.0)
+            connection.timer = self._loop.call_later(delay, self._check, connection)
+
+    def _request_auth(self, connection: _Connection) -> None:
+        if not connection.auth_requested:
+            connection.auth_requested = True
+            connection.send({"action": AUTH})
+
+    def _disconnect(self, connection: _Connection, error: AblyApiError) -> None:
+        connection.close(_error_frame(error, DISCONNECTED))
+        self._forget(connection)
+
+    def _forget(self, connection: _Connection) -> None:
+        self._connections.pop(connection.id, None)
+        if connection.timer is not None:
+            connection.timer.cancel()
+            connection.timer = None
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+_CONCRETE = sorted(OPERATIONS - {"*"})
+
+
+def _connection_client_id(credential: Credential, requested: str | None) -> str | None:
+    """The connection's clientId from the credential and the ``clientId`` parameter
+    (RSA7, RSA15): a key or a wildcard token takes the parameter; a token with a
+    clientId must agree with it; an anonymous token cannot name one."""
+    if requested is not None and (not requested or requested == "*"):
+        raise ably_error(40012, 400, "clientId must name one client, not '' or '*'")
+    granted = credential.client_id
+    if credential.kind == "basic" or granted == "*":
+        return requested
+    if requested is not None and requested != granted:
+        raise ably_error(
+            40102,
+            401,
+            f"Incompatible clientId: the parameter is {requested!r}, the token's is {granted!r}",
+        )
+    return granted
+
+
+def _pending_revocation(service: Service, credential: Credential, now: datetime) -> datetime | None:
+    """When a revocation made with allowReauthMargin will take this credential, if one will."""
+    table = service.revocations.get(credential.key.name)
+    if not table:
+        return None
+    moments = sorted(applies for _, applies in table.values() if applies > now)
+    for moment in moments:
+        if service.revoked(credential, moment):
+            return moment
+    return None
+
+
+def _channel(message: Mapping[str, Any]) -> str:
+    channel = message.get("channel")
+    if not isinstance(channel, str) or not channel:
+        raise ably_error(40010, 400, "the protocol message has no channel name")
+    return channel
+
+
+def _error_body(error: AblyApiError) -> dict[str, Any]:
+    return {
+        "code": error.code,
+        "statusCode": error.status_code or 500,
+        "message": error.message,
+        "href": error.href,
+    }
+
+
+def _error_frame(error: AblyApiError, action: int) -> dict[str, Any]:
+    return {"action": action, "error": _error_body(error)}
+
+
+def _nack(message: Mapping[str, Any], error: AblyApiError) -> dict[str, Any]:
+    return {
+        "action": NACK,
+        "msgSerial": message.get("msgSerial"),
+        "count": 1,
+        "error": _error_body(error),
+    }
+
+
+def _jsonable(value: object) -> object:
+    """A protocol message for a JSON client: binary data becomes base64 (RSL4)."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        fixed = {name: _jsonable(item) for name, item in value.items()}
+        if isinstance(value.get("data"), bytes):
+            encoding = value.get("encoding")
+            fixed["encoding"] = f"{encoding}/base64" if encoding else "base64"
+        return fixed
+    return value

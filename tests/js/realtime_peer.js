@@ -1,0 +1,102 @@
+// An ably-js Realtime client for the Python tests, driven over a pipe: one JSON request
+// per stdin line, one JSON answer per stdout line, as peer.js. Requests:
+// {"id": n, "op": "...", "args": {...}}; answers {"id": n, "result": ...} or
+// {"id": n, "error": {"message", "code", "statusCode"}}. One client per process.
+'use strict';
+const readline = require('readline');
+const Ably = require('ably');
+
+let client = null;
+const seen = { updates: 0, states: [], messages: [] };
+
+function waitFor(predicate, timeoutMs, what) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      const value = predicate();
+      if (value) return resolve(value);
+      if (Date.now() - started > timeoutMs) return reject(new Error('timed out waiting for ' + what));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+function errorOf(err) {
+  return { message: String(err && err.message), code: err && err.code, statusCode: err && err.statusCode };
+}
+
+const ops = {
+  // {options}: ably-js ClientOptions (authUrl, endpoint, port, tls, useBinaryProtocol...).
+  async connect({ options }) {
+    client = new Ably.Realtime({ ...options, autoConnect: false, logLevel: 0 });
+    client.connection.on((change) => {
+      seen.states.push({
+        current: change.current,
+        reason: change.reason ? errorOf(change.reason) : null,
+      });
+      if (change.current === 'connected' && change.previous === 'connected') seen.updates += 1;
+    });
+    client.connection.on('update', () => {
+      seen.updates += 1;
+    });
+    client.connect();
+    await client.connection.once('connected');
+    return { connectionId: client.connection.id, clientId: client.auth.clientId };
+  },
+  async attach({ channel }) {
+    const chan = client.channels.get(channel);
+    await chan.attach();
+    return chan.state;
+  },
+  async channelState({ channel }) {
+    return client.channels.get(channel).state;
+  },
+  async subscribe({ channel }) {
+    const chan = client.channels.get(channel);
+    await chan.subscribe((m) => {
+      seen.messages.push({ channel, name: m.name, data: m.data, clientId: m.clientId, connectionId: m.connectionId });
+    });
+    return chan.state;
+  },
+  async publish({ channel, name, data }) {
+    await client.channels.get(channel).publish(name, data);
+    return true;
+  },
+  async waitMessage({ name, timeoutMs }) {
+    return await waitFor(() => seen.messages.find((m) => m.name === name), timeoutMs || 5000, 'message ' + name);
+  },
+  async waitUpdates({ count, timeoutMs }) {
+    await waitFor(() => seen.updates >= count, timeoutMs || 5000, count + ' connection updates');
+    return seen.updates;
+  },
+  async waitState({ state, timeoutMs }) {
+    return await waitFor(() => seen.states.find((s) => s.current === state), timeoutMs || 5000, 'state ' + state);
+  },
+  async state() {
+    return { state: client.connection.state, id: client.connection.id, updates: seen.updates, states: seen.states };
+  },
+  async close() {
+    if (client) {
+      client.close();
+      await waitFor(() => ['closed', 'failed'].includes(client.connection.state), 5000, 'closed');
+    }
+    return true;
+  },
+};
+
+const lines = readline.createInterface({ input: process.stdin });
+lines.on('line', async (line) => {
+  const request = JSON.parse(line);
+  let answer;
+  try {
+    answer = { id: request.id, result: await ops[request.op](request.args || {}) };
+  } catch (err) {
+    answer = { id: request.id, error: errorOf(err) };
+  }
+  process.stdout.write(JSON.stringify(answer) + '\n');
+});
+lines.on('close', () => {
+  if (client) client.close();
+  setTimeout(() => process.exit(0), 200);
+});

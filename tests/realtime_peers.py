@@ -1,0 +1,99 @@
+"""Realtime test peers: an ably-js Realtime client in a Node process, and a tiny local
+authUrl server that mints credentials on the emulator's clock and counts its calls."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .peers import JS_DIR, AblyJsError
+
+
+class AblyJsRealtime:
+    """One ably-js ``Realtime`` client (tests/js/realtime_peer.js) in its own Node process."""
+
+    def __init__(self) -> None:
+        node = shutil.which("node")
+        if node is None or not (JS_DIR / "node_modules" / "ably").is_dir():
+            raise RuntimeError(
+                "ably-js is not installed: run scripts/check (or `npm ci --prefix tests/js`)"
+            )
+        self._process = subprocess.Popen(
+            [node, str(JS_DIR / "realtime_peer.js")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        self._ids = itertools.count(1)
+
+    def call(self, op: str, **args: Any) -> Any:
+        assert self._process.stdin and self._process.stdout
+        request_id = next(self._ids)
+        self._process.stdin.write(json.dumps({"id": request_id, "op": op, "args": args}) + "\n")
+        self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the ably-js realtime peer exited (code {self._process.poll()})")
+        answer = json.loads(line)
+        assert answer["id"] == request_id
+        if "error" in answer:
+            raise AblyJsError(answer["error"])
+        return answer["result"]
+
+    def close(self) -> None:
+        try:
+            self.call("close")
+        finally:
+            assert self._process.stdin
+            self._process.stdin.close()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+            if self._process.stdout:
+                self._process.stdout.close()
+
+
+class AuthUrlServer:
+    """``GET /auth`` on 127.0.0.1 answers ``mint()``'s ``(content_type, body)``, as a
+    backend's authUrl does; ``calls`` counts the requests."""
+
+    def __init__(self, mint: Callable[[], tuple[str, str]]) -> None:
+        self.calls = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.calls += 1
+                content_type, body = mint()
+                data = body.encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/auth"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
