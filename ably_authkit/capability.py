@@ -217,6 +217,11 @@ def _check_operations(resource: str, operations: object, known_only: bool) -> tu
     return tuple(sorted(checked, key=_utf16_order))
 
 
+# Capability.coerce's memo: mapping snapshot -> validated Capability (bounded).
+_COERCED_MAX = 1024
+_coerced: dict[tuple[tuple[object, tuple[object, ...]], ...], Capability] = {}
+
+
 class Capability(Mapping[str, "tuple[str, ...]"]):
     """An immutable, validated capability in canonical order.
 
@@ -302,7 +307,22 @@ class Capability(Mapping[str, "tuple[str, ...]"]):
     def coerce(cls, value: CapabilityLike) -> Capability:
         """Accept a ``Capability``, a mapping, or JSON text, as every public function does."""
         if type(value) is dict:
-            return cls(value)
+            # An app builds the same few grants per request (one per role or user); a
+            # snapshot of the mapping finds the validated result again in a few µs.
+            # Only lists and tuples of operations: a bare "*" must still be refused.
+            if not all(type(ops) in (list, tuple) for ops in value.values()):
+                return cls(value)
+            try:
+                snapshot = tuple([(r, tuple(ops)) for r, ops in value.items()])
+                cached = _coerced.get(snapshot)
+            except TypeError:  # unhashable parts: validation will say what is wrong
+                return cls(value)
+            if cached is None:
+                cached = cls(value)
+                if len(_coerced) >= _COERCED_MAX:
+                    _coerced.clear()
+                _coerced[snapshot] = cached
+            return cached
         if isinstance(value, Capability):
             return value
         if isinstance(value, str):
