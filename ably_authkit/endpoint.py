@@ -54,7 +54,7 @@ from .keys import ApiKey, as_api_key
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from datetime import datetime
     from types import TracebackType
     from typing import Any
@@ -235,6 +235,8 @@ def _request_params(
 ) -> dict[str, str]:
     """Query params, overridden by form-body params (ably-js and ably-python POST token
     params in the body and keep the authUrl's own query in the URL)."""
+    if not query and not body:
+        return {}
     if isinstance(query, bytes):
         try:
             query = query.decode("utf-8")
@@ -427,6 +429,7 @@ class AuthEndpoint:
 
     __slots__ = (
         "_async",
+        "_clock",
         "_emulator",
         "_endpoint",
         "_lock",
@@ -445,9 +448,16 @@ class AuthEndpoint:
         endpoint: str | None = None,
         query_time: bool = False,
         timeout: timedelta | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         from .rest import DEFAULT_TIMEOUT, _client_options
 
+        if clock is not None and not callable(clock):
+            raise ParameterTypeError(
+                "clock must be a function returning an aware datetime, such as emu.now",
+                field="clock",
+            )
+        self._clock = clock
         self.key = as_api_key(key)
         self._timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         _client_options(endpoint, self._timeout)  # refuse a bad endpoint now, not per request
@@ -495,7 +505,8 @@ class AuthEndpoint:
         emulator = AblyEmulator(host="127.0.0.1", port=0)
         emulator.start()
         try:
-            auth = cls(emulator.create_key(), endpoint=emulator.url)
+            # The emulator's clock, which tests move forward, is the one that counts.
+            auth = cls(emulator.create_key(), endpoint=emulator.url, clock=emulator.now)
         except BaseException:
             emulator.stop()
             raise
@@ -559,6 +570,8 @@ class AuthEndpoint:
         return mode, _narrowed(grant, _asked(_request_params(method, query, body, content_type)))
 
     def _issue_locally(self, mode: str, issue: _Issue, now: datetime | None) -> AuthResponse:
+        if now is None and self._clock is not None:
+            now = self._clock()
         try:
             if mode == "jwt":
                 from .jwt_tokens import mint_jwt
@@ -732,6 +745,8 @@ class AuthEndpoint:
         user_header: str,
         now: datetime | None = None,
     ) -> str:
+        if now is None and self._clock is not None:
+            now = self._clock()
         return _render_page(self, grant, answers, auth_path, user_header, now)
 
     # -- lifetime ----------------------------------------------------------------------------
