@@ -419,13 +419,14 @@ class Realtime:
         connection.send({"action": ATTACHED, "channel": channel, "flags": modes})
 
     def _publish(self, connection: _Connection, message: dict[str, Any]) -> None:
-        channel = _channel(message)
         items = message.get("messages")
         serial = message.get("msgSerial")
-        if not isinstance(items, list) or not items:
-            connection.send(
-                _nack(message, ably_error(40000, 400, "MESSAGE needs a non-empty messages array"))
-            )
+        try:
+            channel = _channel(message)
+            if not isinstance(items, list) or not items:
+                raise ably_error(40000, 400, "MESSAGE needs a non-empty messages array")
+        except AblyApiError as error:
+            connection.send(_nack(message, error))
             return
         messages = []
         for index, item in enumerate(items):
