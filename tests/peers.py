@@ -22,6 +22,8 @@ class AblyJsError(Exception):
 class AblyJs:
     """ably-js (the version tests/js/package-lock.json pins) in one Node process."""
 
+    script = "peer.js"
+
     def __init__(self) -> None:
         node = shutil.which("node")
         if node is None or not (JS_DIR / "node_modules" / "ably").is_dir():
@@ -29,7 +31,7 @@ class AblyJs:
                 "ably-js is not installed: run scripts/check (or `npm ci --prefix tests/js`)"
             )
         self._process = subprocess.Popen(
-            [node, str(JS_DIR / "peer.js")],
+            [node, str(JS_DIR / self.script)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -42,7 +44,10 @@ class AblyJs:
         request_id = next(self._ids)
         self._process.stdin.write(json.dumps({"id": request_id, "op": op, "args": args}) + "\n")
         self._process.stdin.flush()
-        answer = json.loads(self._process.stdout.readline())
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the ably-js peer exited (code {self._process.poll()})")
+        answer = json.loads(line)
         assert answer["id"] == request_id
         if "error" in answer:
             raise AblyJsError(answer["error"])
@@ -51,6 +56,10 @@ class AblyJs:
     def close(self) -> None:
         assert self._process.stdin
         self._process.stdin.close()
-        self._process.wait(timeout=10)
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=10)
         if self._process.stdout:
             self._process.stdout.close()

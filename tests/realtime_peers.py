@@ -3,63 +3,24 @@ authUrl server that mints credentials on the emulator's clock and counts its cal
 
 from __future__ import annotations
 
-import itertools
-import json
-import shutil
-import subprocess
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .peers import JS_DIR, AblyJsError
+from .peers import AblyJs
 
 
-class AblyJsRealtime:
+class AblyJsRealtime(AblyJs):
     """One ably-js ``Realtime`` client (tests/js/realtime_peer.js) in its own Node process."""
 
-    def __init__(self) -> None:
-        node = shutil.which("node")
-        if node is None or not (JS_DIR / "node_modules" / "ably").is_dir():
-            raise RuntimeError(
-                "ably-js is not installed: run scripts/check (or `npm ci --prefix tests/js`)"
-            )
-        self._process = subprocess.Popen(
-            [node, str(JS_DIR / "realtime_peer.js")],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
-        self._ids = itertools.count(1)
-
-    def call(self, op: str, **args: Any) -> Any:
-        assert self._process.stdin and self._process.stdout
-        request_id = next(self._ids)
-        self._process.stdin.write(json.dumps({"id": request_id, "op": op, "args": args}) + "\n")
-        self._process.stdin.flush()
-        line = self._process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the ably-js realtime peer exited (code {self._process.poll()})")
-        answer = json.loads(line)
-        assert answer["id"] == request_id
-        if "error" in answer:
-            raise AblyJsError(answer["error"])
-        return answer["result"]
+    script = "realtime_peer.js"
 
     def close(self) -> None:
         try:
             self.call("close")
         finally:
-            assert self._process.stdin
-            self._process.stdin.close()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-            if self._process.stdout:
-                self._process.stdout.close()
+            super().close()
 
 
 class AuthUrlServer:

@@ -36,14 +36,11 @@ def tls_emulator() -> Iterator[AblyEmulator]:
 
 
 def python_options(emu: AblyEmulator) -> dict[str, Any]:
-    """``emu.client_options()`` for ``AblyRealtime``. ably-python 3.1 opens its
-    WebSocket on ``ws://{host}?...`` and ignores ``port``/``tls_port``
-    (ably/ably-python#567), so the port rides in the host; the trailing ``/`` keeps the
-    REST URLs (``{host}:{port}`` joined with an absolute path) right as well."""
-    return {**emu.client_options(), "endpoint": f"{emu.host}:{emu.port}/"}
+    """What the emulator says an ``AblyRealtime`` needs: nothing but its client_options."""
+    return emu.client_options()
 
 
-async def eventually(check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+async def eventually(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     for _ in range(int(timeout / 0.02)):
         if check():
             return

@@ -1,9 +1,7 @@
-// A long-lived ably-js peer for the Python tests: one JSON request per stdin line,
-// one JSON answer per stdout line. Requests: {"id": n, "op": "...", "args": {...}}.
-// Answers: {"id": n, "result": ...} or {"id": n, "error": {"message", "code", "statusCode"}}.
+// A long-lived ably-js peer for the Python tests, over the pipe protocol of serve.js.
 'use strict';
-const readline = require('readline');
 const Ably = require('ably');
+const { serve } = require('./serve');
 
 // REST clients kept between calls, by the id the test gives them; each has a queue of
 // credentials (TokenRequests or token strings) that its authCallback hands out in order.
@@ -59,14 +57,4 @@ const ops = {
   },
 };
 
-const lines = readline.createInterface({ input: process.stdin });
-lines.on('line', async (line) => {
-  const request = JSON.parse(line);
-  let answer;
-  try {
-    answer = { id: request.id, result: await ops[request.op](request.args || {}) };
-  } catch (err) {
-    answer = { id: request.id, error: { message: String(err && err.message), code: err && err.code, statusCode: err && err.statusCode } };
-  }
-  process.stdout.write(JSON.stringify(answer) + '\n');
-});
+serve(ops);

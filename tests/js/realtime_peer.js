@@ -3,8 +3,8 @@
 // {"id": n, "op": "...", "args": {...}}; answers {"id": n, "result": ...} or
 // {"id": n, "error": {"message", "code", "statusCode"}}. One client per process.
 'use strict';
-const readline = require('readline');
 const Ably = require('ably');
+const { errorOf, serve } = require('./serve');
 
 let client = null;
 const seen = { updates: 0, states: [], messages: [] };
@@ -20,10 +20,6 @@ function waitFor(predicate, timeoutMs, what) {
     };
     tick();
   });
-}
-
-function errorOf(err) {
-  return { message: String(err && err.message), code: err && err.code, statusCode: err && err.statusCode };
 }
 
 const ops = {
@@ -85,18 +81,7 @@ const ops = {
   },
 };
 
-const lines = readline.createInterface({ input: process.stdin });
-lines.on('line', async (line) => {
-  const request = JSON.parse(line);
-  let answer;
-  try {
-    answer = { id: request.id, result: await ops[request.op](request.args || {}) };
-  } catch (err) {
-    answer = { id: request.id, error: errorOf(err) };
-  }
-  process.stdout.write(JSON.stringify(answer) + '\n');
-});
-lines.on('close', () => {
+serve(ops, () => {
   if (client) client.close();
   setTimeout(() => process.exit(0), 200);
 });
