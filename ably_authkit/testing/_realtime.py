@@ -43,7 +43,7 @@ from ably_authkit._time import ONE_MS
 from ably_authkit.capability import OPERATIONS
 from ably_authkit.errors import AblyApiError
 
-from ._service import Credential, Service, ably_error
+from ._service import Credential, Service, ably_error, json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ class _Connection:
         if self.binary:
             packed: bytes = msgpack.packb(message, use_bin_type=True)
             return packed
-        return json.dumps(_jsonable(message), separators=(",", ":"), ensure_ascii=False)
+        return json_text(message)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -649,18 +649,3 @@ def _nack(message: Mapping[str, Any], error: AblyApiError) -> dict[str, Any]:
         "count": 1,
         "error": _error_body(error),
     }
-
-
-def _jsonable(value: object) -> object:
-    """A protocol message for a JSON client: binary data becomes base64 (RSL4)."""
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, list):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, dict):
-        fixed = {name: _jsonable(item) for name, item in value.items()}
-        if isinstance(value.get("data"), bytes):
-            encoding = value.get("encoding")
-            fixed["encoding"] = f"{encoding}/base64" if encoding else "base64"
-        return fixed
-    return value

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -26,7 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Credential", "Service"]
+__all__ = ["Credential", "Service", "json_text"]
 
 DEFAULT_CAPABILITY = Capability({"[*]*": ["*"]})
 DEFAULT_TTL = timedelta(hours=1)
@@ -447,3 +448,23 @@ def _bearer_token(value: str) -> str:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return value
     return decoded if decoded.isprintable() and decoded else value
+
+
+def json_text(value: object) -> str:
+    """Compact JSON for a client that speaks JSON: binary message data becomes base64,
+    with ``base64`` added to its encoding (RSL4)."""
+    return json.dumps(_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        fixed = {name: _jsonable(item) for name, item in value.items()}
+        if isinstance(value.get("data"), bytes):
+            encoding = value.get("encoding")
+            fixed["encoding"] = f"{encoding}/base64" if encoding else "base64"
+        return fixed
+    return value

@@ -18,8 +18,6 @@ what :meth:`AblyEmulator.advance` added, and every check uses it.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
@@ -32,7 +30,7 @@ from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError, InvalidParameterError, ParameterTypeError
 
 from ._realtime import Realtime, RealtimeConnection
-from ._service import DEFAULT_CAPABILITY, Service, ably_error
+from ._service import DEFAULT_CAPABILITY, Service, ably_error, json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -206,7 +204,14 @@ class AblyEmulator:
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for the ``ably`` package's ``AblyRest``/``AblyRealtime``
         that point it at this emulator, with no fallback hosts."""
-        options: dict[str, Any] = {"endpoint": self.host, "tls": self.tls, "fallback_hosts": []}
+        # ably-python 3.1's realtime client ignores port/tls_port (ably/ably-python#567)
+        # and opens ws://{endpoint}; with the port in the endpoint and a trailing "/",
+        # its WebSocket URL and its REST URLs are both right.
+        options: dict[str, Any] = {
+            "endpoint": f"{self.host}:{self.port}/",
+            "tls": self.tls,
+            "fallback_hosts": [],
+        }
         options["tls_port" if self.tls else "port"] = self.port
         return options
 
@@ -373,25 +378,11 @@ def _wants_msgpack(request: web.Request) -> bool:
     return MSGPACK in request.headers.get("Accept", "")
 
 
-def _jsonable(value: object) -> object:
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, list):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, dict):
-        fixed = {name: _jsonable(item) for name, item in value.items()}
-        if isinstance(value.get("data"), bytes):
-            encoding = value.get("encoding")
-            fixed["encoding"] = f"{encoding}/base64" if encoding else "base64"
-        return fixed
-    return value
-
-
 def _answer(request: web.Request, payload: object, *, status: int = 200) -> web.Response:
     if _wants_msgpack(request):
         body = msgpack.packb(payload, use_bin_type=True)
         return web.Response(body=body, status=status, content_type=MSGPACK)
-    text = json.dumps(_jsonable(payload), separators=(",", ":"), ensure_ascii=False)
+    text = json_text(payload)
     return web.Response(body=text.encode("utf-8"), status=status, content_type=JSON)
 
 
