@@ -408,6 +408,13 @@ def _server_error(error: AuthKitError) -> AuthResponse:
     )
 
 
+def _failure(error: AuthKitError) -> AuthResponse:
+    """Ably refused or could not be reached (502), or this server is misconfigured (500)."""
+    if isinstance(error, (AblyApiError, AblyConnectionError)):
+        return _upstream_error(error)
+    return _server_error(error)
+
+
 def _upstream_error(error: AblyApiError | AblyConnectionError) -> AuthResponse:
     """Ably refused this server's token request, or could not be reached: 502."""
     if isinstance(error, AblyConnectionError):
@@ -569,6 +576,25 @@ class AuthEndpoint:
             )
         return mode, _narrowed(grant, _asked(_request_params(method, query, body, content_type)))
 
+    def _answer_or_issue(
+        self,
+        mode: str,
+        grant: Grant | None,
+        method: str,
+        query: str | bytes | Mapping[str, str],
+        body: bytes,
+        content_type: str,
+        now: datetime | None,
+    ) -> AuthResponse | _Issue:
+        """The answer, except in ``token`` mode: then what to ask Ably for."""
+        try:
+            mode, issue = self._prepare(mode, grant, method, query, body, content_type)
+        except _Refusal as refusal:
+            return refusal.response
+        if mode != "token":
+            return self._issue_locally(mode, issue, now)
+        return issue
+
     def _issue_locally(self, mode: str, issue: _Issue, now: datetime | None) -> AuthResponse:
         if now is None and self._clock is not None:
             now = self._clock()
@@ -625,20 +651,15 @@ class AuthEndpoint:
                 ``application/x-www-form-urlencoded`` (``content_type``).
             now: the issue time for ``jwt`` and ``token-request`` (default: the clock).
         """
-        try:
-            mode, issue = self._prepare(mode, grant, method, query, body, content_type)
-        except _Refusal as refusal:
-            return refusal.response
-        if mode != "token":
-            return self._issue_locally(mode, issue, now)
+        issue = self._answer_or_issue(mode, grant, method, query, body, content_type, now)
+        if isinstance(issue, AuthResponse):
+            return issue
         try:
             details = self._rest().request_token(
                 capability=issue.capability, client_id=issue.client_id, ttl=issue.ttl
             )
-        except (AblyApiError, AblyConnectionError) as error:
-            return _upstream_error(error)
         except AuthKitError as error:
-            return _server_error(error)
+            return _failure(error)
         return _details_response(details)
 
     async def arespond(
@@ -654,20 +675,15 @@ class AuthEndpoint:
     ) -> AuthResponse:
         """:meth:`respond` for asyncio apps (FastAPI, Starlette, aiohttp): the ``token``
         mode awaits Ably instead of blocking the event loop."""
-        try:
-            mode, issue = self._prepare(mode, grant, method, query, body, content_type)
-        except _Refusal as refusal:
-            return refusal.response
-        if mode != "token":
-            return self._issue_locally(mode, issue, now)
+        issue = self._answer_or_issue(mode, grant, method, query, body, content_type, now)
+        if isinstance(issue, AuthResponse):
+            return issue
         try:
             details = await self._async_rest().request_token(
                 capability=issue.capability, client_id=issue.client_id, ttl=issue.ttl
             )
-        except (AblyApiError, AblyConnectionError) as error:
-            return _upstream_error(error)
         except AuthKitError as error:
-            return _server_error(error)
+            return _failure(error)
         return _details_response(details)
 
     def _rest(self) -> RestClient:
