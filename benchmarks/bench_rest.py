@@ -11,10 +11,9 @@ import sys
 import time
 from collections.abc import Callable
 
+from _measure import Ratio
 from ably.sync import AblyRestSync
 from ably.sync.types.tokendetails import TokenDetails as AblyTokenDetails
-
-from _measure import Ratio
 
 from ably_authkit import RestClient
 from ably_authkit.testing import AblyEmulator
@@ -22,8 +21,9 @@ from ably_authkit.testing import AblyEmulator
 CAPABILITY = {"chat:*": ["publish", "subscribe"]}
 
 
-def interleaved_median(ours: Callable[[], object], reference: Callable[[], object],
-                       rounds: int = 15, calls: int = 40) -> tuple[float, float]:
+def interleaved_median(
+    ours: Callable[[], object], reference: Callable[[], object], rounds: int = 15, calls: int = 40
+) -> tuple[float, float]:
     """Median per-call time over rounds, alternating which goes first."""
     times_ours, times_reference = [], []
     for round_number in range(rounds):
