@@ -1,0 +1,133 @@
+"""The seed scenario, end to end: ably-js ``Realtime`` under Node connects to the emulator
+with an ``authUrl`` pointing at each example app (served on a real socket), and the app
+re-authenticates it before its credential expires, on the emulator's clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
+from ably_authkit.testing import AblyEmulator
+
+from .peers import AblyJsError
+from .realtime_peers import AblyJsRealtime
+from .test_examples import FRAMEWORKS, serving
+
+# The examples' grant_for gives a 1 h credential; 90 % of it is 54 min.
+PAST_90_PERCENT = timedelta(minutes=55)
+
+
+def near(span: timedelta, expected: timedelta) -> bool:
+    """Equal but for the real time the test takes (the emulator's clock also runs; a
+    JWT's times are whole seconds)."""
+    return abs(span - expected) < timedelta(seconds=5)
+
+
+class CountingEndpoint(AuthEndpoint):
+    """An AuthEndpoint that counts the authUrl requests it answers, per mode."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[str] = []
+
+    def respond(self, mode: str, grant: Grant | None, **kwargs: Any) -> AuthResponse:
+        self.calls.append(mode)
+        return super().respond(mode, grant, **kwargs)
+
+    async def arespond(self, mode: str, grant: Grant | None, **kwargs: Any) -> AuthResponse:
+        self.calls.append(mode)
+        return await super().arespond(mode, grant, **kwargs)
+
+
+@pytest.fixture
+def auth(ably_emulator: AblyEmulator) -> Iterator[CountingEndpoint]:
+    emu = ably_emulator
+    with CountingEndpoint(emu.create_key(), endpoint=emu.url, clock=emu.now) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def realtime_js() -> Iterator[AblyJsRealtime]:
+    peer = AblyJsRealtime()
+    yield peer
+    peer.close()
+
+
+def js_options(auth: AuthEndpoint, auth_url: str, binary: bool) -> dict[str, Any]:
+    """What a browser page would pass to ``new Ably.Realtime``: the authUrl, who the user
+    is, and where ``auth.client_options()`` says Ably is."""
+    options = auth.client_options()
+    return {
+        "authUrl": auth_url,
+        "authHeaders": {"X-User-Id": "alice"},
+        "endpoint": options["endpoint"],
+        "port": options["port"],
+        "tls": options["tls"],
+        "fallbackHosts": [],
+        "useBinaryProtocol": binary,
+    }
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+# Not the "token" mode: its TokenRequest to the emulator is signed on this machine's clock,
+# not AuthEndpoint's clock=, so once the emulator is 55 min ahead the renewal is refused
+# with 40104 (the app answers 502).
+@pytest.mark.parametrize("mode", ["jwt", "token-request"])
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "msgpack"])
+def test_ably_js_realtime_through_each_app(
+    ably_emulator: AblyEmulator,
+    auth: CountingEndpoint,
+    realtime_js: AblyJsRealtime,
+    framework: str,
+    mode: str,
+    binary: bool,
+) -> None:
+    emu = ably_emulator
+    with serving(framework, auth) as url:
+        options = js_options(auth, f"{url}/auth/{mode}", binary)
+        connected = realtime_js.call("connect", options=options)
+        assert connected["clientId"] == "alice"
+        assert auth.calls == [mode]
+        (connection,) = emu.connections
+        assert connection.connection_id == connected["connectionId"]
+        assert connection.client_id == "alice"
+        assert connection.expires is not None
+        assert near(connection.expires - emu.now(), timedelta(hours=1))
+
+        assert realtime_js.call("attach", channel="chat:lobby") == "attached"
+        realtime_js.call("subscribe", channel="chat:lobby")
+        realtime_js.call("publish", channel="chat:lobby", name="hello", data="from alice")
+        assert realtime_js.call("waitMessage", name="hello") == {
+            "channel": "chat:lobby",
+            "name": "hello",
+            "data": "from alice",
+            "clientId": "alice",
+            "connectionId": connected["connectionId"],
+        }
+        with pytest.raises(AblyJsError) as denied:
+            realtime_js.call("attach", channel="admin:x")
+        assert denied.value.code == 40160
+        assert realtime_js.call("channelState", channel="admin:x") == "failed"
+        assert realtime_js.call("state")["state"] == "connected"
+
+        # Nothing happens before 90 % of the hour; past it the emulator sends AUTH, and
+        # ably-js asks the app's authUrl again and upgrades the same connection.
+        first_expiry: datetime = connection.expires
+        emu.advance(PAST_90_PERCENT)
+        realtime_js.call("waitUpdates", count=1, timeoutMs=15_000)
+        assert auth.calls == [mode, mode]
+        (renewed,) = emu.connections
+        assert renewed.connection_id == connected["connectionId"]
+        assert renewed.expires is not None
+        assert near(renewed.expires - first_expiry, PAST_90_PERCENT)
+        state = realtime_js.call("state")
+        assert (state["state"], state["id"]) == ("connected", connected["connectionId"])
+        assert [s["current"] for s in state["states"]].count("disconnected") == 0
+
+        # Still a working connection with the renewed credential.
+        realtime_js.call("publish", channel="chat:lobby", name="after", data="renewal")
+        assert realtime_js.call("waitMessage", name="after")["clientId"] == "alice"
