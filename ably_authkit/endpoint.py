@@ -69,6 +69,7 @@ __all__ = [
     "AuthEndpoint",
     "AuthResponse",
     "Grant",
+    "ably_js_response",
     "error_response",
 ]
 
@@ -728,16 +729,24 @@ class AuthEndpoint:
         auth_path: str = "/auth",
         user_header: str = "X-User-Id",
         now: datetime | None = None,
+        ably_js_url: str | None = None,
     ) -> AuthResponse:
         """An HTML page showing, for ``grant``'s user, the answer of each mode and
         :func:`~ably_authkit.explain` of each credential, plus the client settings.
+
+        With ``ably_js_url`` (where the app serves :func:`ably_js_response`, e.g.
+        ``"/ably.js"``), the page also holds a live panel: ably-js connects through
+        ``auth_path + "/jwt"`` to where :meth:`client_options` points, and shows the
+        connection state, the current credential, a countdown to its renewal and a
+        message box on ``chat:lobby``. Without ably-js installed, the panel says how to
+        add it.
 
         For demos and local development: it shows the user's credentials on the page.
         """
         if grant is None:
             return _page(self._page_body(None, {}, auth_path, user_header), status=401)
         answers = {mode: self.respond(mode, grant, now=now) for mode in MODES}
-        return _page(self._page_body(grant, answers, auth_path, user_header, now))
+        return _page(self._page_body(grant, answers, auth_path, user_header, now, ably_js_url))
 
     async def ademo_page(
         self,
@@ -746,12 +755,13 @@ class AuthEndpoint:
         auth_path: str = "/auth",
         user_header: str = "X-User-Id",
         now: datetime | None = None,
+        ably_js_url: str | None = None,
     ) -> AuthResponse:
         """:meth:`demo_page` for asyncio apps."""
         if grant is None:
             return _page(self._page_body(None, {}, auth_path, user_header), status=401)
         answers = {mode: await self.arespond(mode, grant, now=now) for mode in MODES}
-        return _page(self._page_body(grant, answers, auth_path, user_header, now))
+        return _page(self._page_body(grant, answers, auth_path, user_header, now, ably_js_url))
 
     def _page_body(
         self,
@@ -760,10 +770,11 @@ class AuthEndpoint:
         auth_path: str,
         user_header: str,
         now: datetime | None = None,
+        ably_js_url: str | None = None,
     ) -> str:
         if now is None and self._clock is not None:
             now = self._clock()
-        return _render_page(self, grant, answers, auth_path, user_header, now)
+        return _render_page(self, grant, answers, auth_path, user_header, now, ably_js_url)
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -804,6 +815,27 @@ class AuthEndpoint:
         return f"AuthEndpoint(key={self.key.name!r}{where})"
 
 
+def ably_js_response() -> AuthResponse:
+    """ably-js's browser bundle, for the demo page's live panel (serve it at the page's
+    ``ably_js_url``): 200 with the script when :func:`ably_authkit._demo.find_ably_js`
+    finds it (``$ABLY_JS_PATH``, ``./node_modules``, ``./tests/js/node_modules``), else
+    404 with a script that logs how to install it."""
+    from ._demo import ABLY_JS_INSTALL, find_ably_js
+
+    found = find_ably_js()
+    if found is None:
+        return AuthResponse(
+            status=404,
+            headers=(("Content-Type", "text/javascript; charset=utf-8"), _NO_STORE),
+            body=f"console.error('ably-js is not installed here: {ABLY_JS_INSTALL}');".encode(),
+        )
+    return AuthResponse(
+        status=200,
+        headers=(("Content-Type", "text/javascript; charset=utf-8"), ("Cache-Control", "no-cache")),
+        body=found.read_bytes(),
+    )
+
+
 def _details_response(details: TokenDetails) -> AuthResponse:
     return _ok(_JSON, _json_bytes(details.to_dict()))
 
@@ -823,6 +855,7 @@ def _render_page(
     auth_path: str,
     user_header: str,
     now: datetime | None,
+    ably_js_url: str | None = None,
 ) -> str:
     from html import escape
 
@@ -848,6 +881,19 @@ def _render_page(
         f"<code>{escape(grant.capability.to_json())}</code>, ttl {escape(describe(grant.ttl))}. "
         f"Key <code>{escape(auth.key.name)}</code>; its secret never leaves the server.</p>"
     )
+    if ably_js_url is not None:
+        from ._demo import find_ably_js, live_panel
+
+        parts.append(
+            live_panel(
+                client_id=grant.client_id,
+                auth_url_path=f"{auth_path}/jwt",
+                user_header=user_header,
+                client_options=auth.client_options(),
+                ably_js_url=ably_js_url,
+                ably_js_found=find_ably_js() is not None,
+            )
+        )
     for mode, answer in answers.items():
         url = f"{auth_path}/{mode}"
         parts.append(

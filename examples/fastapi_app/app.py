@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
 
-from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
+from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant, ably_js_response
 
 
 def grant_for(user_id: str | None) -> Grant | None:
@@ -46,6 +46,11 @@ def create_app(auth: AuthEndpoint) -> FastAPI:
     @app.get("/")
     async def page(request: Request, user: str | None = None) -> Response:
         # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
-        return reply(await auth.ademo_page(grant_for(user or current_user(request) or "demo-user")))
+        grant = grant_for(user or current_user(request) or "demo-user")
+        return reply(await auth.ademo_page(grant, ably_js_url="/ably.js"))
+
+    @app.get("/ably.js")  # the page's live panel runs ably-js from node_modules, offline
+    async def ably_js() -> Response:
+        return reply(ably_js_response())
 
     return app
