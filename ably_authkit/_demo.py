@@ -84,9 +84,11 @@ def live_panel(
     client_options: Mapping[str, Any],
     ably_js_url: str,
     ably_js_found: bool,
+    explain_url: str | None = None,
 ) -> str:
     """The HTML of the live panel: connection state, current credential, countdown to its
-    renewal, and a message box on ``chat:lobby``."""
+    renewal, and a message box on ``chat:lobby``. With ``explain_url``, the credential is
+    shown as the server's ``explain()`` of it (POSTed there), else decoded in the page."""
     from html import escape
 
     install = (
@@ -110,6 +112,7 @@ def live_panel(
         "authHeaders": {user_header: client_id or ""},
         "options": options,
         "channel": "chat:lobby",
+        "explainUrl": explain_url,
     }
     return (
         head + "<table>"
@@ -187,6 +190,14 @@ _PANEL_JS = r"""
     if (!details) return;
     credential = describe(details);
     const token = String(credential.token);
+    const shown = token;
+    if (DEMO.explainUrl) {
+      fetch(new URL(DEMO.explainUrl, location.href).href, { method: 'POST', body: token })
+        .then((answer) => answer.text())
+        .then((text) => {
+          if (credential && credential.token === shown) $('credential').textContent = text;
+        }, () => {});
+    }
     $('credential').textContent = [
       credential.kind + ' (' + token.slice(0, 12) + '...' + token.slice(-6) + ')',
       'clientId:    ' + (credential.clientId || '(none)'),

@@ -722,6 +722,35 @@ class AuthEndpoint:
 
     # -- the demo page -----------------------------------------------------------------------
 
+    def explain_response(
+        self, credential: str | bytes, *, now: datetime | None = None
+    ) -> AuthResponse:
+        """:func:`~ably_authkit.explain` of ``credential`` (a JWT, TokenRequest or
+        TokenDetails JSON, or an Ably token), verified with this endpoint's key where it
+        can be, as ``text/plain``; 400 with an Ably error when it cannot be read.
+
+        For the demo page's live panel (``explain_url``), which posts the credential its
+        client holds. It says whether a credential is genuine; it never shows the secret.
+        """
+        from .explain import explain
+
+        if len(credential) > _MAX_BODY:
+            return error_response(400, 40003, "that is too long to be an Ably credential")
+        if isinstance(credential, bytes):
+            try:
+                credential = credential.decode("utf-8")
+            except UnicodeDecodeError:
+                return error_response(400, 40003, "a credential is UTF-8 text")
+        if not credential.strip():
+            return error_response(400, 40003, "no credential: send one as the request body")
+        if now is None and self._clock is not None:
+            now = self._clock()
+        try:
+            explanation = explain(credential, self.key, now=now)
+        except AuthKitError as error:
+            return error_response(400, error.code or 40003, f"cannot explain it: {error.message}")
+        return _ok("text/plain; charset=utf-8", str(explanation).encode("utf-8"))
+
     def demo_page(
         self,
         grant: Grant | None,
@@ -730,6 +759,7 @@ class AuthEndpoint:
         user_header: str = "X-User-Id",
         now: datetime | None = None,
         ably_js_url: str | None = None,
+        explain_url: str | None = None,
     ) -> AuthResponse:
         """An HTML page showing, for ``grant``'s user, the answer of each mode and
         :func:`~ably_authkit.explain` of each credential, plus the client settings.
@@ -739,14 +769,17 @@ class AuthEndpoint:
         ``auth_path + "/jwt"`` to where :meth:`client_options` points, and shows the
         connection state, the current credential, a countdown to its renewal and a
         message box on ``chat:lobby``. Without ably-js installed, the panel says how to
-        add it.
+        add it. With ``explain_url`` too (where the app answers a POSTed credential with
+        :meth:`explain_response`), the current credential is shown through ``explain()``.
 
         For demos and local development: it shows the user's credentials on the page.
         """
         if grant is None:
             return _page(self._page_body(None, {}, auth_path, user_header), status=401)
         answers = {mode: self.respond(mode, grant, now=now) for mode in MODES}
-        return _page(self._page_body(grant, answers, auth_path, user_header, now, ably_js_url))
+        return _page(
+            self._page_body(grant, answers, auth_path, user_header, now, (ably_js_url, explain_url))
+        )
 
     async def ademo_page(
         self,
@@ -756,12 +789,15 @@ class AuthEndpoint:
         user_header: str = "X-User-Id",
         now: datetime | None = None,
         ably_js_url: str | None = None,
+        explain_url: str | None = None,
     ) -> AuthResponse:
         """:meth:`demo_page` for asyncio apps."""
         if grant is None:
             return _page(self._page_body(None, {}, auth_path, user_header), status=401)
         answers = {mode: await self.arespond(mode, grant, now=now) for mode in MODES}
-        return _page(self._page_body(grant, answers, auth_path, user_header, now, ably_js_url))
+        return _page(
+            self._page_body(grant, answers, auth_path, user_header, now, (ably_js_url, explain_url))
+        )
 
     def _page_body(
         self,
@@ -770,11 +806,11 @@ class AuthEndpoint:
         auth_path: str,
         user_header: str,
         now: datetime | None = None,
-        ably_js_url: str | None = None,
+        live: tuple[str | None, str | None] = (None, None),
     ) -> str:
         if now is None and self._clock is not None:
             now = self._clock()
-        return _render_page(self, grant, answers, auth_path, user_header, now, ably_js_url)
+        return _render_page(self, grant, answers, auth_path, user_header, now, live)
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -855,7 +891,7 @@ def _render_page(
     auth_path: str,
     user_header: str,
     now: datetime | None,
-    ably_js_url: str | None = None,
+    live: tuple[str | None, str | None] = (None, None),
 ) -> str:
     from html import escape
 
@@ -881,6 +917,7 @@ def _render_page(
         f"<code>{escape(grant.capability.to_json())}</code>, ttl {escape(describe(grant.ttl))}. "
         f"Key <code>{escape(auth.key.name)}</code>; its secret never leaves the server.</p>"
     )
+    ably_js_url, explain_url = live
     if ably_js_url is not None:
         from ._demo import find_ably_js, live_panel
 
@@ -892,6 +929,7 @@ def _render_page(
                 client_options=auth.client_options(),
                 ably_js_url=ably_js_url,
                 ably_js_found=find_ably_js() is not None,
+                explain_url=explain_url,
             )
         )
     for mode, answer in answers.items():

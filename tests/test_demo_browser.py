@@ -12,9 +12,11 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ably_authkit import ApiKey, create_token_request, mint_jwt
 from ably_authkit._demo import ABLY_JS_INSTALL, find_ably_js
 from ably_authkit.endpoint import AuthEndpoint, Grant
 from ably_authkit.testing import AblyEmulator
@@ -29,6 +31,7 @@ ROOT = Path(__file__).parent.parent
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 NODE_MODULES = JS_DIR / "node_modules"
+CHAT = {"chat:*": ["publish", "subscribe"]}
 ALICE = Grant(client_id="alice", capability={"chat:*": ["publish", "subscribe"]})
 
 
@@ -72,7 +75,7 @@ def test_find_ably_js_finds_the_test_suites_copy_in_a_checkout() -> None:
 
 
 @pytest.fixture
-def fastapi_client(ably_emulator: AblyEmulator) -> Iterator[object]:
+def fastapi_client(ably_emulator: AblyEmulator) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
     from examples.fastapi_app.app import create_app
@@ -85,27 +88,30 @@ def fastapi_client(ably_emulator: AblyEmulator) -> Iterator[object]:
 
 
 def test_without_ably_js_the_page_says_how_to_add_it(
-    fastapi_client: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fastapi_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ABLY_JS_PATH", raising=False)
-    page = fastapi_client.get("/")  # type: ignore[attr-defined]
+    page = fastapi_client.get("/")
     assert page.status_code == 200
     assert "ably-js is not installed here" in page.text
     assert ABLY_JS_INSTALL in page.text
     assert ABLY_JS_INSTALL == "npm install --prefix . ably@2"
     assert "<script src=" not in page.text
-    script = fastapi_client.get("/ably.js")  # type: ignore[attr-defined]
+    script = fastapi_client.get("/ably.js")
     assert script.status_code == 404
     assert ABLY_JS_INSTALL in script.text
 
     make_bundle(tmp_path)  # the one command's result: ./node_modules/ably/build/...
-    page = fastapi_client.get("/")  # type: ignore[attr-defined]
+    page = fastapi_client.get("/")
     assert "ably-js is not installed here" not in page.text.split("<div id=install hidden>")[0]
     assert "<script src='/ably.js'></script>" in page.text
-    script = fastapi_client.get("/ably.js")  # type: ignore[attr-defined]
+    script = fastapi_client.get("/ably.js")
     assert (script.status_code, script.text) == (200, "var Ably = {};")
     assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert '"explainUrl":"/explain"' in page.text
+    explained = fastapi_client.post("/explain", content=b"an-opaque-token")
+    assert (explained.status_code, explained.text.splitlines()[0]) == (200, "Ably token")
 
 
 def test_the_live_panel_is_configured_from_client_options(
@@ -126,6 +132,30 @@ def test_the_live_panel_is_configured_from_client_options(
         assert auth.key.secret not in html
         # Without ably_js_url the page is the static one.
         assert "id=live" not in auth.demo_page(ALICE).text
+
+
+def test_explain_response_verifies_with_the_endpoints_key(
+    ably_emulator: AblyEmulator, other_key: ApiKey
+) -> None:
+    emu = ably_emulator
+    with AuthEndpoint(emu.create_key(), endpoint=emu.url, clock=emu.now) as auth:
+        emu.advance(timedelta(days=2))  # explain() reads the endpoint's clock
+        genuine = mint_jwt(auth.key, client_id="alice", capability=CHAT, now=emu.now())
+        answer = auth.explain_response(genuine.encode())
+        assert (answer.status, answer.content_type) == (200, "text/plain; charset=utf-8")
+        assert answer.header("Cache-Control") == "no-store"
+        assert answer.text.startswith(f"Ably JWT for key {auth.key.name}\n")
+        assert "verified:    yes" in answer.text
+        assert "(in 59 min" in answer.text
+        forged = mint_jwt(other_key, client_id="alice", capability=CHAT, now=emu.now())
+        assert "verified:    NO" in auth.explain_response(forged).text
+        request = create_token_request(auth.key, client_id="bob", now=emu.now())
+        assert "verified:    yes" in auth.explain_response(request.to_json()).text
+        for bad in ("", "  ", "{not json", "a.b.c", b"\xff", "x" * 70_000):
+            refused = auth.explain_response(bad)
+            assert refused.status == 400
+            assert refused.json()["error"]["code"] in (40003, 40144)
+            assert auth.key.secret not in refused.text
 
 
 # -- the browser -------------------------------------------------------------------------
@@ -176,9 +206,12 @@ def test_the_demo_page_connects_and_renews_in_chromium(
             )
             assert opened == {"status": 200}
             browser.call("waitText", selector="#state", text="connected")
-            credential = browser.call("waitText", selector="#credential", text="Ably JWT")
-            assert "clientId:    alice" in credential
-            assert '"chat:*"' in credential
+            # The credential the page holds, through the server's explain().
+            credential = browser.call("waitText", selector="#credential", text="verified:")
+            assert credential.startswith(f"Ably JWT for key {auth.key.name}")
+            assert "client id:   alice" in credential
+            assert "verified:    yes" in credential
+            assert "(in 59 min" in credential
             (connection,) = emu.connections
             assert connection.client_id == "alice"
             # The page itself asked each mode once; the browser asked /auth/jwt once more.
@@ -197,6 +230,15 @@ def test_the_demo_page_connects_and_renews_in_chromium(
             assert renewed.connection_id == connection.connection_id
             assert renewed.expires is not None and connection.expires is not None
             assert renewed.expires > connection.expires
+            renewed_credential = browser.call("waitText", selector="#credential", text="verified:")
+            for _ in range(100):
+                if renewed_credential != credential:
+                    break
+                time.sleep(0.05)
+                renewed_credential = browser.call("text", selector="#credential")
+            assert renewed_credential != credential  # a new JWT, issued 55 min later
+            assert "verified:    yes" in renewed_credential
+            assert "(in 59 min" in renewed_credential  # on the emulator's clock
             # The countdown restarts from the new credential, on the emulator's clock
             # (a browser clock would say the new credential is due in 109 min).
             browser.call("waitText", selector="#countdown", text="min")
@@ -213,3 +255,40 @@ def test_the_demo_page_connects_and_renews_in_chromium(
         finally:
             browser.call("close")
             shutil.rmtree(user_data, ignore_errors=True)
+
+
+def test_the_demo_command_live_panel_in_chromium(browser: Browser) -> None:
+    """``ably-authkit demo``, as a user runs it in a checkout: the page's ably-js connects
+    through the app's authUrl to the embedded emulator and chats on chat:lobby."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ably_authkit", "demo", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "ABLY_JS_PATH": ""},  # found in ./tests/js/node_modules
+    )
+    user_data = tempfile.mkdtemp(prefix="ably-authkit-chromium-")
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("Demo app: http://127.0.0.1:"), line
+        url = line.split()[2]
+        opened = browser.call("open", url=url, userDataDir=user_data, executablePath=CHROMIUM)
+        assert opened == {"status": 200}
+        assert browser.call("waitText", selector="#state", text="connected") == "connected"
+        credential = browser.call("waitText", selector="#credential", text="verified:")
+        assert "client id:   demo-user" in credential
+        assert "verified:    yes" in credential
+        assert countdown_minutes(browser.call("text", selector="#countdown")) in (53, 54)
+        browser.call("publish", text="hi from the demo")
+        browser.call("waitText", selector="#messages", text="demo-user: hi from the demo")
+    finally:
+        browser.call("close")
+        shutil.rmtree(user_data, ignore_errors=True)
+        process.terminate()
+        _, err = process.communicate(timeout=15)
+        assert process.returncode == 0, err

@@ -47,10 +47,15 @@ def create_app(auth: AuthEndpoint) -> FastAPI:
     async def page(request: Request, user: str | None = None) -> Response:
         # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
         grant = grant_for(user or current_user(request) or "demo-user")
-        return reply(await auth.ademo_page(grant, ably_js_url="/ably.js"))
+        page = await auth.ademo_page(grant, ably_js_url="/ably.js", explain_url="/explain")
+        return reply(page)
 
     @app.get("/ably.js")  # the page's live panel runs ably-js from node_modules, offline
     async def ably_js() -> Response:
         return reply(ably_js_response())
+
+    @app.post("/explain")  # DEMO ONLY: the live panel shows explain() of its credential
+    async def explain(request: Request) -> Response:
+        return reply(auth.explain_response(await request.body()))
 
     return app
