@@ -617,7 +617,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     server: Any = None
     thread: threading.Thread | None = None
     try:
-        auth = AuthEndpoint(emulator.create_key(), endpoint=emulator.url)
+        auth = AuthEndpoint(emulator.create_key(), endpoint=emulator.url, clock=emulator.now)
         config = uvicorn.Config(
             create_app(auth), host=args.host, port=args.port, log_level="warning"
         )

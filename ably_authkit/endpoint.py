@@ -596,9 +596,14 @@ class AuthEndpoint:
             return self._issue_locally(mode, issue, now)
         return issue
 
-    def _issue_locally(self, mode: str, issue: _Issue, now: datetime | None) -> AuthResponse:
+    def _now(self, now: datetime | None) -> datetime | None:
+        """The issue time: the caller's, else the endpoint's clock (None: the machine's)."""
         if now is None and self._clock is not None:
-            now = self._clock()
+            return self._clock()
+        return now
+
+    def _issue_locally(self, mode: str, issue: _Issue, now: datetime | None) -> AuthResponse:
+        now = self._now(now)
         try:
             if mode == "jwt":
                 from .jwt_tokens import mint_jwt
@@ -657,7 +662,10 @@ class AuthEndpoint:
             return issue
         try:
             details = self._rest().request_token(
-                capability=issue.capability, client_id=issue.client_id, ttl=issue.ttl
+                capability=issue.capability,
+                client_id=issue.client_id,
+                ttl=issue.ttl,
+                now=self._now(now),
             )
         except AuthKitError as error:
             return _failure(error)
@@ -681,7 +689,10 @@ class AuthEndpoint:
             return issue
         try:
             details = await self._async_rest().request_token(
-                capability=issue.capability, client_id=issue.client_id, ttl=issue.ttl
+                capability=issue.capability,
+                client_id=issue.client_id,
+                ttl=issue.ttl,
+                now=self._now(now),
             )
         except AuthKitError as error:
             return _failure(error)

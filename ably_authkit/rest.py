@@ -156,8 +156,10 @@ def _token_request_body(
     capability: CapabilityLike | None,
     client_id: str | None,
     ttl: timedelta | None,
+    now: datetime | None = None,
 ) -> tuple[str, dict[str, str | int]]:
-    now = None if offset is None else check_now(None) + offset
+    if now is None and offset is not None:
+        now = check_now(None) + offset
     request = create_token_request(
         api_key, capability=capability, client_id=client_id, ttl=ttl, now=now
     )
@@ -332,10 +334,12 @@ class RestClient(_Common):
         capability: CapabilityLike | None = None,
         client_id: str | None = None,
         ttl: timedelta | None = None,
+        now: datetime | None = None,
     ) -> TokenDetails:
-        """Sign a TokenRequest and exchange it at Ably for a token."""
-        offset = self._clock_offset() if self.query_time else None
-        path, body = _token_request_body(self.key, offset, capability, client_id, ttl)
+        """Sign a TokenRequest and exchange it at Ably for a token. ``now`` is the
+        TokenRequest's timestamp (default: this clock, corrected by ``query_time``)."""
+        offset = self._clock_offset() if self.query_time and now is None else None
+        path, body = _token_request_body(self.key, offset, capability, client_id, ttl, now)
         with _translated_errors(self._where):
             answer = self._ably.http.post(path, body=body, skip_auth=True).to_native()
         return TokenDetails.from_dict(answer)
@@ -409,10 +413,12 @@ class AsyncRestClient(_Common):
         capability: CapabilityLike | None = None,
         client_id: str | None = None,
         ttl: timedelta | None = None,
+        now: datetime | None = None,
     ) -> TokenDetails:
-        """Sign a TokenRequest and exchange it at Ably for a token."""
-        offset = await self._clock_offset() if self.query_time else None
-        path, body = _token_request_body(self.key, offset, capability, client_id, ttl)
+        """Sign a TokenRequest and exchange it at Ably for a token. ``now`` is the
+        TokenRequest's timestamp (default: this clock, corrected by ``query_time``)."""
+        offset = await self._clock_offset() if self.query_time and now is None else None
+        path, body = _token_request_body(self.key, offset, capability, client_id, ttl, now)
         with _translated_errors(self._where):
             answer = await self._ably.http.post(path, body=body, skip_auth=True)
         return TokenDetails.from_dict(answer.to_native())

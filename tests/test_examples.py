@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 import pytest
 
 from ably_authkit import ApiKey, Capability, verify_jwt, verify_token_request
-from ably_authkit.endpoint import MODES, AuthEndpoint
+from ably_authkit._time import to_ms
+from ably_authkit.endpoint import MODES, AuthEndpoint, Grant
 from ably_authkit.testing import AblyEmulator
 
 # Starlette's TestClient now prefers the httpx2 fork; httpx is what is installed.
@@ -379,3 +380,15 @@ def test_ably_js_client_with_auth_url(
     assert json.loads(run.stdout) == {"denied": 40160}
     published = ably_emulator.published("chat:lobby")
     assert [(m["name"], m.get("clientId")) for m in published] == [("from-js", "alice")]
+
+
+def test_token_mode_signs_on_the_endpoints_clock(
+    auth: AuthEndpoint, ably_emulator: AblyEmulator
+) -> None:
+    """With clock=emu.now the token mode's TokenRequest carries the emulator's time, so it
+    is accepted however far the emulator's clock has moved (40104 otherwise)."""
+    grant = Grant(client_id="alice", capability={"chat:*": ["publish"]})
+    ably_emulator.advance(timedelta(minutes=55))
+    answer = auth.respond("token", grant)
+    assert answer.status == 200, answer.text
+    assert answer.json()["issued"] >= to_ms(ably_emulator.now()) - 1000
