@@ -293,6 +293,10 @@ class _Asked(Frozen):
         self._set("ttl", ttl)
 
 
+#: What a client asked for when it sent no token params at all (the usual request).
+_NOTHING_ASKED = _Asked()
+
+
 def _asked(params: Mapping[str, str]) -> _Asked:
     """Read ``clientId``/``client_id``, ``capability`` and ``ttl`` (ms); an empty value
     counts as not given (ably-python treats an empty client id so)."""
@@ -397,7 +401,12 @@ def _check_method(method: str) -> str:
 
 
 def _ok(content_type: str, body: bytes) -> AuthResponse:
-    return AuthResponse(status=200, headers=(("Content-Type", content_type), _NO_STORE), body=body)
+    # Built without AuthResponse's checks: these values are ours and known good.
+    answer = object.__new__(AuthResponse)
+    answer._set("status", 200)
+    answer._set("headers", (("Content-Type", content_type), _NO_STORE))
+    answer._set("body", body)
+    return answer
 
 
 def _server_error(error: AuthKitError) -> AuthResponse:
@@ -575,7 +584,8 @@ class AuthEndpoint:
             raise ParameterTypeError(
                 f"grant must be a Grant or None, not {type(grant).__name__}", field="grant"
             )
-        return mode, _narrowed(grant, _asked(_request_params(method, query, body, content_type)))
+        params = _request_params(method, query, body, content_type)
+        return mode, _narrowed(grant, _asked(params) if params else _NOTHING_ASKED)
 
     def _answer_or_issue(
         self,

@@ -39,7 +39,7 @@ def grant_for(user_id: str | None) -> Grant | None:
 def current_user(request: HttpRequest) -> str | None:
     # STAND-IN for your real session (request.user.get_username() after login):
     # this demo trusts an X-User-Id header, which any client could forge.
-    return request.headers.get("X-User-Id") or None
+    return request.META.get("HTTP_X_USER_ID") or None  # request.headers, without building it
 
 
 def reply(answer: AuthResponse) -> HttpResponse:
@@ -54,7 +54,7 @@ def create_app(auth: AuthEndpoint) -> WSGIHandler:
             grant_for(current_user(request)),
             method=request.method or "GET",
             query=request.META.get("QUERY_STRING", ""),
-            body=request.body,
+            body=request.body if request.method == "POST" else b"",
             content_type=request.content_type or "",
         )
         return reply(answer)

@@ -38,7 +38,7 @@ def create_app(auth: AuthEndpoint) -> Flask:
             grant_for(current_user()),
             method=request.method,
             query=request.query_string,
-            body=request.get_data(),
+            body=request.get_data() if request.method == "POST" else b"",
             content_type=request.content_type or "",
         )
         return reply(answer)
