@@ -8,7 +8,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .peers import AblyJs
+import pytest
+
+from .peers import AblyJs, AblyJsError
 
 
 class AblyJsRealtime(AblyJs):
@@ -58,3 +60,26 @@ class AuthUrlServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+
+
+def check_channels(
+    realtime_js: AblyJsRealtime, *, client_id: str, connection_id: str, name: str, data: str
+) -> None:
+    """The channel checks every ably-js realtime test makes: chat:lobby attaches, a
+    published message comes back with the client's identity, admin:x is refused with
+    40160 and the connection stays up."""
+    assert realtime_js.call("attach", channel="chat:lobby") == "attached"
+    realtime_js.call("subscribe", channel="chat:lobby")
+    realtime_js.call("publish", channel="chat:lobby", name=name, data=data)
+    assert realtime_js.call("waitMessage", name=name) == {
+        "channel": "chat:lobby",
+        "name": name,
+        "data": data,
+        "clientId": client_id,
+        "connectionId": connection_id,
+    }
+    with pytest.raises(AblyJsError) as denied:
+        realtime_js.call("attach", channel="admin:x")
+    assert denied.value.code == 40160
+    assert realtime_js.call("channelState", channel="admin:x") == "failed"
+    assert realtime_js.call("state")["state"] == "connected"

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from ably_authkit._time import MAX_REVOCABLE_TTL, MAX_TTL, ONE_MS, from_ms, to_ms
 from ably_authkit.capability import Capability
-from ably_authkit.errors import AblyApiError, AuthKitError, TokenError
+from ably_authkit.errors import AblyApiError, AuthKitError
 from ably_authkit.keys import ApiKey
 from ably_authkit.token_details import TokenDetails
 
@@ -169,9 +169,7 @@ class Service:
         else:
             try:
                 request = verify_token_request(dict(body), key, now=now)
-            except TokenError as error:
-                raise _from_token_error(error) from None
-            except AuthKitError as error:
+            except AuthKitError as error:  # TokenError and the shape errors alike
                 raise _from_token_error(error) from None
             seen = self.nonces.setdefault(key.name, set())
             if request.nonce in seen:
