@@ -90,6 +90,13 @@ def now_ms(now: object) -> int:
     return to_ms(check_datetime(now, "now"))
 
 
+def now_seconds(now: object) -> int:
+    """``now`` (checked) in whole seconds since 1970 (floored), or the clock's when ``None``."""
+    if now is None:
+        return time.time_ns() // 1_000_000_000
+    return to_seconds(check_datetime(now, "now"))
+
+
 def check_datetime(moment: object, field: str) -> datetime:
     """Return ``moment`` if it is an aware ``datetime``."""
     if not isinstance(moment, datetime):

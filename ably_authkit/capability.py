@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ._json import quote
+from ._json import quote, quote_ascii
 from .errors import CapabilityTypeError, InvalidCapabilityError
 
 TYPE_CHECKING = False
@@ -230,10 +230,11 @@ class Capability(Mapping[str, "tuple[str, ...]"]):
     operations; :meth:`to_json` (and ``str()``) give the canonical text.
     """
 
-    __slots__ = ("_grants", "_text")
+    __slots__ = ("_grants", "_text", "_claim")
 
     _grants: dict[str, tuple[str, ...]]
     _text: str
+    _claim: str  # _text as an ASCII JSON string literal, made on first use
     #: Everything: what Ably assumes for a TokenRequest that names no capability.
     ALL: ClassVar[Capability]
 
@@ -310,10 +311,14 @@ class Capability(Mapping[str, "tuple[str, ...]"]):
             # An app builds the same few grants per request (one per role or user); a
             # snapshot of the mapping finds the validated result again in a few µs.
             # Only lists and tuples of operations: a bare "*" must still be refused.
-            if not all(type(ops) in (list, tuple) for ops in value.values()):
-                return cls(value)
+            parts = []
+            for resource, ops in value.items():
+                kind = type(ops)
+                if kind is not list and kind is not tuple:
+                    return cls(value)
+                parts.append((resource, tuple(ops)))
+            snapshot = tuple(parts)
             try:
-                snapshot = tuple([(r, tuple(ops)) for r, ops in value.items()])
                 cached = _coerced.get(snapshot)
             except TypeError:  # unhashable parts: validation will say what is wrong
                 return cls(value)
@@ -332,6 +337,16 @@ class Capability(Mapping[str, "tuple[str, ...]"]):
     def to_json(self) -> str:
         """The canonical JSON text (ably-js's form, byte for byte)."""
         return self._text
+
+    def _jwt_claim(self) -> str:
+        """The ``x-ably-capability`` claim's value: the JSON text, quoted as an ASCII JSON
+        string. Made once per capability (a grant mints many JWTs)."""
+        try:
+            return self._claim
+        except AttributeError:
+            claim = quote_ascii(self._text)
+            object.__setattr__(self, "_claim", claim)
+            return claim
 
     def to_dict(self) -> dict[str, list[str]]:
         """A plain ``dict`` of resource to operation list, in canonical order."""

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import abc
 from datetime import timedelta
 
 from ._checks import check_client_id
@@ -49,7 +50,9 @@ from .errors import (
     InvalidParameterError,
     ParameterTypeError,
 )
+from .jwt_tokens import _mint_granted, mint_jwt
 from .keys import ApiKey, as_api_key
+from .token_requests import create_token_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -110,7 +113,7 @@ class Grant(Frozen):
         capability: CapabilityLike,
         ttl: timedelta = DEFAULT_TOKEN_TTL,
     ) -> None:
-        span = check_ttl(ttl)
+        span = ttl if ttl is DEFAULT_TOKEN_TTL else check_ttl(ttl)  # the default is known good
         if span % ONE_SECOND:
             raise InvalidParameterError(
                 f"a Grant's ttl must be whole seconds (a JWT's lifetime is), not {describe(span)}",
@@ -238,6 +241,11 @@ def _request_params(
     params in the body and keep the authUrl's own query in the URL)."""
     if not query and not body:
         return {}
+    if body and not isinstance(body, bytes):
+        raise ParameterTypeError(
+            f"body must be the raw request body as bytes, not {type(body).__name__}",
+            field="body",
+        )
     if isinstance(query, bytes):
         try:
             query = query.decode("utf-8")
@@ -344,8 +352,10 @@ class _Issue(Frozen):
         self._set("ttl", ttl)
 
 
-def _narrowed(grant: Grant, asked: _Asked) -> _Issue:
+def _narrowed(grant: Grant, asked: _Asked) -> Grant | _Issue:
     """What to issue: the grant, narrowed by what was asked, never widened."""
+    if asked is _NOTHING_ASKED:  # the usual request: the grant as it is
+        return grant
     client_id = grant.client_id
     if asked.client_id is not None and asked.client_id != client_id:
         if client_id != "*" or asked.client_id == "*":
@@ -563,30 +573,6 @@ class AuthEndpoint:
 
     # -- answering ---------------------------------------------------------------------------
 
-    def _prepare(
-        self,
-        mode: str,
-        grant: Grant | None,
-        method: str,
-        query: str | bytes | Mapping[str, str],
-        body: bytes,
-        content_type: str,
-    ) -> tuple[str, _Issue]:
-        mode = _check_mode(mode)
-        method = _check_method(method)
-        if grant is None:
-            raise _refuse(
-                401,
-                40100,
-                "no signed-in user: this server hands Ably credentials only to its own users",
-            )
-        if not isinstance(grant, Grant):
-            raise ParameterTypeError(
-                f"grant must be a Grant or None, not {type(grant).__name__}", field="grant"
-            )
-        params = _request_params(method, query, body, content_type)
-        return mode, _narrowed(grant, _asked(params) if params else _NOTHING_ASKED)
-
     def _answer_or_issue(
         self,
         mode: str,
@@ -596,10 +582,23 @@ class AuthEndpoint:
         body: bytes,
         content_type: str,
         now: datetime | None,
-    ) -> AuthResponse | _Issue:
+    ) -> AuthResponse | Grant | _Issue:
         """The answer, except in ``token`` mode: then what to ask Ably for."""
         try:
-            mode, issue = self._prepare(mode, grant, method, query, body, content_type)
+            mode = _check_mode(mode)
+            method = _check_method(method)
+            if grant is None:
+                raise _refuse(
+                    401,
+                    40100,
+                    "no signed-in user: this server hands Ably credentials only to its own users",
+                )
+            if not isinstance(grant, Grant):
+                raise ParameterTypeError(
+                    f"grant must be a Grant or None, not {type(grant).__name__}", field="grant"
+                )
+            params = _request_params(method, query, body, content_type)
+            issue = _narrowed(grant, _asked(params) if params else _NOTHING_ASKED)
         except _Refusal as refusal:
             return refusal.response
         if mode != "token":
@@ -612,27 +611,30 @@ class AuthEndpoint:
             return self._clock()
         return now
 
-    def _issue_locally(self, mode: str, issue: _Issue, now: datetime | None) -> AuthResponse:
+    def _issue_locally(
+        self, mode: str, issue: Grant | _Issue, now: datetime | None
+    ) -> AuthResponse:
         now = self._now(now)
         try:
             if mode == "jwt":
-                from .jwt_tokens import mint_jwt
-
-                ttl = issue.ttl // ONE_SECOND * ONE_SECOND
-                if not ttl:
+                seconds = issue.ttl // ONE_SECOND
+                if not seconds:
                     return error_response(
                         400, 40003, "ttl under 1 s: a JWT's lifetime is whole seconds"
                     )
-                token = mint_jwt(
-                    self.key,
-                    capability=issue.capability,
-                    client_id=issue.client_id,
-                    ttl=ttl,
-                    now=now,
-                )
-                return _ok(_JWT, token.encode("ascii"))
-            from .token_requests import create_token_request
-
+                key = self.key
+                if key.capability is None and not key.revocable:
+                    # The Grant checked the rest: nothing of the key's own to check against.
+                    token = _mint_granted(key, issue.capability, issue.client_id, seconds, now)
+                else:
+                    token = mint_jwt(
+                        key,
+                        capability=issue.capability,
+                        client_id=issue.client_id,
+                        ttl=seconds * ONE_SECOND,
+                        now=now,
+                    ).encode("ascii")
+                return _ok(_JWT, token)
             request = create_token_request(
                 self.key,
                 capability=issue.capability,
@@ -707,6 +709,63 @@ class AuthEndpoint:
         except AuthKitError as error:
             return _failure(error)
         return _details_response(details)
+
+    def respond_wsgi(
+        self,
+        mode: str,
+        grant: Grant | None,
+        environ: Mapping[str, Any],
+        *,
+        body: bytes | Callable[[], bytes] = b"",
+        now: datetime | None = None,
+    ) -> AuthResponse:
+        """:meth:`respond` for WSGI apps (Flask, Django, Pyramid, Bottle...): the method,
+        query string and content type are read from the request's WSGI ``environ``
+        (Flask's ``request.environ``, Django's ``request.META``), as the server gave them.
+
+        ``body`` is the request body, or better a function that returns it, such as
+        Flask's ``request.get_data``: it is called only for a POST, the one method whose
+        body holds token params, so a GET does not pay for reading one. Let the framework
+        read it (not ``wsgi.input`` directly): it knows whether the body was read already.
+        """
+        if type(environ) is not dict and not isinstance(environ, abc.Mapping):
+            raise ParameterTypeError(
+                f"environ must be the WSGI environ mapping (Flask: request.environ, "
+                f"Django: request.META), not {type(environ).__name__}",
+                field="environ",
+            )
+        method = environ.get("REQUEST_METHOD")
+        if not isinstance(method, str):
+            raise ParameterTypeError(
+                "environ has no REQUEST_METHOD, so it is not a WSGI environ: pass "
+                "request.environ (Flask) or request.META (Django)",
+                field="environ",
+            )
+        text = environ.get("QUERY_STRING") or ""
+        if not isinstance(text, str):
+            raise ParameterTypeError("environ's QUERY_STRING must be a str", field="environ")
+        query: str | bytes = text
+        if not text.isascii():
+            # PEP 3333: the server's bytes, decoded as latin-1; respond() reads them as
+            # UTF-8. Text that is no latin-1 (Django's ASGI META) is read as it is.
+            from contextlib import suppress
+
+            with suppress(UnicodeEncodeError):
+                query = text.encode("latin-1")
+        content_type = environ.get("CONTENT_TYPE") or ""
+        if not isinstance(content_type, str):
+            raise ParameterTypeError("environ's CONTENT_TYPE must be a str", field="environ")
+        if callable(body):
+            body = body() if method.upper() == "POST" else b""
+        return self.respond(
+            mode,
+            grant,
+            method=method,
+            query=query,
+            body=body,
+            content_type=content_type,
+            now=now,
+        )
 
     def _rest(self) -> RestClient:
         with self._lock:

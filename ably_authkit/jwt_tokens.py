@@ -31,6 +31,7 @@ from ._time import (
     check_ttl,
     describe,
     from_seconds,
+    now_seconds,
     to_seconds,
 )
 from .capability import Capability, _check_resource
@@ -184,18 +185,9 @@ def mint_jwt(
             "whole seconds; round it yourself so that nothing is cut silently",
             field="ttl",
         )
-    issued_at = to_seconds(check_now(now))
-    expires_at = issued_at + span // ONE_SECOND
-    claims = [
-        '{"iat":',
-        str(issued_at),
-        ',"exp":',
-        str(expires_at),
-        ',"x-ably-capability":',
-        quote_ascii(granted.to_json()),
-    ]
-    if client_id is not None:
-        claims += [',"x-ably-clientId":', quote_ascii(check_client_id(client_id))]
+    issued_at = now_seconds(now)
+    checked_id = None if client_id is None else check_client_id(client_id)
+    claims = _core_claims(issued_at, issued_at + span // ONE_SECOND, granted, checked_id)
     if revocation_key is not None:
         claims += [
             ',"x-ably-revocation-key":',
@@ -204,7 +196,7 @@ def mint_jwt(
     if client_type is not None:
         claims += [',"x-ably-clientType":', quote_ascii(_check_client_type(client_type))]
     if embedded_token is not None:
-        inner = _embeddable(embedded_token, expires_at)
+        inner = _embeddable(embedded_token, issued_at + span // ONE_SECOND)
         claims += [',"x-ably-token":', quote_ascii(inner)]
     if channel_claims:
         claims += _channel_claims(channel_claims)
@@ -212,6 +204,43 @@ def mint_jwt(
         claims += _rate_limit_claims(publish_rate_limits)
     if extra_claims:
         claims += _extra_claims(extra_claims)
+    return _signed_bytes(api_key, claims).decode("ascii")
+
+
+def _mint_granted(
+    api_key: ApiKey,
+    capability: Capability,
+    client_id: str | None,
+    seconds: int,
+    now: datetime | None,
+) -> bytes:
+    """:func:`mint_jwt` of what an endpoint's :class:`~ably_authkit.endpoint.Grant`
+    already checked (client id, capability, whole seconds within 24 h), for a key whose
+    own capability and revocability add no checks (the caller makes sure of that)."""
+    issued_at = now_seconds(now)
+    claims = _core_claims(issued_at, issued_at + seconds, capability, client_id)
+    return _signed_bytes(api_key, claims)
+
+
+def _core_claims(
+    issued_at: int, expires_at: int, capability: Capability, client_id: str | None
+) -> list[str]:
+    """The claims every Ably JWT has, as JSON text pieces of one object still open."""
+    claims = [
+        '{"iat":',
+        str(issued_at),
+        ',"exp":',
+        str(expires_at),
+        ',"x-ably-capability":',
+        capability._jwt_claim(),
+    ]
+    if client_id is not None:
+        claims += [',"x-ably-clientId":', quote_ascii(client_id)]
+    return claims
+
+
+def _signed_bytes(api_key: ApiKey, claims: list[str]) -> bytes:
+    """Close the claims object, and sign it under the key's JOSE header (HS256)."""
     claims.append("}")
     signing_input = (
         api_key._jwt_header_segment() + b"." + b64url_encode("".join(claims).encode("ascii"))
@@ -224,7 +253,7 @@ def mint_jwt(
             "instead of listing channels, or hand out a TokenRequest, which carries "
             "the capability in its body"
         )
-    return token.decode("ascii")
+    return token
 
 
 def _check_client_type(client_type: object) -> str:

@@ -16,11 +16,14 @@ from hypothesis import strategies as st
 
 from ably_authkit import (
     ApiKey,
+    AuthKitError,
     Capability,
     InvalidClientIdError,
     InvalidParameterError,
+    ParameterTypeError,
     TTLTypeError,
     explain,
+    mint_jwt,
     verify_jwt,
     verify_token_request,
 )
@@ -318,6 +321,59 @@ def test_post_form_body_overrides_the_query(auth: AuthEndpoint, key: ApiKey) -> 
     assert get.status == 200
 
 
+def test_respond_wsgi_reads_the_environ_and_the_body_only_for_a_post(
+    auth: AuthEndpoint, key: ApiKey
+) -> None:
+    reads: list[str] = []
+
+    def body() -> bytes:
+        reads.append("read")
+        return b"ttl=60000&clientId=alice"
+
+    get = {"REQUEST_METHOD": "GET", "QUERY_STRING": "ttl=600000", "wsgi.input": None}
+    response = auth.respond_wsgi("jwt", ALICE, get, body=body, now=NOW)
+    assert issued(response, key) == ("alice", ALICE.capability, timedelta(minutes=10))
+    assert reads == []  # a GET's body is never read
+    post = {
+        "REQUEST_METHOD": "POST",
+        "QUERY_STRING": "ttl=600000",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+    }
+    response = auth.respond_wsgi("token-request", ALICE, post, body=body, now=NOW)
+    assert issued(response, key) == ("alice", ALICE.capability, timedelta(minutes=1))
+    assert reads == ["read"]
+    # The same answer as respond() with the parts spelled out, bytes body included.
+    spelled = auth.respond(
+        "jwt", ALICE, method="POST", query="ttl=600000", body=body(), content_type=_FORM, now=NOW
+    )
+    assert auth.respond_wsgi("jwt", ALICE, post, body=body(), now=NOW) == spelled
+
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+def test_respond_wsgi_reads_the_query_as_pep_3333_latin_1_of_utf_8_bytes(
+    auth: AuthEndpoint, key: ApiKey
+) -> None:
+    anyone = Grant(client_id="*", capability=CHAT)
+    raw = "clientId=zoë".encode().decode("latin-1")  # what a WSGI server puts in the environ
+    response = auth.respond_wsgi("jwt", anyone, {"REQUEST_METHOD": "GET", "QUERY_STRING": raw})
+    assert verify_jwt(response.text, key).client_id == "zoë"
+    # Django's ASGI request.META holds text already: read as it is.
+    text = {"REQUEST_METHOD": "GET", "QUERY_STRING": "clientId=\u0142ucja"}
+    assert verify_jwt(auth.respond_wsgi("jwt", anyone, text).text, key).client_id == "łucja"
+
+
+def test_respond_wsgi_refuses_what_is_not_an_environ(auth: AuthEndpoint) -> None:
+    with pytest.raises(ParameterTypeError, match=r"request\.environ \(Flask\)"):
+        auth.respond_wsgi("jwt", ALICE, {"QUERY_STRING": ""})
+    with pytest.raises(ParameterTypeError, match="WSGI environ mapping"):
+        auth.respond_wsgi("jwt", ALICE, "GET /auth/jwt")  # type: ignore[arg-type]
+    post = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": _FORM}
+    with pytest.raises(ParameterTypeError, match="body must be the raw request body as bytes"):
+        auth.respond_wsgi("jwt", ALICE, post, body=lambda: "ttl=1")  # type: ignore[arg-type,return-value]
+
+
 def test_unrelated_and_empty_params_are_ignored(auth: AuthEndpoint, key: ApiKey) -> None:
     response = auth.respond(
         "jwt", ALICE, query="room=lobby&clientId=&capability=&ttl=&timestamp=1", now=NOW
@@ -429,6 +485,51 @@ def test_the_issued_credential_never_exceeds_the_grant(
                 assert asked.allows(resource, operation)
         if "ttl" in params:
             assert ttl <= timedelta(milliseconds=int(params["ttl"]))
+
+
+@given(
+    grant_capability=capability_dicts,
+    grant_client=st.one_of(st.none(), st.just("*"), client_ids),
+    grant_seconds=st.integers(1, 3600),
+    key_kind=st.sampled_from(["plain", "capability", "revocable"]),
+)
+def test_the_endpoint_jwt_is_mint_jwt_of_the_grant_byte_for_byte(
+    grant_capability: dict[str, list[str]],
+    grant_client: str | None,
+    grant_seconds: int,
+    key_kind: str,
+) -> None:
+    # The endpoint mints a Grant's JWT without re-checking what the Grant checked (and,
+    # for a key with its own capability or revocable tokens, through mint_jwt's checks):
+    # either way the bytes are mint_jwt's.
+    key = ApiKey.parse(
+        KEY_TEXT,
+        capability={"*": ["*"]} if key_kind == "capability" else None,
+        revocable=key_kind == "revocable",
+    )
+    ttl = timedelta(seconds=grant_seconds)
+    grant = Grant(client_id=grant_client, capability=grant_capability, ttl=ttl)
+    answer = AuthEndpoint(key).respond("jwt", grant, now=NOW)
+    try:
+        expected = mint_jwt(
+            key, capability=grant_capability, client_id=grant_client, ttl=ttl, now=NOW
+        )
+    except AuthKitError as error:  # e.g. "[queue]a", which the key's "*" does not cover
+        assert answer.status == 500
+        assert error_of(answer)["code"] == error.code
+        return
+    assert answer.status == 200, answer.body
+    assert answer.text == expected
+
+
+def test_the_endpoint_jwt_is_signed_on_the_clock_when_no_time_is_given(key: ApiKey) -> None:
+    import time
+
+    before = int(time.time())
+    claims = verify_jwt(AuthEndpoint(key).respond("jwt", ALICE).text, key)
+    after = int(time.time())
+    assert before <= int(claims.issued.timestamp()) <= after
+    assert claims.ttl == timedelta(hours=1)
 
 
 # -- the demo page, from_env ---------------------------------------------------------------
