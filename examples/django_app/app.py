@@ -49,13 +49,10 @@ def reply(answer: AuthResponse) -> HttpResponse:
 def create_app(auth: AuthEndpoint) -> WSGIHandler:
     @csrf_exempt  # Ably clients POST token params as a form, with no CSRF token
     def credentials(request: HttpRequest, mode: str) -> HttpResponse:
-        answer = auth.respond(
-            mode,
-            grant_for(current_user(request)),
-            method=request.method or "GET",
-            query=request.META.get("QUERY_STRING", ""),
-            body=request.body if request.method == "POST" else b"",
-            content_type=request.content_type or "",
+        # request.META is the WSGI environ (method, query, content type); the body is
+        # read only for a POST, the one method that carries token params in it.
+        answer = auth.respond_wsgi(
+            mode, grant_for(current_user(request)), request.META, body=lambda: request.body
         )
         return reply(answer)
 

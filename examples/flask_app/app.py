@@ -33,13 +33,10 @@ def create_app(auth: AuthEndpoint) -> Flask:
 
     @app.route("/auth/<mode>", methods=["GET", "POST"])  # jwt, token-request, token
     def credentials(mode: str) -> Response:
-        answer = auth.respond(
-            mode,
-            grant_for(current_user()),
-            method=request.method,
-            query=request.query_string,
-            body=request.get_data() if request.method == "POST" else b"",
-            content_type=request.content_type or "",
+        # The method, query and content type come from the WSGI environ; the body is
+        # read only for a POST, the one method that carries token params in it.
+        answer = auth.respond_wsgi(
+            mode, grant_for(current_user()), request.environ, body=request.get_data
         )
         return reply(answer)
 
