@@ -21,7 +21,7 @@ def grant_for(user_id: str | None) -> Grant | None:
 def current_user() -> str | None:
     # STAND-IN for your real session (flask_login.current_user, a session cookie...):
     # this demo trusts an X-User-Id header, which any client could forge.
-    return request.headers.get("X-User-Id") or None
+    return request.environ.get("HTTP_X_USER_ID") or None  # request.headers, without building it
 
 
 def reply(answer: AuthResponse) -> Response:
@@ -36,7 +36,7 @@ def create_app(auth: AuthEndpoint) -> Flask:
         # The method, query and content type come from the WSGI environ; the body is
         # read only for a POST, the one method that carries token params in it.
         answer = auth.respond_wsgi(
-            mode, grant_for(current_user()), request.environ, body=request.get_data
+            mode, grant_for(current_user()), request.environ, body=lambda: request.get_data()
         )
         return reply(answer)
 
