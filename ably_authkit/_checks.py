@@ -41,13 +41,14 @@ def check_client_id(client_id: object) -> str:
             "text of a TokenRequest; use an id without line breaks",
             field="client_id",
         )
-    try:
-        client_id.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidClientIdError(
-            f"client_id {client_id!r} contains an unpaired surrogate, which cannot be sent",
-            field="client_id",
-        ) from None
+    if not client_id.isascii():
+        try:
+            client_id.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidClientIdError(
+                f"client_id {client_id!r} contains an unpaired surrogate, which cannot be sent",
+                field="client_id",
+            ) from None
     return client_id
 
 

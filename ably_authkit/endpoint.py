@@ -113,17 +113,20 @@ class Grant(Frozen):
         capability: CapabilityLike,
         ttl: timedelta = DEFAULT_TOKEN_TTL,
     ) -> None:
-        span = ttl if ttl is DEFAULT_TOKEN_TTL else check_ttl(ttl)  # the default is known good
-        if span % ONE_SECOND:
-            raise InvalidParameterError(
-                f"a Grant's ttl must be whole seconds (a JWT's lifetime is), not {describe(span)}",
-                field="ttl",
-                code=40003,
-                status_code=400,
-            )
-        self._set("client_id", None if client_id is None else check_client_id(client_id))
-        self._set("capability", Capability.coerce(capability))
-        self._set("ttl", span)
+        if ttl is not DEFAULT_TOKEN_TTL:  # the default (1 h) is known good
+            ttl = check_ttl(ttl)
+            if ttl % ONE_SECOND:
+                raise InvalidParameterError(
+                    f"a Grant's ttl must be whole seconds (a JWT's lifetime is), "
+                    f"not {describe(ttl)}",
+                    field="ttl",
+                    code=40003,
+                    status_code=400,
+                )
+        set_field = self._set
+        set_field("client_id", None if client_id is None else check_client_id(client_id))
+        set_field("capability", Capability.coerce(capability))
+        set_field("ttl", ttl)
 
 
 class AuthResponse(Frozen):
