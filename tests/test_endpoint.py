@@ -81,6 +81,9 @@ def test_grant_validates_once() -> None:
         Grant(client_id="alice", capability=CHAT, ttl=timedelta(milliseconds=1500))
     with pytest.raises(InvalidClientIdError):
         Grant(client_id="", capability=CHAT)
+    with pytest.raises(InvalidClientIdError, match="unpaired surrogate"):
+        Grant(client_id="zo\ud800", capability=CHAT)
+    assert Grant(client_id="zoë", capability=CHAT).client_id == "zoë"  # non-ASCII is fine
     with pytest.raises(ValueError, match="capability"):
         Grant(client_id="alice", capability={})
     with pytest.raises(AttributeError, match="immutable"):
