@@ -747,14 +747,14 @@ class AuthEndpoint:
         text = environ.get("QUERY_STRING") or ""
         if not isinstance(text, str):
             raise ParameterTypeError("environ's QUERY_STRING must be a str", field="environ")
-        query: str | bytes = text
+        query = text
         if not text.isascii():
-            # PEP 3333: the server's bytes, decoded as latin-1; respond() reads them as
-            # UTF-8. Text that is no latin-1 (Django's ASGI META) is read as it is.
+            # PEP 3333: the server's bytes, decoded as latin-1; Ably clients send UTF-8.
+            # Text that is not that (Django's ASGI META holds decoded text) is read as is.
             from contextlib import suppress
 
-            with suppress(UnicodeEncodeError):
-                query = text.encode("latin-1")
+            with suppress(UnicodeError):
+                query = text.encode("latin-1").decode("utf-8")
         content_type = environ.get("CONTENT_TYPE") or ""
         if not isinstance(content_type, str):
             raise ParameterTypeError("environ's CONTENT_TYPE must be a str", field="environ")
