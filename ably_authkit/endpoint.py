@@ -244,7 +244,7 @@ def _request_params(
     params in the body and keep the authUrl's own query in the URL)."""
     if not query and not body:
         return {}
-    if body and not isinstance(body, bytes):
+    if body and not isinstance(body, (bytes, bytearray)):
         raise ParameterTypeError(
             f"body must be the raw request body as bytes, not {type(body).__name__}",
             field="body",
