@@ -573,6 +573,27 @@ def test_stop_closes_live_connections() -> None:
         emu.stop()
 
 
+def test_reset_drops_live_connections_and_a_reconnect_is_judged_afresh(
+    ably_emulator: AblyEmulator,
+) -> None:
+    emu = ably_emulator
+    key = emu.create_key()
+
+    async def scenario(session: aiohttp.ClientSession) -> None:
+        socket = await open_socket(emu, session, key=f"{key.name}:{key.secret}")
+        assert (await socket.receive() or {}).get("action") == 4  # CONNECTED
+        await asyncio.to_thread(emu.reset)
+        assert await socket.receive() is None  # the transport is closed, no message
+        assert emu.connections == []
+        # The key went with the reset: connecting again with it is refused.
+        again = await open_socket(emu, session, key=f"{key.name}:{key.secret}")
+        refusal = await again.receive() or {}
+        assert refusal.get("action") == 9, refusal  # ERROR
+        assert refusal["error"]["statusCode"] in (401, 404)
+
+    run_with_socket(emu, scenario)
+
+
 def test_plain_get_on_the_realtime_path_is_an_ably_error(ably_emulator: AblyEmulator) -> None:
     async def scenario(session: aiohttp.ClientSession) -> None:
         async with session.get(f"{ably_emulator.url}/") as answer:

@@ -224,6 +224,13 @@ class Realtime:
         for connection in list(self._connections.values()):
             self._check(connection)
 
+    def drop_all(self) -> None:
+        """Close every connection's transport, with no protocol message, as a server that
+        lost its state would (``reset()``): a client reconnects, and is judged afresh."""
+        for connection in list(self._connections.values()):
+            connection.close()
+            self._forget(connection)
+
     async def shutdown(self, app: web.Application) -> None:
         """Close every connection (the server is stopping)."""
         sockets = [connection.socket for connection in self._connections.values()]

@@ -257,9 +257,12 @@ class AblyEmulator:
         return list(self.call(self.realtime.connections))
 
     def reset(self) -> None:
-        """Forget keys, tokens, nonces, revocations, messages and the clock offset."""
+        """Forget keys, tokens, nonces, revocations, messages and the clock offset, and
+        drop the live realtime connections (their keys are gone), so nothing of one test
+        reaches the next."""
         with self.service.lock:
             self.service.reset()
+        self.call(self.realtime.drop_all)
 
     # -- HTTP -------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 entry point of the ``ably-authkit`` distribution.
 
 - ``ably_emulator``: an :class:`~ably_authkit.testing.AblyEmulator` started once per test
-  session and reset (keys, tokens, messages, clock) before each test that uses it;
+  session and reset (keys, tokens, messages, clock, live realtime connections) before
+  each test that uses it;
 - ``ably_key``: a fresh key of that emulator with the default capability
   ``{"[*]*":["*"]}``.
 """
