@@ -582,6 +582,14 @@ def test_reset_drops_live_connections_and_a_reconnect_is_judged_afresh(
     async def scenario(session: aiohttp.ClientSession) -> None:
         socket = await open_socket(emu, session, key=f"{key.name}:{key.secret}")
         assert (await socket.receive() or {}).get("action") == 4  # CONNECTED
+        [snapshot] = emu.connections
+        assert (snapshot.credential_kind, snapshot.format, snapshot.channels) == (
+            "basic",
+            "json",
+            frozenset(),
+        )
+        with pytest.raises(AttributeError, match="immutable"):
+            snapshot.format = "msgpack"  # type: ignore[misc]
         await asyncio.to_thread(emu.reset)
         assert await socket.receive() is None  # the transport is closed, no message
         assert emu.connections == []

@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 import msgpack
 from aiohttp import WSMsgType, web
 
+from ably_authkit._frozen import Frozen
 from ably_authkit._time import ONE_MS
 from ably_authkit.capability import OPERATIONS
 from ably_authkit.errors import AblyApiError
@@ -87,10 +88,23 @@ def auth_margin(lifetime: timedelta) -> timedelta:
     return min(max(AUTH_MARGIN, lifetime / AUTH_MARGIN_SHARE), lifetime / 2)
 
 
-class RealtimeConnection:
+class RealtimeConnection(Frozen):
     """A read-only snapshot of one live connection, for tests (``emu.connections``)."""
 
-    __slots__ = ("channels", "client_id", "connection_id", "credential_kind", "expires", "format")
+    __slots__ = ("connection_id", "client_id", "credential_kind", "expires", "channels", "format")
+
+    #: The ``connectionId`` the client was given.
+    connection_id: str
+    #: The connection's clientId (``connectionDetails.clientId``), or None.
+    client_id: str | None
+    #: ``"basic"`` (a key), ``"token"`` (an Ably token) or ``"jwt"``.
+    credential_kind: str
+    #: When the current credential expires (the emulator's clock), None for a key.
+    expires: datetime | None
+    #: The channels this connection is attached to.
+    channels: frozenset[str]
+    #: ``"json"`` or ``"msgpack"``.
+    format: str
 
     def __init__(
         self,
@@ -102,24 +116,12 @@ class RealtimeConnection:
         channels: frozenset[str],
         format: str,
     ) -> None:
-        #: The ``connectionId`` the client was given.
-        self.connection_id = connection_id
-        #: The connection's clientId (``connectionDetails.clientId``), or None.
-        self.client_id = client_id
-        #: ``"basic"`` (a key), ``"token"`` (an Ably token) or ``"jwt"``.
-        self.credential_kind = credential_kind
-        #: When the current credential expires (the emulator's clock), None for a key.
-        self.expires = expires
-        #: The channels this connection is attached to.
-        self.channels = channels
-        #: ``"json"`` or ``"msgpack"``.
-        self.format = format
-
-    def __repr__(self) -> str:
-        return (
-            f"<RealtimeConnection {self.connection_id} clientId={self.client_id!r} "
-            f"{self.credential_kind} {self.format} channels={sorted(self.channels)}>"
-        )
+        self._set("connection_id", connection_id)
+        self._set("client_id", client_id)
+        self._set("credential_kind", credential_kind)
+        self._set("expires", expires)
+        self._set("channels", frozenset(channels))
+        self._set("format", format)
 
 
 class _Connection:
