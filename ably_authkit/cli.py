@@ -292,8 +292,7 @@ def _build_parser() -> _Parser:
         "run a local Ably emulator and print a throwaway key for it (Ctrl-C to stop)",
         [],
     )
-    emulator.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
-    emulator.add_argument("--port", type=int, default=8123, help="port (default: 8123)")
+    _listen_options(emulator, port=8123)
     emulator.set_defaults(run=_cmd_emulator)
 
     demo = add(
@@ -301,10 +300,15 @@ def _build_parser() -> _Parser:
         "run the FastAPI example app on a local emulator and print its URL (Ctrl-C to stop)",
         [],
     )
-    demo.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
-    demo.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    _listen_options(demo, port=8000)
     demo.set_defaults(run=_cmd_demo)
     return parser
+
+
+def _listen_options(command: argparse.ArgumentParser, *, port: int) -> None:
+    """``--host`` and ``--port`` of a command that serves on 127.0.0.1 by default."""
+    command.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    command.add_argument("--port", type=int, default=port, help=f"port (default: {port})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
