@@ -186,8 +186,9 @@ def mint_jwt(
             field="ttl",
         )
     issued_at = now_seconds(now)
+    expires_at = issued_at + span // ONE_SECOND
     checked_id = None if client_id is None else check_client_id(client_id)
-    claims = _core_claims(issued_at, issued_at + span // ONE_SECOND, granted, checked_id)
+    claims = _core_claims(issued_at, expires_at, granted, checked_id)
     if revocation_key is not None:
         claims += [
             ',"x-ably-revocation-key":',
@@ -196,7 +197,7 @@ def mint_jwt(
     if client_type is not None:
         claims += [',"x-ably-clientType":', quote_ascii(_check_client_type(client_type))]
     if embedded_token is not None:
-        inner = _embeddable(embedded_token, issued_at + span // ONE_SECOND)
+        inner = _embeddable(embedded_token, expires_at)
         claims += [',"x-ably-token":', quote_ascii(inner)]
     if channel_claims:
         claims += _channel_claims(channel_claims)

@@ -37,6 +37,7 @@ from .strategies import CONCRETE_OPERATIONS, capability_dicts, client_ids, resou
 CHAT = {"chat:*": ["presence", "publish", "subscribe"], "user:alice": ["subscribe"]}
 ALICE = Grant(client_id="alice", capability=CHAT, ttl=timedelta(hours=1))
 LOCAL_MODES = ("jwt", "token-request")
+_FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
@@ -350,9 +351,6 @@ def test_respond_wsgi_reads_the_environ_and_the_body_only_for_a_post(
         "jwt", ALICE, method="POST", query="ttl=600000", body=body(), content_type=_FORM, now=NOW
     )
     assert auth.respond_wsgi("jwt", ALICE, post, body=body(), now=NOW) == spelled
-
-
-_FORM = "application/x-www-form-urlencoded"
 
 
 def test_respond_wsgi_reads_the_query_as_pep_3333_latin_1_of_utf_8_bytes(

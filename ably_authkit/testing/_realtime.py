@@ -33,7 +33,7 @@ import asyncio
 import base64
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 import msgpack
@@ -113,7 +113,7 @@ class RealtimeConnection(Frozen):
         client_id: str | None,
         credential_kind: str,
         expires: datetime | None,
-        channels: frozenset[str],
+        channels: Iterable[str],
         format: str,
     ) -> None:
         self._set("connection_id", connection_id)
@@ -199,7 +199,7 @@ class _Connection:
             client_id=self.client_id,
             credential_kind=self.credential.kind,
             expires=self.credential.expires,
-            channels=frozenset(self.channels),
+            channels=self.channels,  # RealtimeConnection keeps a frozen copy
             format="msgpack" if self.binary else "json",
         )
 
