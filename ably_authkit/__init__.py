@@ -20,6 +20,7 @@ from .errors import InvalidTokenFieldError as InvalidTokenFieldError
 from .errors import InvalidTTLError as InvalidTTLError
 from .errors import KeyMismatchError as KeyMismatchError
 from .errors import MalformedTokenError as MalformedTokenError
+from .errors import MissingExtraError as MissingExtraError
 from .errors import ParameterTypeError as ParameterTypeError
 from .errors import TimestampNotCurrentError as TimestampNotCurrentError
 from .errors import TokenError as TokenError
@@ -68,6 +69,7 @@ __all__ = [
     "InvalidTokenFieldError",
     "KeyMismatchError",
     "MalformedTokenError",
+    "MissingExtraError",
     "ParameterTypeError",
     "RestClient",
     "RevocationResult",

@@ -81,7 +81,7 @@ def live_panel(
     client_id: str | None,
     auth_url_path: str,
     user_header: str,
-    client_options: Mapping[str, Any],
+    client_options: Mapping[str, Any],  # as ably-js spells them
     ably_js_url: str,
     ably_js_found: bool,
     explain_url: str | None = None,
@@ -104,13 +104,10 @@ def live_panel(
     )
     if not ably_js_found:
         return head + install + "</section>"
-    options = {
-        "tlsPort" if name == "tls_port" else name: value for name, value in client_options.items()
-    }
     config = {
         "authPath": auth_url_path,
         "authHeaders": {user_header: client_id or ""},
-        "options": options,
+        "options": dict(client_options),
         "channel": "chat:lobby",
         "explainUrl": explain_url,
     }

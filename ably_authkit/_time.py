@@ -16,6 +16,10 @@ from datetime import datetime, timedelta, timezone
 
 from .errors import InvalidParameterError, InvalidTTLError, ParameterTypeError, TTLTypeError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ZERO = timedelta(0)
 ONE_MS = timedelta(milliseconds=1)
@@ -173,3 +177,39 @@ def describe(span: timedelta) -> str:
         if amount:
             parts.append(f"{amount} {unit}")
     return sign + " ".join(parts)
+
+
+# -- the clocks of the emulators running in this process -----------------------------------
+
+#: By (host, port, tls), loopback names folded into one: an AuthEndpoint aimed at a
+#: running AblyEmulator issues on that emulator's clock, which tests move with advance().
+_emulator_clocks: dict[tuple[str, int | None, bool], Callable[[], datetime]] = {}
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _clock_id(target: Mapping[str, object]) -> tuple[str, int | None, bool]:
+    host = str(target.get("endpoint"))
+    port = target.get("tls_port", target.get("port"))
+    return (
+        "loopback" if host in _LOOPBACK else host,
+        port if isinstance(port, int) else None,
+        bool(target.get("tls")),
+    )
+
+
+def register_emulator_clock(
+    target: Mapping[str, object], clock: Callable[[], datetime] | None
+) -> None:
+    """Record (or, with ``None``, forget) the clock of an emulator serving at ``target``
+    (``endpoint``, ``port`` or ``tls_port``, ``tls``)."""
+    if clock is None:
+        _emulator_clocks.pop(_clock_id(target), None)
+    else:
+        _emulator_clocks[_clock_id(target)] = clock
+
+
+def emulator_clock(target: Mapping[str, object]) -> Callable[[], datetime] | None:
+    """The clock of the emulator running in this process at ``target``, if one is."""
+    if not _emulator_clocks:
+        return None
+    return _emulator_clocks.get(_clock_id(target))

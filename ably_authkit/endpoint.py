@@ -28,14 +28,14 @@ Rules, whatever the framework:
   ably-js and ably-python both read, and never contain the key secret.
 
 Nothing heavy is imported until it is used: the ``token`` mode loads the ``ably``
-package (the ``network`` extra) on its first call, and :meth:`AuthEndpoint.from_env`
-loads the emulator only when no key is configured.
+package (the ``network`` extra; without it, :class:`~ably_authkit.MissingExtraError`) on
+its first call, and :meth:`AuthEndpoint.from_env` loads the emulator only when it is asked
+for by name (``emulator=True``).
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections import abc
 from datetime import timedelta
 
@@ -47,7 +47,9 @@ from .errors import (
     AblyApiError,
     AblyConnectionError,
     AuthKitError,
+    InvalidApiKeyError,
     InvalidParameterError,
+    MissingExtraError,
     ParameterTypeError,
 )
 from .jwt_tokens import _mint_granted, mint_jwt
@@ -56,18 +58,19 @@ from .token_requests import create_token_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Callable, Iterable, Mapping
+    from contextlib import AbstractContextManager
     from datetime import datetime
     from types import TracebackType
     from typing import Any
 
     from .capability import CapabilityLike
-    from .rest import AsyncRestClient, RestClient
+    from .rest import RestClient, _SyncPool
     from .testing import AblyEmulator
     from .token_details import TokenDetails
 
 __all__ = [
+    "EMULATOR_HOST_ENV",
     "MODES",
     "AuthEndpoint",
     "AuthResponse",
@@ -85,6 +88,9 @@ _NO_STORE = ("Cache-Control", "no-store")
 _JSON = "application/json"
 _JWT = "application/jwt"
 _FORM = "application/x-www-form-urlencoded"
+#: The variable that names a running Ably emulator (``HOST:PORT``), in the style of
+#: Firebase's ``FIREBASE_AUTH_EMULATOR_HOST``: see :meth:`AuthEndpoint.from_env`.
+EMULATOR_HOST_ENV = "ABLY_EMULATOR_HOST"
 # More than this many params, or a body over this size, is not an Ably client.
 _MAX_PARAMS = 100
 _MAX_BODY = 64 * 1024
@@ -449,22 +455,55 @@ def _upstream_error(error: AblyApiError | AblyConnectionError) -> AuthResponse:
     )
 
 
+def _emulator_url(host: str, variable: str) -> str:
+    """``http://HOST:PORT`` for ``ABLY_EMULATOR_HOST``'s ``HOST:PORT``."""
+    from .rest import check_endpoint
+
+    url = f"http://{host}"
+    try:
+        options = check_endpoint(url)
+    except AuthKitError:
+        options = {}
+    if "port" not in options:
+        raise InvalidParameterError(
+            f"{variable} must be the HOST:PORT of a running emulator, such as "
+            "127.0.0.1:8123 (what 'ably-authkit emulator' prints), with no scheme",
+            field=variable,
+        )
+    return url
+
+
 class AuthEndpoint:
     """Answers an Ably client's authUrl requests for one API key.
 
-    Build one per process and share it (it keeps one REST client for the ``token``
-    mode). ``endpoint`` is where the ``token`` mode exchanges TokenRequests: an Ably
-    endpoint name, a host, or a URL such as ``http://127.0.0.1:8123`` (an emulator).
+    Build one per process and share it between requests and threads.
+
+    Args:
+        key: the API key that signs every credential (an :class:`~ably_authkit.ApiKey`
+            or its text). Its secret never leaves the server.
+        endpoint: where the ``token`` mode exchanges TokenRequests, and where
+            :meth:`client_options` sends clients: an Ably routing policy (``"main"``,
+            ``"nonprod:sandbox"``), a host, or a URL such as ``"http://127.0.0.1:8123"``
+            (an emulator). ``None``: Ably. Checked here: a malformed value, a host and
+            port without a scheme, a URL with credentials or something shaped like an API
+            key is refused at once (without repeating it), never on the first request.
+        query_time: have the ``token`` mode ask Ably's clock first (once per key and
+            endpoint per process), for a server whose clock may be wrong.
+        timeout: how long a ``token``-mode request to Ably may take (default 10 s).
+        clock: where the issue time of every credential comes from, a function returning
+            an aware ``datetime``. Default: the clock of the :class:`AblyEmulator
+            <ably_authkit.testing.AblyEmulator>` running in this process at ``endpoint``,
+            if there is one (so a test that moves it with ``advance()`` needs nothing
+            more), else the machine's clock.
     """
 
     __slots__ = (
-        "_async",
         "_clock",
         "_emulator",
+        "_emulator_host",
         "_endpoint",
-        "_lock",
         "_query_time",
-        "_sync",
+        "_target",
         "_timeout",
         "key",
     )
@@ -490,15 +529,18 @@ class AuthEndpoint:
         self._clock = clock
         self.key = as_api_key(key)
         self._timeout = DEFAULT_TIMEOUT if timeout is None else timeout
-        _client_options(endpoint, self._timeout)  # refuse a bad endpoint now, not per request
+        options = _client_options(endpoint, self._timeout)  # a bad endpoint is refused now
+        self._target = {
+            name: value
+            for name, value in options.items()
+            if name in ("endpoint", "port", "tls_port", "tls")
+        }
         if not isinstance(query_time, bool):
             raise ParameterTypeError("query_time must be True or False", field="query_time")
         self._endpoint = endpoint
         self._query_time = query_time
-        self._lock = threading.Lock()
-        self._sync: RestClient | None = None
-        self._async: tuple[asyncio.AbstractEventLoop, AsyncRestClient] | None = None
         self._emulator: AblyEmulator | None = None
+        self._emulator_host: str | None = None
 
     @property
     def endpoint(self) -> str | None:
@@ -507,7 +549,7 @@ class AuthEndpoint:
 
     @property
     def emulator(self) -> AblyEmulator | None:
-        """The emulator :meth:`from_env` embedded when no key was set, else ``None``."""
+        """The emulator :meth:`from_env` embedded (``emulator=True``), else ``None``."""
         return self._emulator
 
     @classmethod
@@ -515,64 +557,138 @@ class AuthEndpoint:
         cls,
         environ: Mapping[str, str] | None = None,
         *,
+        emulator: bool = False,
         key_variable: str = "ABLY_API_KEY",
         endpoint_variable: str = "ABLY_ENDPOINT",
+        emulator_variable: str = EMULATOR_HOST_ENV,
     ) -> AuthEndpoint:
-        """The endpoint an app configures from its environment.
+        """The endpoint an app configures from its environment (default ``os.environ``).
 
-        With ``ABLY_API_KEY`` set, use that key, and ``ABLY_ENDPOINT`` (a host or URL),
-        when set, for the ``token`` mode. Without a key, start an embedded
-        :class:`~ably_authkit.testing.AblyEmulator` on 127.0.0.1, take a key from it and
-        point the ``token`` mode at it: an app that runs offline, with no account.
-        :meth:`close` stops that emulator; :meth:`describe` says what was chosen.
+        - ``ABLY_API_KEY`` set: that key; ``ABLY_ENDPOINT`` (a routing policy, host or
+          URL), when set, is where the ``token`` mode asks and clients connect.
+        - ``ABLY_EMULATOR_HOST`` set (``HOST:PORT``, as Firebase's emulators are named):
+          the Ably emulator running there (``ably-authkit emulator``) is used instead of
+          Ably; the key is still ``ABLY_API_KEY`` (the emulator prints one).
+        - Neither a key nor the emulator asked for: an
+          :class:`~ably_authkit.InvalidApiKeyError` naming the variable. A production
+          deploy with a misspelt variable must not hand out credentials Ably rejects.
+
+        Args:
+            environ: the variables to read (default ``os.environ``).
+            emulator: start an embedded :class:`~ably_authkit.testing.AblyEmulator` on
+                127.0.0.1, take a key from it and use it, whatever the variables say (for
+                demos, examples and local development; needs the ``emulator`` extra).
+                :meth:`close` stops it; :meth:`describe` says so plainly.
+            key_variable: the name of the key's variable.
+            endpoint_variable: the name of the endpoint's variable.
+            emulator_variable: the name of the running emulator's variable.
         """
         source = os.environ if environ is None else environ
-        if source.get(key_variable):
-            key = ApiKey.from_env(key_variable, environ=source)
-            return cls(key, endpoint=source.get(endpoint_variable) or None)
+        if emulator is True:
+            return cls._embedded()
+        if not isinstance(emulator, bool):
+            raise ParameterTypeError("emulator must be True or False", field="emulator")
+        endpoint = source.get(endpoint_variable) or None
+        emulator_host = source.get(emulator_variable) or None
+        if emulator_host is not None:
+            if endpoint is not None:
+                raise InvalidParameterError(
+                    f"{emulator_variable} and {endpoint_variable} are both set: the first "
+                    "names a local emulator, the second another service; unset one",
+                    field=emulator_variable,
+                )
+            endpoint = _emulator_url(emulator_host, emulator_variable)
+        if not source.get(key_variable):
+            raise InvalidApiKeyError(
+                f"the environment variable {key_variable} is not set: set it to your Ably "
+                "API key (appId.keyId:secret, from the dashboard's API Keys tab). For local "
+                f"development without an account, run 'ably-authkit emulator' and set "
+                f"the {key_variable} and {emulator_variable} it prints, or build the "
+                "endpoint with from_env(emulator=True)",
+                field=key_variable,
+            )
+        auth = cls(ApiKey.from_env(key_variable, environ=source), endpoint=endpoint)
+        auth._emulator_host = emulator_host
+        return auth
+
+    @classmethod
+    def _embedded(cls) -> AuthEndpoint:
         from .testing import AblyEmulator
 
         emulator = AblyEmulator(host="127.0.0.1", port=0)
         emulator.start()
         try:
-            # The emulator's clock, which tests move forward, is the one that counts.
-            auth = cls(emulator.create_key(), endpoint=emulator.url, clock=emulator.now)
+            auth = cls(emulator.create_key(), endpoint=emulator.url)
         except BaseException:
             emulator.stop()
             raise
         auth._emulator = emulator
         return auth
 
-    def client_options(self) -> dict[str, Any]:
-        """Where clients should connect (``endpoint``, ``port``, ``tls``): the options
-        ably-js and the ``ably`` package share. Empty for Ably itself."""
-        if self._endpoint is None:
-            return {}
-        from .rest import _client_options
+    def client_options(self, sdk: str = "ably-python") -> dict[str, Any]:
+        """The options that send a client where this endpoint's credentials work
+        (``endpoint``, ``port``, ``tls``...), as ``sdk`` (``"ably-python"`` or
+        ``"ably-js"``) spells them. Empty for Ably itself."""
+        from ._connect import SDKS, sdk_options
 
-        options = _client_options(self._endpoint, self._timeout)
+        if sdk not in SDKS:
+            raise InvalidParameterError(f"sdk must be one of {SDKS}, not {sdk!r}", field="sdk")
+        return sdk_options(self._target, sdk)
+
+    def connect_snippets(
+        self, auth_url: str, *, headers: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """Code that connects a realtime client through this endpoint's routes at
+        ``auth_url`` (the base of ``auth_url + "/jwt"`` and the others), by SDK: ably-js
+        through the ``jwt`` route, and the `ably` package through ``token-request``
+        (given a JWT with a clientId, its realtime client fails to renew, 40102)."""
+        from ._connect import js_snippet, python_snippet
+
+        base = auth_url.rstrip("/")
+        sent = {} if headers is None else dict(headers)
         return {
-            name: value
-            for name, value in options.items()
-            if name in ("endpoint", "port", "tls_port", "tls")
+            "ably-js": js_snippet(f"{base}/jwt", sent, self._target),
+            "ably-python": python_snippet(f"{base}/token-request", sent, self._target),
         }
 
-    def describe(self) -> str:
-        """A few lines for a startup banner: which key (by name), which endpoint."""
+    def describe(
+        self, auth_url: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> str:
+        """A few lines for a startup banner: where credentials come from (plainly, when it
+        is a local emulator), which key (by name only), and, with ``auth_url`` (the base of
+        the app's routes), the code that connects each SDK's realtime client."""
         lines = []
-        if self._emulator is not None:
+        emulator = self._emulator
+        if emulator is not None:
             lines.append(
-                "No ABLY_API_KEY is set: using an embedded Ably emulator at "
-                f"{self._emulator.url} (offline; data is lost on exit)."
+                f"Credentials come from a LOCAL ABLY EMULATOR at {emulator.url}, started "
+                "by this process (offline; not Ably: they work only there, and its data is "
+                "lost on exit)."
+            )
+        elif self._emulator_host is not None or self._emulator_clock() is not None:
+            lines.append(
+                f"Credentials come from the LOCAL ABLY EMULATOR at {self._endpoint} "
+                "(not Ably: they work only there)."
             )
         lines.append(f"Ably key: {self.key.name} (its secret stays on this server)")
         lines.append(f"Tokens are requested from: {self._endpoint or 'Ably (main)'}")
-        options = self.client_options()
-        if options:
-            from ._json import dumps_compact
+        if auth_url is not None:
+            lines.append("Connect a realtime client:")
+            for sdk, code in self.connect_snippets(auth_url, headers=headers).items():
+                lines.append(f"  {sdk + ':':<12} {code}")
+        elif self._target:
+            from ._connect import SDKS
 
-            lines.append(f"Client options to reach it: {dumps_compact(options)}")
+            lines.append("Client options to reach it:")
+            for sdk in SDKS:
+                options = ", ".join(f"{k}={v!r}" for k, v in self.client_options(sdk).items())
+                lines.append(f"  {sdk + ':':<12} {options}")
         return "\n".join(lines)
+
+    def _emulator_clock(self) -> Callable[[], datetime] | None:
+        from ._time import emulator_clock
+
+        return emulator_clock(self._target) if self._target else None
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -610,8 +726,10 @@ class AuthEndpoint:
 
     def _now(self, now: datetime | None) -> datetime | None:
         """The issue time: the caller's, else the endpoint's clock (None: the machine's)."""
-        if now is None and self._clock is not None:
-            return self._clock()
+        if now is None:
+            clock = self._clock or self._emulator_clock()
+            if clock is not None:
+                return clock()
         return now
 
     def _issue_locally(
@@ -675,13 +793,18 @@ class AuthEndpoint:
         issue = self._answer_or_issue(mode, grant, method, query, body, content_type, now)
         if isinstance(issue, AuthResponse):
             return issue
+        from .rest import _SYNC_CLIENTS
+
         try:
-            details = self._rest().request_token(
-                capability=issue.capability,
-                client_id=issue.client_id,
-                ttl=issue.ttl,
-                now=self._now(now),
-            )
+            with self._clients(_SYNC_CLIENTS) as client:
+                details = client.request_token(
+                    capability=issue.capability,
+                    client_id=issue.client_id,
+                    ttl=issue.ttl,
+                    now=self._now(now),
+                )
+        except MissingExtraError:
+            raise  # the deploy lacks the network extra: not the client's fault, nor Ably's
         except AuthKitError as error:
             return _failure(error)
         return _details_response(details)
@@ -702,13 +825,20 @@ class AuthEndpoint:
         issue = self._answer_or_issue(mode, grant, method, query, body, content_type, now)
         if isinstance(issue, AuthResponse):
             return issue
+        from .rest import _ASYNC_CLIENTS
+
         try:
-            details = await self._async_rest().request_token(
+            client = await _ASYNC_CLIENTS.client(
+                self.key, self._endpoint, self._timeout, self._query_time
+            )
+            details = await client.request_token(
                 capability=issue.capability,
                 client_id=issue.client_id,
                 ttl=issue.ttl,
                 now=self._now(now),
             )
+        except MissingExtraError:
+            raise
         except AuthKitError as error:
             return _failure(error)
         return _details_response(details)
@@ -770,38 +900,10 @@ class AuthEndpoint:
             now=now,
         )
 
-    def _rest(self) -> RestClient:
-        with self._lock:
-            if self._sync is None:
-                from .rest import RestClient
-
-                self._sync = RestClient(
-                    self.key,
-                    endpoint=self._endpoint,
-                    timeout=self._timeout,
-                    query_time=self._query_time,
-                )
-            return self._sync
-
-    def _async_rest(self) -> AsyncRestClient:
-        """One client per event loop: an asyncio HTTP client cannot move between loops
-        (test clients and some servers run a loop per request)."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            current = self._async
-            if current is None or current[0] is not loop:
-                from .rest import AsyncRestClient
-
-                client = AsyncRestClient(
-                    self.key,
-                    endpoint=self._endpoint,
-                    timeout=self._timeout,
-                    query_time=self._query_time,
-                )
-                self._async = current = (loop, client)
-            return current[1]
+    def _clients(self, pool: _SyncPool) -> AbstractContextManager[RestClient]:
+        """The ``token`` mode's client: the one :func:`~ably_authkit.request_token` shares
+        for this key, endpoint and options."""
+        return pool.client(self.key, self._endpoint, self._timeout, self._query_time)
 
     # -- the demo page -----------------------------------------------------------------------
 
@@ -826,8 +928,7 @@ class AuthEndpoint:
                 return error_response(400, 40003, "a credential is UTF-8 text")
         if not credential.strip():
             return error_response(400, 40003, "no credential: send one as the request body")
-        if now is None and self._clock is not None:
-            now = self._clock()
+        now = self._now(now)
         try:
             explanation = explain(credential, self.key, now=now)
         except AuthKitError as error:
@@ -843,6 +944,7 @@ class AuthEndpoint:
         now: datetime | None = None,
         ably_js_url: str | None = None,
         explain_url: str | None = None,
+        page_url: str | None = None,
     ) -> AuthResponse:
         """An HTML page showing, for ``grant``'s user, the answer of each mode and
         :func:`~ably_authkit.explain` of each credential, plus the client settings.
@@ -854,6 +956,8 @@ class AuthEndpoint:
         message box on ``chat:lobby``. Without ably-js installed, the panel says how to
         add it. With ``explain_url`` too (where the app answers a POSTed credential with
         :meth:`explain_response`), the current credential is shown through ``explain()``.
+        ``page_url`` is the app's own URL (e.g. ``http://127.0.0.1:8000``): with it, the
+        "Connect a client" code names the real authUrl, ready to run.
 
         For demos and local development: it shows the user's credentials on the page.
         """
@@ -861,7 +965,9 @@ class AuthEndpoint:
             return _page(self._page_body(None, {}, auth_path, user_header), status=401)
         answers = {mode: self.respond(mode, grant, now=now) for mode in MODES}
         return _page(
-            self._page_body(grant, answers, auth_path, user_header, now, (ably_js_url, explain_url))
+            self._page_body(
+                grant, answers, auth_path, user_header, now, (ably_js_url, explain_url, page_url)
+            )
         )
 
     async def ademo_page(
@@ -873,13 +979,16 @@ class AuthEndpoint:
         now: datetime | None = None,
         ably_js_url: str | None = None,
         explain_url: str | None = None,
+        page_url: str | None = None,
     ) -> AuthResponse:
         """:meth:`demo_page` for asyncio apps."""
         if grant is None:
             return _page(self._page_body(None, {}, auth_path, user_header), status=401)
         answers = {mode: await self.arespond(mode, grant, now=now) for mode in MODES}
         return _page(
-            self._page_body(grant, answers, auth_path, user_header, now, (ably_js_url, explain_url))
+            self._page_body(
+                grant, answers, auth_path, user_header, now, (ably_js_url, explain_url, page_url)
+            )
         )
 
     def _page_body(
@@ -889,33 +998,23 @@ class AuthEndpoint:
         auth_path: str,
         user_header: str,
         now: datetime | None = None,
-        live: tuple[str | None, str | None] = (None, None),
+        links: tuple[str | None, str | None, str | None] = (None, None, None),
     ) -> str:
-        if now is None and self._clock is not None:
-            now = self._clock()
-        return _render_page(self, grant, answers, auth_path, user_header, now, live)
+        now = self._now(now)
+        return _render_page(self, grant, answers, auth_path, user_header, now, links)
 
     # -- lifetime ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the REST client and stop the embedded emulator, if any."""
-        with self._lock:
-            sync, self._sync = self._sync, None
-            emulator, self._emulator = self._emulator, None
-        if sync is not None:
-            sync.close()
+        """Stop the embedded emulator, if any. (The ``token`` mode's REST clients are
+        shared with :func:`~ably_authkit.request_token` and closed at exit, or with their
+        event loop.)"""
+        emulator, self._emulator = self._emulator, None
         if emulator is not None:
             emulator.stop()
 
     async def aclose(self) -> None:
-        """Close the asyncio REST client of the running loop (call from the app's
-        shutdown), then everything :meth:`close` closes."""
-        import asyncio
-
-        with self._lock:
-            current, self._async = self._async, None
-        if current is not None and current[0] is asyncio.get_running_loop():
-            await current[1].close()
+        """:meth:`close`, for an asyncio app's shutdown."""
         self.close()
 
     def __enter__(self) -> AuthEndpoint:
@@ -974,11 +1073,9 @@ def _render_page(
     auth_path: str,
     user_header: str,
     now: datetime | None,
-    live: tuple[str | None, str | None] = (None, None),
+    links: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> str:
     from html import escape
-
-    from ._json import dumps_compact
 
     parts = [
         "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
@@ -1000,7 +1097,7 @@ def _render_page(
         f"<code>{escape(grant.capability.to_json())}</code>, ttl {escape(describe(grant.ttl))}. "
         f"Key <code>{escape(auth.key.name)}</code>; its secret never leaves the server.</p>"
     )
-    ably_js_url, explain_url = live
+    ably_js_url, explain_url, page_url = links
     if ably_js_url is not None:
         from ._demo import find_ably_js, live_panel
 
@@ -1009,7 +1106,7 @@ def _render_page(
                 client_id=grant.client_id,
                 auth_url_path=f"{auth_path}/jwt",
                 user_header=user_header,
-                client_options=auth.client_options(),
+                client_options=auth.client_options("ably-js"),
                 ably_js_url=ably_js_url,
                 ably_js_found=find_ably_js() is not None,
                 explain_url=explain_url,
@@ -1026,21 +1123,20 @@ def _render_page(
             parts.append(
                 f"<h3>explain()</h3><pre>{escape(_explained(auth, mode, answer, now))}</pre>"
             )
-    options = auth.client_options()
-    headers = {user_header: grant.client_id or ""}
-    js_options = {"tlsPort" if name == "tls_port" else name: v for name, v in options.items()}
-    js = dumps_compact(
-        {"authUrl": f"<this server>{auth_path}/jwt", "authHeaders": headers, **js_options}
-    )
-    py = ", ".join(
-        [f"auth_url='<this server>{auth_path}/jwt'", f"auth_headers={headers!r}"]
-        + [f"{name}={value!r}" for name, value in options.items()]
+    base = page_url.rstrip("/") if page_url else "<this server>"
+    snippets = auth.connect_snippets(
+        f"{base}{auth_path}", headers={user_header: grant.client_id or ""}
     )
     parts.append(
         "<h2>Connect a client</h2><p>Any of the three URLs works as the authUrl; the client "
-        "calls it again before its credential expires.</p>"
-        f"<pre>new Ably.Realtime({escape(js)})</pre>"
-        f"<pre>ably.AblyRealtime({escape(py)})</pre></body></html>"
+        "calls it again before its credential expires. The `ably` package's realtime "
+        "client is given the token-request route: it cannot renew a JWT that carries a "
+        "clientId.</p>"
+        + "".join(
+            f"<h3>{escape(sdk)}</h3><pre class=connect data-sdk={escape(sdk)}>{escape(code)}</pre>"
+            for sdk, code in snippets.items()
+        )
+        + "</body></html>"
     )
     return "".join(parts)
 

@@ -15,6 +15,7 @@ catches (attrs' ``NotAnAttrsClassError(ValueError)`` pattern)::
     ├── InvalidParameterError (ValueError)             40003
     │   └── ParameterTypeError (TypeError)
     ├── TokenTooLargeError (ValueError)
+    ├── MissingExtraError (ImportError)                an optional extra is not installed
     ├── AblyApiError                                   Ably answered with an error (its code)
     ├── AblyConnectionError (ConnectionError)          Ably could not be reached
     └── TokenError (ValueError)                        verifying a JWT or TokenRequest
@@ -129,6 +130,31 @@ class ParameterTypeError(InvalidParameterError, TypeError):
 
 class TokenTooLargeError(AuthKitError, ValueError):
     """The credential would not fit where clients must carry it (a JWT over 8 KiB)."""
+
+
+class MissingExtraError(AuthKitError, ImportError):
+    """A feature needs an optional extra that is not installed.
+
+    ``extra`` is the extra's name (``"network"``, ``"emulator"``), ``name`` the module that
+    is missing, and the message holds the ``pip install`` line that adds it. It is an
+    :class:`ImportError`, so code that probes for optional features keeps working.
+    """
+
+    def __init__(self, feature: str, *, extra: str, missing: str | None) -> None:
+        what = f" ({missing} is not installed)" if missing else ""
+        super().__init__(
+            f'{feature} needs the {extra!r} extra{what}: pip install "ably-authkit[{extra}]"'
+        )
+        self.feature = feature
+        self.extra = extra
+        self.name = missing
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_missing_extra, (self.feature, self.extra, self.name))
+
+
+def _rebuild_missing_extra(feature: str, extra: str, missing: str | None) -> MissingExtraError:
+    return MissingExtraError(feature, extra=extra, missing=missing)
 
 
 class AblyApiError(AuthKitError):

@@ -9,19 +9,28 @@ importing this module costs nothing. The TokenRequest itself is always ours
 name, a host such as ``"rest.example.com"``), or a URL such as ``http://127.0.0.1:8123``
 whose scheme turns TLS on or off and whose port is used.
 
-Reuse :class:`RestClient` (or :class:`AsyncRestClient`) for many calls: the module
-functions make and close one per call.
+The module functions share their clients: calls with the same key, endpoint and
+options reuse one (and its open connection), per event loop for :func:`arequest_token`
+and never across ``fork()``. :class:`RestClient` and :class:`AsyncRestClient` are for
+holding one yourself. The ``network`` extra (the `ably` package) is needed for all of it;
+without it they raise :class:`~ably_authkit.MissingExtraError`.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
+from ._extras import require
 from ._frozen import Frozen
 from ._time import ONE_SECOND, ZERO, check_datetime, check_now, from_ms, to_ms
 from .errors import (
     AblyApiError,
     AblyConnectionError,
+    AuthKitError,
     InvalidParameterError,
     ParameterTypeError,
 )
@@ -31,7 +40,7 @@ from .token_requests import create_token_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import AsyncIterator, Iterable, Iterator
     from contextlib import AbstractContextManager
     from datetime import datetime
     from types import TracebackType
@@ -45,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "POOL_SIZE",
     "AsyncRestClient",
     "RestClient",
     "RevocationResult",
@@ -90,6 +100,104 @@ class RevocationResult(Frozen):
         return self.error is None
 
 
+_ENDPOINT_FORMS = (
+    "an Ably routing policy such as 'main' or 'nonprod:sandbox', a host such as "
+    "'rest.example.com', or a URL such as 'http://127.0.0.1:8123'"
+)
+
+
+def _endpoint_error(problem: str) -> InvalidParameterError:
+    # The value is never echoed: a misplaced API key ("appId.keyId:secret") or a URL with
+    # a password is a secret, and an endpoint is where such a mistake lands.
+    return InvalidParameterError(
+        f"endpoint {problem}; give {_ENDPOINT_FORMS}", field="endpoint", code=40000
+    )
+
+
+def _is_host(text: str) -> bool:
+    """A DNS name (letters, digits, hyphens; labels of 1-63), an IPv4 or an IPv6 address."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    else:
+        return True
+    labels = text.rstrip(".").split(".") if len(text) <= 253 else []
+    return bool(labels) and all(
+        0 < len(label) <= 63
+        and label.isascii()
+        and label.replace("-", "").isalnum()
+        and not label.startswith("-")
+        and not label.endswith("-")
+        for label in labels
+    )
+
+
+def _is_routing_policy(text: str) -> bool:
+    return text.isascii() and bool(text) and text.replace("-", "").isalnum()
+
+
+def check_endpoint(endpoint: object) -> dict[str, Any]:
+    """The `ably` package's options for ``endpoint`` (``endpoint``, ``tls``, ``port`` or
+    ``tls_port``), or an :class:`~ably_authkit.InvalidParameterError` that says which form
+    to use without repeating the value.
+
+    A value without a scheme is read as the spec does (REC1b): with a ``.``, a ``::`` or
+    equal to ``localhost`` it is a host; ``nonprod:ID`` or ``ID`` is a routing policy.
+    """
+    if not isinstance(endpoint, str):
+        raise ParameterTypeError(
+            f"endpoint must be a str ({_ENDPOINT_FORMS}), not {type(endpoint).__name__}",
+            field="endpoint",
+        )
+    if "://" not in endpoint:
+        if "." in endpoint or "::" in endpoint or endpoint == "localhost":
+            if _is_host(endpoint):
+                return {"endpoint": endpoint}
+            host, _, last = endpoint.rpartition(":")
+            if last.isdigit() and _is_host(host):
+                raise _endpoint_error(
+                    "is a host and a port without a scheme: write it as a URL, "
+                    "http://HOST:PORT (or https://)"
+                )
+            if ":" in endpoint and "." in endpoint.partition(":")[0]:
+                raise _endpoint_error(
+                    "looks like an API key (appId.keyId:secret): give the key as the key "
+                    "(ABLY_API_KEY), not as the endpoint"
+                )
+            raise _endpoint_error("is not a valid host name")
+        policy = endpoint[len("nonprod:") :] if endpoint.startswith("nonprod:") else endpoint
+        if _is_routing_policy(policy):
+            return {"endpoint": endpoint}
+        if endpoint.startswith("localhost:"):
+            raise _endpoint_error(
+                "is a host and a port without a scheme: write it as a URL, http://HOST:PORT"
+            )
+        raise _endpoint_error("is neither a routing policy nor a host")
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(endpoint)
+        port = url.port
+    except ValueError:
+        raise _endpoint_error("is not a valid URL") from None
+    if "@" in url.netloc:
+        raise _endpoint_error("is a URL with credentials: the key is given separately")
+    if url.scheme not in ("http", "https"):
+        raise _endpoint_error("must be an http:// or https:// URL")
+    if not url.hostname or not _is_host(url.hostname):
+        raise _endpoint_error("is a URL without a valid host")
+    if url.path not in ("", "/") or url.query or url.fragment:
+        raise _endpoint_error("must be a URL with no path, query or fragment")
+    tls = url.scheme == "https"
+    options: dict[str, Any] = {"endpoint": url.hostname, "tls": tls}
+    if port is not None:
+        options["tls_port" if tls else "port"] = port
+    return options
+
+
 def _client_options(endpoint: str | None, timeout: timedelta) -> dict[str, Any]:
     """Keyword arguments for the `ably` package's clients."""
     if not isinstance(timeout, timedelta):
@@ -106,47 +214,8 @@ def _client_options(endpoint: str | None, timeout: timedelta) -> dict[str, Any]:
         "http_request_timeout": seconds,
         "http_max_retry_duration": seconds,
     }
-    if endpoint is None:
-        return options
-    if not isinstance(endpoint, str):
-        raise ParameterTypeError(
-            f"endpoint must be a str such as 'main' or 'http://127.0.0.1:8123', "
-            f"not {type(endpoint).__name__}",
-            field="endpoint",
-        )
-    if "://" not in endpoint:
-        if not endpoint or any(char.isspace() or char in "/?#@" for char in endpoint):
-            raise InvalidParameterError(
-                f"endpoint {endpoint!r} is neither an Ably endpoint name or host nor a URL "
-                "such as 'http://127.0.0.1:8123'",
-                field="endpoint",
-            )
-        return {**options, "endpoint": endpoint}
-    from urllib.parse import urlsplit
-
-    url = urlsplit(endpoint)
-    try:
-        port = url.port
-    except ValueError:
-        port = -1
-    if (
-        url.scheme not in ("http", "https")
-        or not url.hostname
-        or port == -1
-        or url.path not in ("", "/")
-        or url.query
-        or url.fragment
-        or url.username
-    ):
-        raise InvalidParameterError(
-            f"endpoint URL {endpoint!r} must be http:// or https://, a host and an optional "
-            "port, with no path, query or credentials, e.g. 'http://127.0.0.1:8123'",
-            field="endpoint",
-        )
-    tls = url.scheme == "https"
-    options.update(endpoint=url.hostname, tls=tls)
-    if port is not None:
-        options["tls_port" if tls else "port"] = port
+    if endpoint is not None:
+        options.update(check_endpoint(endpoint))
     return options
 
 
@@ -249,9 +318,11 @@ def _api_error(error: dict[str, Any]) -> AblyApiError:
 
 
 def _translated_errors(where: str) -> AbstractContextManager[None]:
-    """Turn the `ably` package's and httpx's exceptions into ours."""
-    from contextlib import contextmanager
+    """Turn the `ably` package's and httpx's exceptions into ours.
 
+    Ours is raised outside the ``except`` clause, with no cause and no context: httpx's
+    exceptions hold the request, and its ``Authorization`` header holds the key.
+    """
     import httpx
     from ably.sync.util.exceptions import AblyException as SyncAblyException
     from ably.util.exceptions import AblyException
@@ -261,22 +332,38 @@ def _translated_errors(where: str) -> AbstractContextManager[None]:
 
     @contextmanager
     def translating() -> Iterator[None]:
+        ours: AuthKitError
         try:
             yield
+            return
         except ably_exceptions as error:
             code = error.code
-            raise AblyApiError(
+            ours = AblyApiError(
                 str(error.message),
                 code=code,
                 status_code=error.status_code,
                 href=f"https://help.ably.io/error/{code}" if code else None,
-            ) from error
-        except httpx.TimeoutException as error:
-            raise AblyConnectionError(f"{where} timed out ({error})") from error
+            )
+        except httpx.TimeoutException:
+            ours = AblyConnectionError(f"{where} timed out")
         except (httpx.TransportError, OSError) as error:
-            raise AblyConnectionError(f"could not reach {where}: {error}") from error
+            ours = AblyConnectionError(f"could not reach {where}: {_reason(error)}")
+        raise ours
 
     return translating()
+
+
+def _reason(error: BaseException) -> str:
+    """What went wrong, in words ("Connection refused"), without an errno or a request."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        seen = seen.__cause__ or seen.__context__
+    text = str(error)
+    if text.startswith("[Errno"):  # "[Errno -2] Name or service not known"
+        text = text.partition("] ")[2]
+    return text or type(error).__name__
 
 
 class _Common:
@@ -324,6 +411,7 @@ class RestClient(_Common):
         query_time: bool = False,
     ) -> None:
         super().__init__(key, endpoint=endpoint, timeout=timeout, query_time=query_time)
+        require("network", "RestClient")
         from ably.sync import AblyRestSync
 
         self._ably: AblyRestSync = AblyRestSync(key=self._key_text(), **self._options)
@@ -403,6 +491,7 @@ class AsyncRestClient(_Common):
         query_time: bool = False,
     ) -> None:
         super().__init__(key, endpoint=endpoint, timeout=timeout, query_time=query_time)
+        require("network", "AsyncRestClient")
         from ably import AblyRest
 
         self._ably: AblyRest = AblyRest(key=self._key_text(), **self._options)
@@ -466,6 +555,149 @@ class AsyncRestClient(_Common):
         await self.close()
 
 
+# -- the clients the module functions share -----------------------------------------------
+
+#: Identifies a pooled client: key name and secret, endpoint, timeout, query_time.
+_Ident = tuple[str, str, "str | None", timedelta, bool]
+
+#: How many clients the module functions keep at most (each holds a connection pool);
+#: the least recently used is closed once no call is using it.
+POOL_SIZE = 16
+
+
+def _ident(
+    key: ApiKey | str, endpoint: object, timeout: object, query_time: object
+) -> tuple[ApiKey, _Ident]:
+    api_key = as_api_key(key)
+    if not isinstance(timeout, timedelta) or not isinstance(endpoint, (str, type(None))):
+        _client_options(endpoint, timeout)  # type: ignore[arg-type]  # raises: a client's error
+        raise AssertionError  # pragma: no cover
+    if not isinstance(query_time, bool):
+        raise ParameterTypeError("query_time must be True or False", field="query_time")
+    return api_key, (api_key.name, api_key.secret, endpoint, timeout, query_time)
+
+
+class _Lease:
+    __slots__ = ("client", "users", "evicted")
+
+    def __init__(self, client: RestClient) -> None:
+        self.client = client
+        self.users = 0
+        self.evicted = False
+
+
+class _SyncPool:
+    """The blocking clients of :func:`request_token`, :func:`server_time` and
+    :func:`revoke_tokens`: one per key, endpoint and options, shared by every thread
+    (httpx's client is thread-safe), forgotten in a child after ``fork()`` (a pre-fork
+    worker must not write to its parent's sockets) and closed at exit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._leases: dict[_Ident, _Lease] = {}  # least recently used first
+        self._forgotten: list[_Lease] = []
+
+    @contextmanager
+    def client(
+        self, key: ApiKey | str, endpoint: str | None, timeout: timedelta, query_time: bool
+    ) -> Iterator[RestClient]:
+        api_key, ident = _ident(key, endpoint, timeout, query_time)
+        idle: list[RestClient] = []
+        with self._lock:
+            lease = self._leases.pop(ident, None)
+            if lease is None:
+                lease = _Lease(
+                    RestClient(api_key, endpoint=endpoint, timeout=timeout, query_time=query_time)
+                )
+            self._leases[ident] = lease
+            lease.users += 1
+            while len(self._leases) > POOL_SIZE:
+                oldest = self._leases.pop(next(iter(self._leases)))
+                oldest.evicted = True
+                if not oldest.users:
+                    idle.append(oldest.client)
+        for each in idle:
+            each.close()
+        try:
+            yield lease.client
+        finally:
+            with self._lock:
+                lease.users -= 1
+                done = lease.evicted and not lease.users
+            if done:
+                lease.client.close()
+
+    def close(self) -> None:
+        with self._lock:
+            leases, self._leases = list(self._leases.values()), {}
+        for lease in leases:
+            lease.client.close()
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's clients without touching their sockets."""
+        self._lock = threading.Lock()
+        self._forgotten.extend(self._leases.values())
+        self._leases = {}
+
+
+class _AsyncPool:
+    """The asyncio clients of :func:`arequest_token`: one per key, endpoint and options
+    in each event loop (an asyncio client belongs to its loop), closed when the loop
+    shuts down (``asyncio.run`` and the usual runners call ``shutdown_asyncgens``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loops: dict[int, tuple[dict[_Ident, AsyncRestClient], object]] = {}
+
+    async def client(
+        self, key: ApiKey | str, endpoint: str | None, timeout: timedelta, query_time: bool
+    ) -> AsyncRestClient:
+        import asyncio
+
+        api_key, ident = _ident(key, endpoint, timeout, query_time)
+        loop_id = id(asyncio.get_running_loop())
+        with self._lock:
+            entry = self._loops.get(loop_id)
+        if entry is None:
+            clients: dict[_Ident, AsyncRestClient] = {}
+            closer = self._closer(loop_id, clients)
+            await closer.__anext__()  # the loop now closes it (and the clients) at shutdown
+            entry = (clients, closer)
+            with self._lock:
+                self._loops[loop_id] = entry
+        clients = entry[0]
+        client = clients.get(ident)
+        if client is None:
+            client = clients[ident] = AsyncRestClient(
+                api_key, endpoint=endpoint, timeout=timeout, query_time=query_time
+            )
+        return client
+
+    async def _closer(
+        self, loop_id: int, clients: dict[_Ident, AsyncRestClient]
+    ) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._loops.pop(loop_id, None)
+            for client in list(clients.values()):
+                await client.close()
+            clients.clear()
+
+    def forget(self) -> None:
+        self._lock = threading.Lock()
+        self._loops = {}
+
+
+_SYNC_CLIENTS = _SyncPool()
+_ASYNC_CLIENTS = _AsyncPool()
+atexit.register(_SYNC_CLIENTS.close)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_SYNC_CLIENTS.forget)
+    os.register_at_fork(after_in_child=_ASYNC_CLIENTS.forget)
+
+
 def request_token(
     key: ApiKey | str,
     *,
@@ -477,14 +709,28 @@ def request_token(
     timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> TokenDetails:
     """Request a token from Ably: sign a TokenRequest locally and exchange it at
-    ``POST /keys/{keyName}/requestToken``. See :func:`~ably_authkit.create_token_request`
-    for the arguments; ``query_time=True`` asks Ably's clock first (once per key and
-    endpoint per process) so that a machine with a wrong clock still gets tokens.
+    ``POST /keys/{keyName}/requestToken``.
 
-    Raises :class:`~ably_authkit.AblyApiError` when Ably refuses, and
-    :class:`~ably_authkit.AblyConnectionError` when it cannot be reached.
+    Args:
+        key: the API key (an :class:`~ably_authkit.ApiKey` or its text).
+        capability: what the token may do; default: the key's own capability.
+        client_id: the identity the token carries (``"*"``: any); default: none.
+        ttl: the token's lifetime; default: Ably's (1 h).
+        endpoint: where Ably is: a routing policy (``"main"``), a host, or a URL such
+            as ``"http://127.0.0.1:8123"`` (an emulator); default: Ably.
+        query_time: ask Ably's clock first (once per key and endpoint per process), so
+            that a machine with a wrong clock still gets tokens.
+        timeout: how long the request may take, connecting included.
+
+    Calls with the same key, endpoint and options share one client (and its open
+    connection) across threads; see :class:`RestClient` to hold one yourself.
+
+    Raises:
+        AblyApiError: Ably refused.
+        AblyConnectionError: Ably could not be reached.
+        MissingExtraError: the ``network`` extra is not installed.
     """
-    with RestClient(key, endpoint=endpoint, timeout=timeout, query_time=query_time) as client:
+    with _SYNC_CLIENTS.client(key, endpoint, timeout, query_time) as client:
         return client.request_token(capability=capability, client_id=client_id, ttl=ttl)
 
 
@@ -498,11 +744,10 @@ async def arequest_token(
     query_time: bool = False,
     timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> TokenDetails:
-    """:func:`request_token` for asyncio."""
-    async with AsyncRestClient(
-        key, endpoint=endpoint, timeout=timeout, query_time=query_time
-    ) as client:
-        return await client.request_token(capability=capability, client_id=client_id, ttl=ttl)
+    """:func:`request_token` for asyncio. Calls in one event loop with the same key,
+    endpoint and options share one client, closed when the loop shuts down."""
+    client = await _ASYNC_CLIENTS.client(key, endpoint, timeout, query_time)
+    return await client.request_token(capability=capability, client_id=client_id, ttl=ttl)
 
 
 def server_time(
@@ -510,7 +755,7 @@ def server_time(
 ) -> datetime:
     """Ably's clock, from ``GET /time`` (which needs no credentials; the key picks nothing
     but the client)."""
-    with RestClient(key, endpoint=endpoint, timeout=timeout) as client:
+    with _SYNC_CLIENTS.client(key, endpoint, timeout, False) as client:
         return client.server_time()
 
 
@@ -526,7 +771,7 @@ def revoke_tokens(
 ) -> tuple[RevocationResult, ...]:
     """Revoke tokens issued by ``key`` (``POST /keys/{keyName}/revokeTokens``), by client
     id and/or by the JWT claim ``x-ably-revocation-key``; one result per target."""
-    with RestClient(key, endpoint=endpoint, timeout=timeout) as client:
+    with _SYNC_CLIENTS.client(key, endpoint, timeout, False) as client:
         return client.revoke_tokens(
             client_ids=client_ids,
             revocation_keys=revocation_keys,

@@ -33,6 +33,7 @@ PUBLIC_NAMES = {
     "InvalidTokenFieldError",
     "KeyMismatchError",
     "MalformedTokenError",
+    "MissingExtraError",
     "ParameterTypeError",
     "TTLTypeError",
     "TimestampNotCurrentError",
@@ -58,9 +59,14 @@ def test_all_is_exactly_the_public_names() -> None:
 
 
 def test_every_error_is_an_authkit_error_and_a_builtin() -> None:
-    # Bad input is a ValueError or TypeError; what Ably answers is Ably's, and not
-    # reaching Ably is a ConnectionError.
-    not_input = {errors.AuthKitError, errors.AblyApiError, errors.AblyConnectionError}
+    # Bad input is a ValueError or TypeError; what Ably answers is Ably's, not reaching
+    # Ably is a ConnectionError, and a missing extra is an ImportError.
+    not_input = {
+        errors.AuthKitError,
+        errors.AblyApiError,
+        errors.AblyConnectionError,
+        errors.MissingExtraError,
+    }
     for name in dir(errors):
         error = getattr(errors, name)
         if isinstance(error, type) and issubclass(error, Exception):
@@ -69,6 +75,7 @@ def test_every_error_is_an_authkit_error_and_a_builtin() -> None:
             if error not in not_input:
                 assert issubclass(error, (ValueError, TypeError)), name
     assert issubclass(errors.AblyConnectionError, ConnectionError)
+    assert issubclass(errors.MissingExtraError, ImportError)
 
 
 def test_api_errors_tell_token_errors_apart() -> None:
@@ -83,6 +90,14 @@ def test_api_errors_tell_token_errors_apart() -> None:
 
 def test_errors_survive_pickling() -> None:
     import pickle
+
+    missing = errors.MissingExtraError("request_token()", extra="network", missing="ably")
+    copy = pickle.loads(pickle.dumps(missing))
+    assert (copy.message, copy.extra, copy.name) == (missing.message, "network", "ably")
+    assert copy.message == (
+        "request_token() needs the 'network' extra (ably is not installed): "
+        'pip install "ably-authkit[network]"'
+    )
 
     error = errors.TokenExpiredError("expired", field="exp")
     copy = pickle.loads(pickle.dumps(error))

@@ -17,6 +17,9 @@ __all__ = ["self_signed"]
 def self_signed(directory: str, host: str) -> tuple[str, str]:
     """Write ``cert.pem`` and ``key.pem`` for ``host``, ``127.0.0.1`` and ``localhost``
     into ``directory``; return their paths."""
+    from ably_authkit._extras import import_from
+
+    import_from("cryptography", "emulator", "AblyEmulator(tls=True)")
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 import msgpack
 from aiohttp import web
 
-from ably_authkit._time import check_datetime, to_ms
+from ably_authkit._time import check_datetime, register_emulator_clock, to_ms
 from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError, InvalidParameterError, ParameterTypeError
 
@@ -79,6 +80,7 @@ class AblyEmulator:
         self._runner: web.AppRunner | None = None
         self._stopped = threading.Event()
         self._tmp: Any = None
+        self._transports: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
         #: Called on the emulator's loop after advance() (the realtime side checks expiry).
         self.on_advance: list[Callable[[], None]] = []
         #: The aiohttp application of the running server (a new one for each start()).
@@ -123,10 +125,22 @@ class AblyEmulator:
         if failure:
             self._thread = None
             raise failure[0]
+        # An AuthEndpoint aimed at this emulator now issues on its clock.
+        register_emulator_clock(self._target(), self.now)
         return self
 
     async def _open(self, ssl_context: ssl.SSLContext | None) -> None:
-        self.app = web.Application(middlewares=[_cors, _ably_errors], client_max_size=1024 * 1024)
+        transports = self._transports = weakref.WeakSet()
+
+        @web.middleware
+        async def track(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.transport is not None:
+                transports.add(request.transport)
+            return await handler(request)
+
+        self.app = web.Application(
+            middlewares=[track, _cors, _ably_errors], client_max_size=1024 * 1024
+        )
         self._add_routes(self.app)
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -139,12 +153,20 @@ class AblyEmulator:
     async def _close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+        # A keep-alive connection of a client that outlives the emulator (the shared
+        # clients of request_token) may still be closing (TLS waits for the peer's
+        # close_notify, which an idle client never sends): cut it, and let the loop
+        # finish closing it before the loop itself is closed.
+        for transport in list(self._transports):
+            transport.abort()
+        await asyncio.sleep(0)
 
     def stop(self) -> None:
         """Stop serving and close every connection. The emulator can be started again."""
         thread, loop = self._thread, self._loop
         if thread is None or loop is None:
             return
+        register_emulator_clock(self._target(), None)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         self._thread = None
@@ -201,19 +223,24 @@ class AblyEmulator:
         with self.service.lock:
             return self.service.add_key(granted, revocable, self.app_id)
 
-    def client_options(self) -> dict[str, Any]:
-        """Keyword arguments for the ``ably`` package's ``AblyRest``/``AblyRealtime``
-        that point it at this emulator, with no fallback hosts."""
-        # ably-python 3.1's realtime client ignores port/tls_port (ably/ably-python#567)
-        # and opens ws://{endpoint}; with the port in the endpoint and a trailing "/",
-        # its WebSocket URL and its REST URLs are both right.
-        options: dict[str, Any] = {
-            "endpoint": f"{self.host}:{self.port}/",
+    def client_options(self, sdk: str = "ably-python") -> dict[str, Any]:
+        """The options that point a client at this emulator, as ``sdk`` (``"ably-python"``,
+        the default: keyword arguments for ``AblyRest``/``AblyRealtime``, or
+        ``"ably-js"``) spells them. For ably-python the port is in ``endpoint`` too
+        (``"127.0.0.1:PORT/"``: its realtime client ignores ``port``), with no fallback
+        hosts."""
+        from ably_authkit._connect import SDKS, sdk_options
+
+        if sdk not in SDKS:
+            raise InvalidParameterError(f"sdk must be one of {SDKS}, not {sdk!r}")
+        return sdk_options(self._target(), sdk)
+
+    def _target(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.host,
             "tls": self.tls,
-            "fallback_hosts": [],
+            "tls_port" if self.tls else "port": self.port,
         }
-        options["tls_port" if self.tls else "port"] = self.port
-        return options
 
     def now(self) -> datetime:
         """The emulator's clock (UTC, whole milliseconds)."""

@@ -6,6 +6,11 @@ entry point of the ``ably-authkit`` distribution.
   each test that uses it;
 - ``ably_key``: a fresh key of that emulator with the default capability
   ``{"[*]*":["*"]}``.
+
+pytest loads this module wherever ably-authkit is installed, with or without the
+``emulator`` extra, so it imports nothing but pytest: a test run that uses no fixture pays
+nothing for it. A test that asks for a fixture without the extra fails with the
+``pip install`` line that adds it.
 """
 
 from __future__ import annotations
@@ -24,16 +29,12 @@ __all__ = ["ably_emulator", "ably_key"]
 
 @pytest.fixture(scope="session")
 def _ably_emulator_session() -> Iterator[AblyEmulator]:
-    # Imported here: pytest loads this plugin wherever ably-authkit is installed, and
-    # the emulator's web stack is only there with the "emulator" extra.
+    from ably_authkit.errors import MissingExtraError
+
     try:
-        from ably_authkit.testing.emulator import AblyEmulator
-    except ImportError as error:
-        pytest.fail(
-            f"the ably_emulator fixture needs the emulator extra: "
-            f'pip install "ably-authkit[emulator]" ({error})',
-            pytrace=False,
-        )
+        from ably_authkit.testing import AblyEmulator
+    except MissingExtraError as error:
+        pytest.fail(f"the ably_emulator fixture: {error}", pytrace=False)
     emulator = AblyEmulator()
     emulator.start()
     yield emulator
