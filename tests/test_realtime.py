@@ -340,7 +340,7 @@ def test_bad_credentials_get_an_error_frame_then_the_close(
     )
     cases = [
         ({"accessToken": expired}, 40142),
-        ({"access_token": "emulatorApp.unknown-token"}, 40143),
+        ({"access_token": "emulatorApp.unknown-token"}, 40101),
         ({"accessToken": "eyJ.not-a.jwt"}, 40144),
         ({"accessToken": bad_signature}, 40144),
         ({"key": f"{key.name}:wrong-secret"}, 40101),
