@@ -5,8 +5,10 @@ over real sockets, and names the SDK test or spec item it follows."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from ably.sync.util.exceptions import AblyException as SyncAblyException
 from ably.types.connectionstate import ConnectionState
 from ably.util.exceptions import AblyException as AsyncAblyException
 
+from ably_authkit import ApiKey, create_token_request, mint_jwt, request_token
 from ably_authkit.testing import AblyEmulator
 
 from .peers import AblyJs, AblyJsError
@@ -136,3 +139,148 @@ def test_rest_unknown_token_is_40101(
     finally:
         ably_js.call("restClose", id=rest_id)
     assert ably_emulator.published("chat:lobby") == []
+
+
+# -- 1. when Ably asks for a new token: AUTH 30 s before expiry, none for shorter tokens --
+
+SHORT = timedelta(seconds=20)  # 30 s or less to live: no AUTH, DISCONNECTED at expiry
+
+
+def token_request_json(emu: AblyEmulator, key: ApiKey, ttl: timedelta) -> tuple[str, str]:
+    request = create_token_request(key, capability=CHAT, ttl=ttl, now=emu.now())
+    return "application/json", json.dumps(request.to_dict())
+
+
+@BINARY
+def test_ably_js_short_token_with_auth_url_is_disconnected_then_renewed(
+    ably_emulator: AblyEmulator, realtime_js: AblyJsRealtime, binary: bool
+) -> None:
+    """ably-js test/realtime/auth.test.js auth_tokenDetails_expiry_with_authcallback: a 5 s
+    token gets no AUTH; at expiry the client is DISCONNECTED with 40142, renews and
+    connects again."""
+    emu = ably_emulator
+    key = emu.create_key(capability=CHAT)
+    auth = AuthUrlServer(lambda: token_request_json(emu, key, SHORT))
+    try:
+        realtime_js.call(
+            "connect", options=js_options(emu, authUrl=auth.url, useBinaryProtocol=binary)
+        )
+        emu.advance(SHORT - timedelta(seconds=1))
+        time.sleep(0.3)
+        assert realtime_js.call("state")["updates"] == 0  # no AUTH for a 20 s token
+        emu.advance(timedelta(seconds=2))
+        disconnected = realtime_js.call("waitState", state="disconnected")
+        assert (disconnected["reason"]["code"], disconnected["reason"]["statusCode"]) == (
+            40142,
+            401,
+        )
+        state = wait_js_state(
+            realtime_js,
+            lambda s: [c["current"] for c in s["states"]].count("connected") >= 2,
+        )
+        assert [c["current"] for c in state["states"]][:4] == [
+            "connecting",
+            "connected",
+            "disconnected",
+            "connecting",
+        ]
+        assert state["state"] == "connected"
+        assert auth.calls >= 2
+    finally:
+        auth.close()
+
+
+@BINARY
+def test_ably_js_short_bare_token_is_disconnected_then_fails_with_40171(
+    ably_emulator: AblyEmulator, realtime_js: AblyJsRealtime, binary: bool
+) -> None:
+    """ably-js auth_token_string_expiry_with_token: DISCONNECTED 40142 first, then FAILED
+    40171 (no means to renew, RSA4a2)."""
+    emu = ably_emulator
+    key = emu.create_key(capability=CHAT)
+    details = request_token(key, capability=CHAT, ttl=SHORT, endpoint=emu.url)
+    realtime_js.call(
+        "connect", options=js_options(emu, token=details.token, useBinaryProtocol=binary)
+    )
+    emu.advance(SHORT + timedelta(seconds=1))
+    failed = realtime_js.call("waitState", state="failed")
+    assert failed["reason"]["code"] == 40171
+    states = realtime_js.call("state")["states"]
+    disconnected = [s for s in states if s["current"] == "disconnected"]
+    assert disconnected and disconnected[0]["reason"]["code"] == 40142
+    assert [s["current"] for s in states].index("disconnected") < [
+        s["current"] for s in states
+    ].index("failed")
+
+
+def test_ably_js_35_s_jwt_is_renewed_in_place(
+    ably_emulator: AblyEmulator, realtime_js: AblyJsRealtime
+) -> None:
+    """ably-js auth_jwt_with_token_that_renews: a 35 s JWT is sent AUTH 30 s before expiry
+    and renewed on the same connection, with no DISCONNECTED."""
+    emu = ably_emulator
+    key = emu.create_key(capability=CHAT)
+    lifetime = timedelta(seconds=35)
+    auth = AuthUrlServer(
+        lambda: (
+            "application/jwt",
+            mint_jwt(key, capability=CHAT, ttl=lifetime, now=emu.now()),
+        )
+    )
+    try:
+        connected = realtime_js.call("connect", options=js_options(emu, authUrl=auth.url))
+        emu.advance(timedelta(seconds=6))
+        realtime_js.call("waitUpdates", count=1)
+        state = realtime_js.call("state")
+        assert (state["state"], state["id"]) == ("connected", connected["connectionId"])
+        assert "disconnected" not in [s["current"] for s in state["states"]]
+        assert auth.calls == 2
+    finally:
+        auth.close()
+
+
+@BINARY
+def test_ably_python_short_tokens_are_disconnected_with_40142(
+    ably_emulator: AblyEmulator, binary: bool
+) -> None:
+    """The ``ably`` package: a callback's 20 s TokenRequest is renewed after DISCONNECTED
+    40142 (RTN15h2); a bare 20 s token ends FAILED with 40171 (RSA4a2)."""
+    emu = ably_emulator
+    key = emu.create_key(capability=CHAT)
+    calls = [0]
+
+    async def callback(params: dict[str, Any]) -> dict[str, Any]:
+        calls[0] += 1
+        return create_token_request(key, capability=CHAT, ttl=SHORT, now=emu.now()).to_dict()
+
+    async def scenario(**auth: Any) -> list[Any]:
+        client = AblyRealtime(use_binary_protocol=binary, **auth, **emu.client_options())
+        changes: list[Any] = []
+
+        def on_change(change: Any) -> None:
+            changes.append(change)
+
+        client.connection.on(on_change)
+        try:
+            await asyncio.wait_for(client.connection.once_async(ConnectionState.CONNECTED), 5)
+            await asyncio.to_thread(emu.advance, SHORT + timedelta(seconds=1))
+            final = ConnectionState.CONNECTED if "auth_callback" in auth else ConnectionState.FAILED
+            for _ in range(500):
+                renewed = any(c.previous == ConnectionState.DISCONNECTED for c in changes)
+                if client.connection.state == final and (renewed or "token" in auth):
+                    break
+                await asyncio.sleep(0.02)
+            return [(c.current, getattr(c.reason, "code", None)) for c in changes]
+        finally:
+            await client.close()
+
+    renewed = asyncio.run(scenario(auth_callback=callback))
+    assert (ConnectionState.DISCONNECTED, 40142) in renewed
+    assert renewed[-1][0] == ConnectionState.CONNECTED
+    assert calls[0] >= 2
+
+    # ably-python 3.1 turns the DISCONNECTED 40142 of a token it cannot renew straight
+    # into FAILED 40171, without emitting DISCONNECTED (ably-js emits both, above).
+    details = request_token(key, capability=CHAT, ttl=SHORT, endpoint=emu.url)
+    bare = asyncio.run(scenario(token=details.token))
+    assert bare[-1] == (ConnectionState.FAILED, 40171)

@@ -15,12 +15,13 @@ answers:
   → ``DETACHED`` (13); ``MESSAGE`` (15) → ``ACK`` (1) / ``NACK`` (2) by ``msgSerial``,
   and delivery to the connections attached to the channel (REST publishes too);
   ``CLOSE`` (7) → ``CLOSED`` (8);
-- expiry on the emulator's clock (RTN22, RTN15h): shortly before a connection's token
-  expires the emulator sends ``AUTH`` (17); the client answers with ``AUTH`` and a new
-  token, and gets a new ``CONNECTED`` with the same ``connectionId`` (RTN24). A
-  connection whose token expires unrenewed gets ``DISCONNECTED`` (6) with 40142, one
-  whose token is revoked gets ``DISCONNECTED`` with 40141 (both token errors, so the
-  SDKs renew and reconnect, RTN15h2).
+- expiry on the emulator's clock (RTN22, RTN15h): 30 seconds before a connection's token
+  expires the emulator sends ``AUTH`` (17), as Ably's sandbox does; the client answers
+  with ``AUTH`` and a new token, and gets a new ``CONNECTED`` with the same
+  ``connectionId`` (RTN24). A token that has 30 seconds or less to live when the
+  connection takes it gets no ``AUTH``. A connection whose token expires unrenewed gets
+  ``DISCONNECTED`` (6) with 40142, one whose token is revoked gets ``DISCONNECTED`` with
+  40141 (both token errors, so the SDKs renew and reconnect, RTN15h2).
 
 Everything here runs on the emulator's event loop. The service's listeners
 (``on_publish``, ``on_revoke``) may be called from another thread and hop onto the loop.
@@ -72,20 +73,23 @@ MAX_INBOUND_RATE = 50
 #: run on their own clocks), well inside maxIdleInterval.
 HEARTBEAT_EVERY = 10.0
 
-#: Choice: the emulator asks for a new token (AUTH) when ``max(30 s, 10 % of the
-#: token's lifetime)`` remains, but never earlier than half way through the lifetime
-#: (a token living under a minute would otherwise be asked to renew as soon as it
-#: connects). Ably documents only "shortly before expiry"; 10 % makes "the clock has
-#: passed 90 % of the TTL" a reliable trigger in tests.
+#: Ably's sandbox sends AUTH 30 seconds before a connection's token expires, and none
+#: to a connection whose token has 30 seconds or less to live: that one is DISCONNECTED
+#: with 40142 at expiry (ably-js test/realtime/auth.test.js: "Sandbox sends an auth
+#: protocol message 30 seconds before a token expires" in auth_jwt_with_token_that_renews,
+#: 40142 for 5 s tokens in auth_token_expires and auth_jwt_with_token_that_expires).
 AUTH_MARGIN = timedelta(seconds=30)
-AUTH_MARGIN_SHARE = 10
 
 _CLOSE = object()  # the outbox sentinel: flush, then close the socket
 
 
-def auth_margin(lifetime: timedelta) -> timedelta:
-    """How long before expiry a connection is sent AUTH (see ``AUTH_MARGIN``)."""
-    return min(max(AUTH_MARGIN, lifetime / AUTH_MARGIN_SHARE), lifetime / 2)
+def auth_due(credential: Credential, adopted: datetime) -> datetime | None:
+    """When a connection that took ``credential`` at ``adopted`` is sent AUTH: 30 s
+    before expiry, or never (a key; a token with 30 s or less left when taken)."""
+    expires = credential.expires
+    if expires is None or expires - adopted <= AUTH_MARGIN:
+        return None
+    return expires - AUTH_MARGIN
 
 
 class RealtimeConnection(Frozen):
@@ -133,6 +137,7 @@ class _Connection:
         *,
         binary: bool,
         credential: Credential,
+        adopted: datetime,
         client_id: str | None,
         echo: bool,
         protocol_heartbeats: bool,
@@ -140,6 +145,8 @@ class _Connection:
         self.socket = socket
         self.binary = binary
         self.credential = credential
+        #: When AUTH is due for the current credential (None: never).
+        self.auth_due = auth_due(credential, adopted)
         self.client_id = client_id
         self.echo = echo
         self.protocol_heartbeats = protocol_heartbeats
@@ -314,11 +321,13 @@ class Realtime:
                 credential = self.service.token(token)
             else:
                 raise ably_error(40101, 401, "No authentication: connect with key= or accessToken=")
+            adopted = self.service.now()
         client_id = _connection_client_id(credential, requested)
         return _Connection(
             socket,
             binary=binary,
             credential=credential,
+            adopted=adopted,
             client_id=client_id,
             echo=query.get("echo") != "false",
             protocol_heartbeats=query.get("heartbeats") != "false",
@@ -502,6 +511,7 @@ class Realtime:
                 raise ably_error(40101, 401, "AUTH needs auth.accessToken")
             with self.service.lock:
                 credential = self.service.token(token)
+                adopted = self.service.now()
             if credential.key.app_id != connection.credential.key.app_id:
                 raise ably_error(40102, 401, "the new token belongs to another app")
             granted = credential.client_id
@@ -518,6 +528,7 @@ class Realtime:
             self._forget(connection)
             return
         connection.credential = credential
+        connection.auth_due = auth_due(credential, adopted)
         connection.auth_requested = False
         # RTC8a1: a capability that no longer covers an attached channel fails it.
         for channel in sorted(connection.channels):
@@ -569,13 +580,13 @@ class Realtime:
             self._request_auth(connection)
             wake.append(pending)
         if expires is not None:
-            issued = credential.issued if credential.issued is not None else now
-            ask_at = expires - auth_margin(expires - issued)
-            if now >= ask_at:
-                self._request_auth(connection)
-                wake.append(expires)
-            else:
+            ask_at = connection.auth_due
+            if ask_at is not None and now < ask_at:
                 wake.append(ask_at)
+            else:
+                if ask_at is not None:
+                    self._request_auth(connection)
+                wake.append(expires)
         if wake and self._loop is not None:
             delay = max((min(wake) - now).total_seconds(), 0.0)
             connection.timer = self._loop.call_later(delay, self._check, connection)
