@@ -284,3 +284,43 @@ def test_ably_python_short_tokens_are_disconnected_with_40142(
     details = request_token(key, capability=CHAT, ttl=SHORT, endpoint=emu.url)
     bare = asyncio.run(scenario(token=details.token))
     assert bare[-1] == (ConnectionState.FAILED, 40171)
+
+
+# -- 5. invalid requested capabilities: 400 with 40000 ----------------------------------
+
+INVALID_CAPABILITIES = [
+    {"channel0": ["publish_"]},
+    {"channel0": ["*", "publish"]},
+    {"channel0": []},
+]
+
+
+@pytest.mark.parametrize(
+    "capability", INVALID_CAPABILITIES, ids=["unknown-op", "star-mix", "empty"]
+)
+def test_invalid_capabilities_are_400_40000(
+    ably_emulator: AblyEmulator, ably_js: AblyJs, capability: dict[str, list[str]]
+) -> None:
+    """ably-python test/ably/rest/restcapability_test.py test_invalid_capabilities 1-3
+    (400, 40000); ably-js test/rest/capability.test.js "Invalid capabilities" 1-3 (400)."""
+    key = ably_emulator.create_key()
+    client = AblyRestSync(key=f"{key.name}:{key.secret}", **ably_emulator.client_options())
+    try:
+        with pytest.raises(AblyException) as refused:
+            client.auth.request_token(token_params={"capability": capability})
+        assert (refused.value.status_code, refused.value.code) == (400, 40000)
+    finally:
+        client.close()
+    rest_id = f"invalid-capability-{INVALID_CAPABILITIES.index(capability)}"
+    ably_js.call(
+        "restCreate",
+        id=rest_id,
+        options=js_options(ably_emulator, key=f"{key.name}:{key.secret}", useBinaryProtocol=False),
+    )
+    try:
+        with pytest.raises(AblyJsError) as js_refused:
+            ably_js.call("restRequestToken", id=rest_id, tokenParams={"capability": capability})
+        assert (js_refused.value.status_code, js_refused.value.code) == (400, 40000)
+    finally:
+        ably_js.call("restClose", id=rest_id)
+    assert ably_emulator.issued_tokens == []

@@ -275,8 +275,10 @@ def forged(key: ApiKey, **fields: Any) -> dict[str, Any]:
     ("fields", "code", "words"),
     [
         ({"ttl": timedelta(hours=25)}, 40003, "24 h"),
-        ({"capability": '{"chat":["pubish"]}'}, 40003, "publish"),
-        ({"capability": "{nope"}, 40003, "JSON"),
+        ({"capability": '{"chat":["pubish"]}'}, 40000, "publish"),
+        ({"capability": "{nope"}, 40000, "JSON"),
+        ({"capability": '{"chat":["*","publish"]}'}, 40000, "alone"),
+        ({"capability": '{"chat":[]}'}, 40000, "empty operation list"),
         ({"client_id": "a\nb"}, 40012, "newline"),
         ({"nonce": "short"}, 40003, "16"),
     ],

@@ -46,6 +46,9 @@ const ops = {
     const page = await clients.get(id).rest.channels.get(channel).history();
     return page.items.map((m) => ({ name: m.name, data: m.data, clientId: m.clientId }));
   },
+  async restRequestToken({ id, tokenParams }) {
+    return await clients.get(id).rest.auth.requestToken(tokenParams || null);
+  },
   async restCallbackCalls({ id }) {
     return clients.get(id).calls;
   },
