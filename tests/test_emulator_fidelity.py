@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from ably import AblyRealtime
 from ably.sync import AblyRestSync
@@ -19,6 +20,7 @@ from ably.types.connectionstate import ConnectionState
 from ably.util.exceptions import AblyException as AsyncAblyException
 
 from ably_authkit import ApiKey, create_token_request, mint_jwt, request_token
+from ably_authkit._time import to_ms
 from ably_authkit.testing import AblyEmulator
 
 from .peers import AblyJs, AblyJsError
@@ -324,3 +326,51 @@ def test_invalid_capabilities_are_400_40000(
     finally:
         ably_js.call("restClose", id=rest_id)
     assert ably_emulator.issued_tokens == []
+
+
+# -- 3. nonce replay: the nonce/timestamp pair, within the timestamp window ------------
+
+
+def test_nonce_replay_is_the_pair_and_is_forgotten_after_the_window(
+    ably_emulator: AblyEmulator, ably_js: AblyJs
+) -> None:
+    """ably-python resttoken_test.py test_request_token_with_duplicate_nonce and ably-js
+    test/rest/auth.test.js "Token generation with duplicate nonce": the same nonce and
+    timestamp twice is refused (401; 40105 "Nonce value replayed"). Ably's docs (Token
+    request spec) check "that the nonce/timestamp combination has not been used", so the
+    same nonce a second later is a new request."""
+    emu = ably_emulator
+    key = emu.create_key()
+    nonce = "1234567890123456"
+    client = AblyRestSync(key=f"{key.name}:{key.secret}", **emu.client_options())
+    try:
+        now = to_ms(emu.now())
+        client.auth.request_token({"timestamp": now, "nonce": nonce})
+        with pytest.raises(AblyException) as replayed:
+            client.auth.request_token({"timestamp": now, "nonce": nonce})
+        assert (replayed.value.status_code, replayed.value.code) == (401, 40105)
+        client.auth.request_token({"timestamp": now + 1000, "nonce": nonce})
+    finally:
+        client.close()
+    rest_id = "nonce-replay"
+    ably_js.call(
+        "restCreate",
+        id=rest_id,
+        options=js_options(emu, key=f"{key.name}:{key.secret}"),
+    )
+    try:
+        params = {"timestamp": now + 2000, "nonce": nonce}
+        ably_js.call("restRequestToken", id=rest_id, tokenParams=params)
+        with pytest.raises(AblyJsError) as js_replayed:
+            ably_js.call("restRequestToken", id=rest_id, tokenParams=params)
+        assert (js_replayed.value.status_code, js_replayed.value.code) == (401, 40105)
+    finally:
+        ably_js.call("restClose", id=rest_id)
+    assert len(emu.issued_tokens) == 3
+    # Memory is bounded: once the pairs are out of the 2 min window they are forgotten
+    # (a replay of one would be refused as not current, 40104).
+    assert len(emu.service.nonces[key.name]) == 3
+    emu.advance(timedelta(minutes=2, seconds=3))
+    fresh = create_token_request(key, now=emu.now()).to_dict()
+    assert httpx.post(f"{emu.url}/keys/{key.name}/requestToken", json=fresh).status_code == 200
+    assert len(emu.service.nonces[key.name]) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import json
 import secrets
 import threading
@@ -91,7 +92,10 @@ class Service:
         self.keys: dict[str, ApiKey] = {}
         self.tokens: dict[str, TokenDetails] = {}
         self.issued: list[TokenDetails] = []
-        self.nonces: dict[str, set[str]] = {}
+        #: key name -> the (nonce, timestamp ms) pairs used within the timestamp window.
+        self.nonces: dict[str, set[tuple[str, int]]] = {}
+        # key name -> heap of (timestamp ms, nonce), to forget pairs once out of the window.
+        self._nonce_ages: dict[str, list[tuple[int, str]]] = {}
         # key name -> target ("clientId:alice") -> (issuedBefore, appliesAt)
         self.revocations: dict[str, dict[str, tuple[datetime, datetime]]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}
@@ -119,6 +123,7 @@ class Service:
         self.tokens.clear()
         self.issued.clear()
         self.nonces.clear()
+        self._nonce_ages.clear()
         self.revocations.clear()
         self.messages.clear()
         self.offset = timedelta(0)
@@ -171,10 +176,7 @@ class Service:
                 request = verify_token_request(dict(body), key, now=now)
             except AuthKitError as error:  # TokenError and the shape errors alike
                 raise _from_token_error(error) from None
-            seen = self.nonces.setdefault(key.name, set())
-            if request.nonce in seen:
-                raise ably_error(40105, 401, "Nonce value replayed")
-            seen.add(str(request.nonce))
+            self._check_nonce(key.name, str(request.nonce), to_ms(request.timestamp), now)
         ttl = request.ttl or DEFAULT_TTL
         limit = MAX_REVOCABLE_TTL if key.revocable else MAX_TTL
         if ttl > limit:
@@ -208,6 +210,24 @@ class Service:
         self.tokens[details.token] = details
         self.issued.append(details)
         return details
+
+    def _check_nonce(self, key_name: str, nonce: str, timestamp_ms: int, now: datetime) -> None:
+        """Refuse a nonce/timestamp pair this key has seen (40105): Ably "verifies that the
+        nonce/timestamp combination has not been used previously" (docs, Token request
+        spec). Pairs older than the timestamp window are forgotten: a replay of one is
+        refused as not current (40104) before its nonce is looked at."""
+        from ably_authkit.token_requests import TIMESTAMP_WINDOW
+
+        seen = self.nonces.setdefault(key_name, set())
+        ages = self._nonce_ages.setdefault(key_name, [])
+        oldest = to_ms(now - TIMESTAMP_WINDOW)
+        while ages and ages[0][0] < oldest:
+            stale_ms, stale_nonce = heapq.heappop(ages)
+            seen.discard((stale_nonce, stale_ms))
+        if (nonce, timestamp_ms) in seen:
+            raise ably_error(40105, 401, "Nonce value replayed")
+        seen.add((nonce, timestamp_ms))
+        heapq.heappush(ages, (timestamp_ms, nonce))
 
     def revoke(self, key: ApiKey, body: object) -> dict[str, Any]:
         """``POST /keys/{keyName}/revokeTokens``: record revocations, answer a BatchResult."""
