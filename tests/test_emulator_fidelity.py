@@ -374,3 +374,42 @@ def test_nonce_replay_is_the_pair_and_is_forgotten_after_the_window(
     fresh = create_token_request(key, now=emu.now()).to_dict()
     assert httpx.post(f"{emu.url}/keys/{key.name}/requestToken", json=fresh).status_code == 200
     assert len(emu.service.nonces[key.name]) == 1
+
+
+# -- 4. a timestamp as a string of digits -----------------------------------------------
+
+
+@BINARY
+def test_ably_js_token_request_with_a_string_timestamp_connects(
+    ably_emulator: AblyEmulator, realtime_js: AblyJsRealtime, binary: bool
+) -> None:
+    """ably-js test/realtime/auth.test.js auth_useAuthUrl_mixed_authParams_qsParams: the
+    authUrl (the echo server's /qs_to_body) answers a TokenRequest rebuilt from query
+    parameters, so its timestamp is a string; ably-js posts it as is and Ably accepts it."""
+    emu = ably_emulator
+    key = emu.create_key(capability=CHAT)
+
+    def rebuilt() -> tuple[str, str]:
+        wire: dict[str, Any] = create_token_request(
+            key, client_id="qs", capability=CHAT, now=emu.now()
+        ).to_dict()
+        return "application/json", json.dumps({**wire, "timestamp": str(wire["timestamp"])})
+
+    auth = AuthUrlServer(rebuilt)
+    try:
+        connected = realtime_js.call(
+            "connect", options=js_options(emu, authUrl=auth.url, useBinaryProtocol=binary)
+        )
+        assert connected["clientId"] == "qs"
+        (token,) = emu.issued_tokens
+        assert token.client_id == "qs"
+    finally:
+        auth.close()
+    # The same request twice is a replay, whether the timestamp came as text or number.
+    wire = create_token_request(key, now=emu.now()).to_dict()
+    path = f"{emu.url}/keys/{key.name}/requestToken"
+    assert httpx.post(path, json={**wire, "timestamp": str(wire["timestamp"])}).status_code == 200
+    replay = httpx.post(path, json=wire)
+    assert (replay.status_code, replay.json()["error"]["code"]) == (401, 40105)
+    padded = httpx.post(path, json={**wire, "timestamp": "0" + str(wire["timestamp"])})
+    assert (padded.status_code, padded.json()["error"]["code"]) == (400, 40001)
