@@ -413,3 +413,70 @@ def test_ably_js_token_request_with_a_string_timestamp_connects(
     assert (replay.status_code, replay.json()["error"]["code"]) == (401, 40105)
     padded = httpx.post(path, json={**wire, "timestamp": "0" + str(wire["timestamp"])})
     assert (padded.status_code, padded.json()["error"]["code"]) == (400, 40001)
+
+
+# -- 6. a JWT whose kid names no app: 404 with 40400 -------------------------------------
+
+
+def jwt_for(emu: AblyEmulator, key_name: str) -> str:
+    """A well-formed JWT signed for a key the emulator may not know."""
+    return mint_jwt(
+        ApiKey(name=key_name, secret="aW52YWxpZC1pbnZhbGlkLWludmFsaWQtaW52YWxpZA"),
+        capability={"*": ["*"]},
+        now=emu.now(),
+    )
+
+
+@BINARY
+def test_jwt_of_an_unknown_app_is_404_40400(
+    ably_emulator: AblyEmulator, ably_js: AblyJs, binary: bool
+) -> None:
+    """ably-js test/rest/auth.test.js "JWT request with invalid key" and "Rest JWT with
+    authCallback and invalid keys": keyName invalid.invalid → 40400, status 404."""
+    emu = ably_emulator
+    unknown_app = jwt_for(emu, "invalid.invalid")
+    client = AblyRestSync(token=unknown_app, use_binary_protocol=binary, **emu.client_options())
+    try:
+        with pytest.raises(AblyException) as refused:
+            client.channels.get("chat:lobby").history()
+        assert (refused.value.code, refused.value.status_code) == (40400, 404)
+    finally:
+        client.close()
+    rest_id = f"unknown-app-{binary}"
+    ably_js.call(
+        "restCreate",
+        id=rest_id,
+        options=js_options(emu, useBinaryProtocol=binary),
+        credentials=[unknown_app],
+    )
+    try:
+        with pytest.raises(AblyJsError) as js_refused:
+            ably_js.call("restHistory", id=rest_id, channel="chat:lobby")
+        assert (js_refused.value.code, js_refused.value.status_code) == (40400, 404)
+    finally:
+        ably_js.call("restClose", id=rest_id)
+    # An unknown key of a known app keeps its own answer: 40101.
+    known_app = jwt_for(emu, f"{emu.app_id}.unknownKey")
+    client = AblyRestSync(token=known_app, use_binary_protocol=binary, **emu.client_options())
+    try:
+        with pytest.raises(AblyException) as no_key:
+            client.channels.get("chat:lobby").history()
+        assert (no_key.value.code, no_key.value.status_code) == (40101, 401)
+    finally:
+        client.close()
+
+
+def test_realtime_jwt_of_an_unknown_app_fails_with_40400(ably_emulator: AblyEmulator) -> None:
+    async def scenario() -> tuple[int, int]:
+        client = AblyRealtime(
+            token=jwt_for(ably_emulator, "invalid.invalid"), **ably_emulator.client_options()
+        )
+        try:
+            change = await asyncio.wait_for(
+                client.connection.once_async(ConnectionState.FAILED), 10
+            )
+            return change.reason.code, change.reason.status_code
+        finally:
+            await client.close()
+
+    assert asyncio.run(scenario()) == (40400, 404)

@@ -87,8 +87,12 @@ class Credential:
 class Service:
     """The emulated Ably app(s): the state behind every route."""
 
-    def __init__(self) -> None:
+    def __init__(self, app_id: str = "emulatorApp") -> None:
         self.lock = threading.RLock()
+        #: The emulator's own app, which is always there (``AblyEmulator(app_id=...)``).
+        self.default_app = app_id
+        #: The app ids that exist: the default app's and those provisioned since.
+        self.apps: set[str] = {app_id}
         self.keys: dict[str, ApiKey] = {}
         self.tokens: dict[str, TokenDetails] = {}
         self.issued: list[TokenDetails] = []
@@ -119,6 +123,7 @@ class Service:
         return f"{prefix}{self._serial:06d}-{secrets.token_hex(4)}"
 
     def reset(self) -> None:
+        self.apps = {self.default_app}
         self.keys.clear()
         self.tokens.clear()
         self.issued.clear()
@@ -136,6 +141,7 @@ class Service:
             capability=capability,
             revocable=revocable,
         )
+        self.apps.add(app_id)
         self.keys[key.name] = key
         return key
 
@@ -369,7 +375,12 @@ class Service:
             raise ably_error(40144, 401, "Invalid JWT: missing kid")
         key = self.keys.get(kid)
         if key is None:
-            # Choice: a JWT signed for an unknown key is 40101, as for basic auth.
+            app_id = kid.partition(".")[0]
+            if app_id not in self.apps:
+                # Ably answers 404 40400 for a JWT whose kid names no app (ably-js
+                # test/rest/auth.test.js, "JWT request with invalid key").
+                raise ably_error(40400, 404, f"Invalid JWT: no app {app_id!r} in this emulator")
+            # Choice: an unknown key of a known app is 40101, as for basic auth.
             raise ably_error(40101, 401, f"Invalid JWT: no key named {kid!r} in this emulator")
         try:
             claims = verify_jwt(text, key, now=now, leeway=timedelta(0))

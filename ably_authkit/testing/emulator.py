@@ -70,7 +70,7 @@ class AblyEmulator:
         self.port = port
         self.tls = tls
         self.app_id = app_id
-        self.service = Service()
+        self.service = Service(app_id)
         #: The PEM file of the self-signed certificate when ``tls=True``: point clients'
         #: trust at it (``SSL_CERT_FILE`` for httpx, ``NODE_EXTRA_CA_CERTS`` for Node).
         self.ca_file: str | None = None
