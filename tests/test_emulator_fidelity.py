@@ -480,3 +480,55 @@ def test_realtime_jwt_of_an_unknown_app_fails_with_40400(ably_emulator: AblyEmul
             await client.close()
 
     assert asyncio.run(scenario()) == (40400, 404)
+
+
+# -- 7. GET /stats: an empty, paginated answer behind the usual credential checks -------
+
+
+@BINARY
+def test_stats_with_the_ably_package_and_ably_js(
+    ably_emulator: AblyEmulator, ably_js: AblyJs, binary: bool
+) -> None:
+    """ably-js test/rest/auth.test.js (testJWTAuthParams, "Rest JWT with authCallback") and
+    ably-go auth_integration_test.go (TestAuth_JWT_Token_RSA8c) prove a JWT by calling
+    stats(); the answer is a paginated result (Link rel="first"/"current")."""
+    emu = ably_emulator
+    key = emu.create_key()
+    jwt = mint_jwt(key, capability={"*": ["*"]}, now=emu.now())
+    client = AblyRestSync(token=jwt, use_binary_protocol=binary, **emu.client_options())
+    try:
+        page = client.stats(limit=10, unit="hour")
+        assert page.items == []
+        assert page.has_first() and not page.has_next() and page.is_last()
+        assert page.first().items == []
+    finally:
+        client.close()
+    rest_id = f"stats-{binary}"
+    ably_js.call(
+        "restCreate",
+        id=rest_id,
+        options=js_options(emu, useBinaryProtocol=binary),
+        credentials=[jwt],
+    )
+    try:
+        answer = ably_js.call("restStats", id=rest_id, params={"limit": 5})
+        assert answer == {"items": [], "hasNext": False, "isLast": True, "first": []}
+    finally:
+        ably_js.call("restClose", id=rest_id)
+
+    # The same checks as every route: a JWT of an unknown app, no stats capability, none.
+    for token, code, status in [
+        (jwt_for(emu, "invalid.invalid"), 40400, 404),
+        (mint_jwt(key, capability=CHAT, now=emu.now()), 40160, 401),
+    ]:
+        refused_client = AblyRestSync(token=token, **emu.client_options())
+        try:
+            with pytest.raises(AblyException) as refused:
+                refused_client.stats()
+            assert (refused.value.code, refused.value.status_code) == (code, status)
+        finally:
+            refused_client.close()
+    anonymous = httpx.get(f"{emu.url}/stats")
+    assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, 40101)
+    bad_limit = httpx.get(f"{emu.url}/stats?limit=0", headers={"Authorization": f"Bearer {jwt}"})
+    assert (bad_limit.status_code, bad_limit.json()["error"]["code"]) == (400, 40003)

@@ -423,6 +423,17 @@ class Service:
                 f"channel = {channel}); the credential's capability does not allow it",
             )
 
+    def require_stats(self, credential: Credential) -> None:
+        # Choice: the stats capability counts only on "*" or "[*]*" (docs,
+        # Capabilities: "stats are app-wide"), so that is what GET /stats asks for.
+        if not credential.capability.allows("*", "stats"):
+            raise ably_error(
+                40160,
+                401,
+                "Unable to read the app's stats; the credential's capability has no "
+                "'stats' on '*' or '[*]*'",
+            )
+
     def publish(self, credential: Credential, channel: str, body: object) -> list[dict[str, Any]]:
         self.require(credential, channel, "publish")
         messages = [

@@ -274,6 +274,7 @@ class AblyEmulator:
         app.router.add_post("/keys/{key_name}/revokeTokens", self._revoke_tokens)
         app.router.add_post("/channels/{channel}/messages", self._publish)
         app.router.add_get("/channels/{channel}/messages", self._history)
+        app.router.add_get("/stats", self._stats)
 
     async def _time(self, request: web.Request) -> web.Response:
         return _answer(request, [to_ms(self.now())])
@@ -329,10 +330,39 @@ class AblyEmulator:
             messages = self.service.history(credential, channel)
         if request.query.get("direction", "backwards") == "backwards":
             messages.reverse()
-        limit = request.query.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-            raise ably_error(40003, 400, "limit must be an integer from 1 to 1000")
-        return _answer(request, messages[: int(limit)])
+        return _answer(request, messages[: _limit(request.query.get("limit", "100"))])
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        """``GET /stats``: the app's statistics, which the emulator does not keep: an empty
+        page, with the ``Link`` headers of a paginated answer (SDK tests call ``stats()``
+        to prove a credential works)."""
+        with self.service.lock:
+            credential = self._credential(request)
+            self.service.require_stats(credential)
+        query = request.query
+        params = {
+            "start": query.get("start"),
+            "end": query.get("end"),
+            "limit": str(_limit(query.get("limit", "100"))),
+            "unit": query.get("unit", "minute"),
+            "direction": query.get("direction", "backwards"),
+        }
+        for name in ("start", "end"):
+            value = params[name]
+            if value is not None and not (value.isascii() and value.isdigit()):
+                raise ably_error(40003, 400, f"{name} must be milliseconds since 1970")
+        if params["unit"] not in ("minute", "hour", "day", "month"):
+            raise ably_error(40003, 400, "unit must be minute, hour, day or month")
+        if params["direction"] not in ("forwards", "backwards"):
+            raise ably_error(40003, 400, "direction must be forwards or backwards")
+        from urllib.parse import urlencode
+
+        link = "./stats?" + urlencode({n: v for n, v in params.items() if v is not None})
+        response = _answer(request, [])
+        # Ably's form (docs, REST API "Pagination"): relative links; an empty result has
+        # a first and a current page and no next one.
+        response.headers["Link"] = f'<{link}>; rel="first", <{link}>; rel="current"'
+        return response
 
     def _ssl_context(self) -> ssl.SSLContext:
         import ssl
@@ -375,6 +405,13 @@ async def _body(request: web.Request) -> object:
         415,
         f"Unsupported Content-Type {kind!r}: send {JSON} or {MSGPACK}",
     )
+
+
+def _limit(text: str) -> int:
+    """A page size: 1 to 1000 (Ably's REST API), as ASCII digits; else 40003."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 1000:
+        raise ably_error(40003, 400, "limit must be an integer from 1 to 1000")
+    return int(text)
 
 
 def _wants_msgpack(request: web.Request) -> bool:
