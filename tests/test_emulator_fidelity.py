@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import httpx
+import msgpack
 import pytest
 from ably import AblyRealtime
 from ably.sync import AblyRestSync
@@ -532,3 +534,94 @@ def test_stats_with_the_ably_package_and_ably_js(
     assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, 40101)
     bad_limit = httpx.get(f"{emu.url}/stats?limit=0", headers={"Authorization": f"Bearer {jwt}"})
     assert (bad_limit.status_code, bad_limit.json()["error"]["code"]) == (400, 40003)
+
+
+# -- 9. bad input is answered with an Ably error, never a dropped connection -------------
+
+
+def test_line_breaks_in_channel_names_and_odd_limits_get_ably_errors(
+    ably_emulator: AblyEmulator,
+) -> None:
+    """ably-common errors/codes/40010.md: names "must not contain newline characters",
+    40010 with status 400. Before, the name reached X-Ably-ErrorMessage and the answer
+    was lost with the connection."""
+    emu = ably_emulator
+    key = emu.create_key(capability={"*": ["*"]})
+    jwt = mint_jwt(key, capability={"*": ["*"]}, now=emu.now())
+    client = AblyRestSync(token=jwt, **emu.client_options())
+    try:
+        for name in ("chat:a\nb", "chat:a\r\nb", "chat:a\rb"):
+            with pytest.raises(AblyException) as refused:
+                client.channels.get(name).publish("m", "x")
+            assert (refused.value.code, refused.value.status_code) == (40010, 400)
+            with pytest.raises(AblyException) as no_history:
+                client.channels.get(name).history()
+            assert no_history.value.code == 40010
+    finally:
+        client.close()
+    headers = {"Authorization": f"Bearer {jwt}"}
+    for path in ("/channels/a%0D%0Ab/messages", "/channels/chat:x/messages?limit=%C2%B2"):
+        answer = httpx.get(emu.url + path, headers=headers)
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["X-Ably-ErrorCode"] == str(answer.json()["error"]["code"])
+        assert answer.json()["error"]["code"] in (40010, 40003)
+        assert answer.headers["X-Ably-ErrorMessage"].isprintable()
+    limit = httpx.get(f"{emu.url}/channels/chat:x/messages?limit=%C2%B2", headers=headers)
+    assert limit.json()["error"]["code"] == 40003
+    assert emu.published("chat:a\nb") == []
+
+
+@BINARY
+def test_realtime_bad_channel_names_fail_the_channel_and_big_frames_get_an_error(
+    ably_emulator: AblyEmulator, binary: bool
+) -> None:
+    emu = ably_emulator
+    key = emu.create_key()
+    fmt = "msgpack" if binary else "json"
+
+    async def send(ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any]) -> None:
+        if binary:
+            await ws.send_bytes(msgpack.packb(message, use_bin_type=True))
+        else:
+            await ws.send_str(json.dumps(message))
+
+    async def receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any] | None:
+        while True:
+            frame = await asyncio.wait_for(ws.receive(), 5)
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                message: dict[str, Any] = json.loads(frame.data)
+            elif frame.type == aiohttp.WSMsgType.BINARY:
+                message = msgpack.unpackb(frame.data, raw=False)
+            else:
+                return None
+            if message["action"] != 0:
+                return message
+
+    async def scenario() -> None:
+        url = f"ws://{emu.host}:{emu.port}/"
+        params = {"v": "6", "format": fmt, "key": f"{key.name}:{key.secret}"}
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(url, params=params)
+            assert (await receive(ws) or {}).get("action") == 4
+            await send(ws, {"action": 10, "channel": "chat:a\nb"})
+            refused = await receive(ws)
+            assert refused is not None and refused["action"] == 9
+            assert (refused["channel"], refused["error"]["code"]) == ("chat:a\nb", 40010)
+            await send(ws, {"action": 10, "channel": "chat:fine"})
+            assert (await receive(ws) or {}).get("action") == 11  # the connection lives on
+            # A frame over maxFrameSize: an ERROR that says so, then the close.
+            oversized = {
+                "action": 15,
+                "channel": "chat:fine",
+                "msgSerial": 0,
+                "messages": [{"data": "x" * 600_000}],
+            }
+            await send(ws, oversized)
+            error = await receive(ws)
+            assert error is not None and error["action"] == 9, error
+            assert error["error"]["code"] == 40009
+            assert await receive(ws) is None
+            assert ws.closed
+        assert emu.connections == []
+
+    asyncio.run(scenario())

@@ -38,14 +38,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 import msgpack
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from ably_authkit._frozen import Frozen
 from ably_authkit._time import ONE_MS
 from ably_authkit.capability import OPERATIONS
 from ably_authkit.errors import AblyApiError
 
-from ._service import Credential, Service, ably_error, json_text
+from ._service import Credential, Service, ably_error, check_channel, json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -211,6 +211,38 @@ class _Connection:
         )
 
 
+class _Socket(web.WebSocketResponse):
+    """aiohttp closes a socket whose incoming frame is over ``max_msg_size`` (close code
+    1009) from inside ``receive()``; this sends the client an ERROR (40009, the frame is
+    too large) just before that close, so the SDK is told why."""
+
+    def __init__(self, *, binary: bool, max_msg_size: int, heartbeat: float | None) -> None:
+        super().__init__(max_msg_size=max_msg_size, heartbeat=heartbeat)
+        self._binary = binary
+        self._told = False
+
+    async def close(
+        self, *, code: int = WSCloseCode.OK, message: bytes = b"", drain: bool = True
+    ) -> bool:
+        if code == WSCloseCode.MESSAGE_TOO_BIG and not self._told and not self.closed:
+            self._told = True
+            error = ably_error(
+                40009,
+                400,
+                f"the frame is over the maximum frame size of {MAX_FRAME_SIZE} bytes "
+                "(connectionDetails.maxFrameSize)",
+            )
+            frame = _error_frame(error, ERROR)
+            try:
+                if self._binary:
+                    await self.send_bytes(msgpack.packb(frame, use_bin_type=True))
+                else:
+                    await self.send_str(json_text(frame))
+            except (ConnectionError, RuntimeError):
+                pass
+        return await super().close(code=code, message=message, drain=drain)
+
+
 class Realtime:
     """The WebSocket endpoint and the live connections of one emulator."""
 
@@ -254,7 +286,8 @@ class Realtime:
         # Choice: with heartbeats=false (ably-js in Node) the emulator pings at the
         # WebSocket level, as Ably does; otherwise it sends HEARTBEAT messages.
         pings = HEARTBEAT_EVERY if request.query.get("heartbeats") == "false" else None
-        socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, heartbeat=pings)
+        binary = request.query.get("format") == "msgpack"
+        socket = _Socket(binary=binary, max_msg_size=MAX_FRAME_SIZE, heartbeat=pings)
         if not socket.can_prepare(request).ok:
             raise ably_error(
                 40000,
@@ -264,7 +297,6 @@ class Realtime:
             )
         self._loop = asyncio.get_running_loop()
         await socket.prepare(request)
-        binary = request.query.get("format") == "msgpack"
         try:
             connection = self._open(request.query, socket, binary)
         except AblyApiError as error:
@@ -411,7 +443,15 @@ class Realtime:
     # -- channels ---------------------------------------------------------------------
 
     def _attach(self, connection: _Connection, message: dict[str, Any]) -> None:
-        channel = _channel(message)
+        try:
+            channel = _channel(message)
+        except AblyApiError as bad_name:
+            # A bad name fails that channel, not the connection (as 40160 does, RTL14).
+            named = message.get("channel")
+            if not isinstance(named, str) or not named:
+                raise  # no channel to fail: the connection's fault, as before
+            connection.send({**_error_frame(bad_name, ERROR), "channel": named})
+            return
         capability = connection.credential.capability
         # Choice: a channel can be attached when the capability grants any operation on
         # it; ATTACHED's mode flags say which of publish/subscribe/presence it grants.
@@ -646,6 +686,7 @@ def _channel(message: Mapping[str, Any]) -> str:
     channel = message.get("channel")
     if not isinstance(channel, str) or not channel:
         raise ably_error(40010, 400, "the protocol message has no channel name")
+    check_channel(channel)
     return channel
 
 

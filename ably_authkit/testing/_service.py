@@ -415,6 +415,7 @@ class Service:
     # -- channels -----------------------------------------------------------------
 
     def require(self, credential: Credential, channel: str, operation: str) -> None:
+        check_channel(channel)
         if not credential.capability.allows(channel, operation):
             raise ably_error(
                 40160,
@@ -479,6 +480,20 @@ class Service:
     def history(self, credential: Credential, channel: str) -> list[dict[str, Any]]:
         self.require(credential, channel, "history")
         return list(self.messages.get(channel, ()))
+
+
+def check_channel(channel: str) -> None:
+    """Refuse a channel name Ably refuses: empty, starting with ':', or with a line break
+    (ably-common errors/codes/40010.md: 40010, status 400, "invalid channel name")."""
+    problem = None
+    if not channel:
+        problem = "it is empty"
+    elif channel.startswith(":"):
+        problem = "it starts with ':'"
+    elif "\n" in channel or "\r" in channel:
+        problem = "it contains a line break"
+    if problem is not None:
+        raise ably_error(40010, 400, f"invalid channel name: {problem}")
 
 
 def _granted(key: ApiKey) -> Capability:

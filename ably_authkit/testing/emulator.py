@@ -438,9 +438,12 @@ def _error_response(request: web.Request, error: AblyApiError) -> web.Response:
     }
     response = _answer(request, payload, status=status)
     response.headers["X-Ably-ErrorCode"] = str(error.code)
-    response.headers["X-Ably-ErrorMessage"] = error.message.encode("ascii", "replace").decode()[
-        :200
-    ]
+    # A header holds printable ASCII only: a line break from the request (a channel name)
+    # would otherwise end the header, and the answer with it.
+    text = error.message.encode("ascii", "replace").decode()[:200]
+    response.headers["X-Ably-ErrorMessage"] = "".join(
+        char if " " <= char <= "~" else "?" for char in text
+    )
     return response
 
 
