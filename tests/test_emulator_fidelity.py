@@ -5,6 +5,7 @@ over real sockets, and names the SDK test or spec item it follows."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -622,6 +623,105 @@ def test_realtime_bad_channel_names_fail_the_channel_and_big_frames_get_an_error
             assert error["error"]["code"] == 40009
             assert await receive(ws) is None
             assert ws.closed
+        assert emu.connections == []
+
+    asyncio.run(scenario())
+
+
+# -- 8. one client must not break others --------------------------------------------------
+
+
+def test_a_message_one_encoding_cannot_write_is_refused_and_readers_live_on(
+    ably_emulator: AblyEmulator,
+) -> None:
+    """A msgpack map with bytes keys, a NaN, an integer beyond JSON's safe range (over
+    msgpack), or 2**70 (over JSON) is refused at publish with 40013 (ably-common
+    errors/codes/40013.md), by REST (400) and realtime (NACK); JSON readers go on."""
+    emu = ably_emulator
+    key = emu.create_key()
+    basic = "Basic " + base64.b64encode(f"{key.name}:{key.secret}".encode()).decode()
+    url = f"{emu.url}/channels/chat:mixed/messages"
+    bad_data: list[object] = [{b"k": 1}, float("nan"), 2**60, -(2**60), {"deep": [float("inf")]}]
+    for data in bad_data:
+        answer = httpx.post(
+            url,
+            content=msgpack.packb({"name": "m", "data": data}, use_bin_type=True),
+            headers={"Authorization": basic, "Content-Type": "application/x-msgpack"},
+        )
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, 40013), data
+    too_big = httpx.post(
+        url,
+        content=b'{"name":"m","data":' + str(2**70).encode() + b"}",
+        headers={"Authorization": basic, "Content-Type": "application/json"},
+    )
+    assert (too_big.status_code, too_big.json()["error"]["code"]) == (400, 40013)
+
+    async def scenario() -> None:
+        ws_url = f"ws://{emu.host}:{emu.port}/"
+        credentials = {"v": "6", "key": f"{key.name}:{key.secret}"}
+        async with aiohttp.ClientSession() as session:
+            reader = await session.ws_connect(ws_url, params={**credentials, "format": "json"})
+            writer = await session.ws_connect(ws_url, params={**credentials, "format": "msgpack"})
+            assert json.loads((await reader.receive()).data)["action"] == 4
+            assert msgpack.unpackb((await writer.receive()).data)["action"] == 4
+            for ws, pack in ((reader, False), (writer, True)):
+                attach = {"action": 10, "channel": "chat:mixed"}
+                if pack:
+                    await ws.send_bytes(msgpack.packb(attach))
+                    assert msgpack.unpackb((await ws.receive()).data)["action"] == 11
+                else:
+                    await ws.send_str(json.dumps(attach))
+                    assert json.loads((await ws.receive()).data)["action"] == 11
+            for serial, data in enumerate(bad_data):
+                message = {
+                    "action": 15,
+                    "channel": "chat:mixed",
+                    "msgSerial": serial,
+                    "messages": [{"data": data}],
+                }
+                await writer.send_bytes(msgpack.packb(message, use_bin_type=True))
+                nack = msgpack.unpackb((await writer.receive()).data, raw=False)
+                assert (nack["action"], nack["error"]["code"]) == (2, 40013)
+            good = {
+                "action": 15,
+                "channel": "chat:mixed",
+                "msgSerial": 9,
+                "messages": [{"data": "fine"}],
+            }
+            await writer.send_bytes(msgpack.packb(good))
+            delivered = json.loads((await asyncio.wait_for(reader.receive(), 5)).data)
+            assert delivered["action"] == 15
+            assert delivered["messages"][0]["data"] == "fine"
+            await reader.close()
+            await writer.close()
+
+    asyncio.run(scenario())
+    history = httpx.get(url, headers={"Authorization": basic})
+    assert history.status_code == 200
+    assert [m["data"] for m in history.json()] == ["fine"]
+
+
+def test_a_connection_whose_writer_fails_is_closed_with_an_error(
+    ably_emulator: AblyEmulator,
+) -> None:
+    emu = ably_emulator
+    key = emu.create_key()
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(
+                f"ws://{emu.host}:{emu.port}/",
+                params={"v": "6", "format": "json", "key": f"{key.name}:{key.secret}"},
+            )
+            connected = json.loads((await ws.receive()).data)
+            (live,) = emu.realtime._connections.values()
+            assert live.id == connected["connectionId"]
+            # Something the JSON writer cannot write (a set), as a poisoned message was.
+            await asyncio.to_thread(emu.call, lambda: live.send({"action": 15, "bad": {1}}))
+            error = json.loads((await asyncio.wait_for(ws.receive(), 5)).data)
+            assert (error["action"], error["error"]["code"]) == (9, 50000)
+            closing = await asyncio.wait_for(ws.receive(), 5)
+            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert emu.connections == []
 
     asyncio.run(scenario())

@@ -383,7 +383,24 @@ class Realtime:
                 return
             if not isinstance(item, dict):
                 continue
-            frame = connection.encode(item)
+            try:
+                frame = connection.encode(item)
+            except Exception as error:  # the connection ends with an ERROR, never half alive
+                self._forget(connection)
+                connection.closing = True
+                failure = ably_error(
+                    50000,
+                    500,
+                    f"emulator error: cannot encode a message for this "
+                    f"connection ({type(error).__name__}: {error})",
+                )
+                last = connection.encode(_error_frame(failure, ERROR))
+                if isinstance(last, bytes):
+                    await socket.send_bytes(last)
+                else:
+                    await socket.send_str(last)
+                await socket.close()
+                return
             if isinstance(frame, bytes):
                 await socket.send_bytes(frame)
             else:

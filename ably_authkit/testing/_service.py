@@ -13,6 +13,7 @@ import base64
 import binascii
 import heapq
 import json
+import math
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -466,6 +467,16 @@ class Service:
                 raise ably_error(
                     40012, 400, "this credential has no clientId, so messages cannot name one"
                 )
+            problem = _unportable(message, "message")
+            if problem is not None:
+                # Every reader must be able to read it, in JSON and in msgpack alike: what
+                # one encoding cannot carry is refused at publish (40013, "Invalid message
+                # data or encoding", ably-common errors/codes/40013.md).
+                raise ably_error(
+                    40013,
+                    400,
+                    f"Invalid message data: {problem}, which JSON or msgpack clients cannot read",
+                )
             entry = {name: value for name, value in message.items() if name != "clientId"}
             entry.setdefault("id", self.next_id("msg"))
             entry["timestamp"] = now
@@ -494,6 +505,39 @@ def check_channel(channel: str) -> None:
         problem = "it contains a line break"
     if problem is not None:
         raise ably_error(40010, 400, f"invalid channel name: {problem}")
+
+
+#: Integers every JSON reader carries exactly (RFC 7493, I-JSON; JavaScript's safe range).
+_JSON_INT = 2**53 - 1
+
+
+def _unportable(value: object, where: str, depth: int = 0) -> str | None:
+    """What in a published value one of Ably's two encodings cannot write, or None."""
+    if depth > 64:
+        return f"{where} is nested too deeply"
+    if value is None or isinstance(value, (str, bytes, bool)):
+        return None
+    if isinstance(value, int):
+        return (
+            None if -_JSON_INT <= value <= _JSON_INT else f"{where} is an integer beyond ±2**53-1"
+        )
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where} is {value!r}"
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            if not isinstance(name, str):
+                return f"{where} has a {type(name).__name__} map key"
+            problem = _unportable(item, f"{where}.{name}", depth + 1)
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            problem = _unportable(item, f"{where}[{index}]", depth + 1)
+            if problem is not None:
+                return problem
+        return None
+    return f"{where} is a {type(value).__name__}"
 
 
 def _granted(key: ApiKey) -> Capability:
