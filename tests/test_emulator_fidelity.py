@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -725,3 +726,86 @@ def test_a_connection_whose_writer_fails_is_closed_with_an_error(
         assert emu.connections == []
 
     asyncio.run(scenario())
+
+
+# -- 10. the test-app provisioning API (POST /apps, DELETE /apps/{id}) -------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def post_apps_spec() -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads((FIXTURES / "test-app-setup.json").read_text())["post_apps"]
+    return spec
+
+
+def test_post_apps_answers_as_the_sandbox_and_its_keys_work(
+    ably_emulator: AblyEmulator, ably_js: AblyJs
+) -> None:
+    """The request and answer of ably-js test/common/modules/testapp_manager.js,
+    ably-python test/ably/testapp.py and ably-go internal/ablytest/sandbox.go: the
+    ``post_apps`` body in, 201 with appId and keys (id/value, keyName/keySecret/keyStr,
+    capability) and namespaces out, plus endpoint/port/tls for ABLY_LOCAL_SANDBOX_URL."""
+    emu = ably_emulator
+    spec = post_apps_spec()
+    answer = httpx.post(
+        f"{emu.url}/apps", json=spec, headers={"Accept": "application/json"}, timeout=10
+    )
+    assert answer.status_code == 201, answer.text
+    app = answer.json()
+    assert (app["endpoint"], app["port"], app["tls"]) == (emu.host, emu.port, False)
+    assert len(app["keys"]) == len(spec["keys"]) and len(app["namespaces"]) == 2
+    for key in app["keys"]:
+        assert key["keyName"] == f"{app['appId']}.{key['id']}"
+        assert (
+            key["keyStr"]
+            == f"{key['keyName']}:{key['value']}"
+            == f"{key['keyName']}:{key['keySecret']}"
+        )
+    assert json.loads(app["keys"][0]["capability"]) == {"*": ["*"]}
+    assert json.loads(app["keys"][1]["capability"]) == json.loads(spec["keys"][1]["capability"])
+    assert app["keys"][3]["revocableTokens"] is True
+
+    # ably-js capability.test.js "Blanket intersection with specified key": a token of
+    # keys[1] gets that key's capability; with the ably package too.
+    client = AblyRestSync(key=app["keys"][1]["keyStr"], **emu.client_options())
+    try:
+        details = client.auth.request_token()
+        granted = {name: sorted(ops) for name, ops in details.capability.items()}
+        assert granted == json.loads(app["keys"][1]["capability"])
+    finally:
+        client.close()
+    rest_id = "provisioned"
+    ably_js.call("restCreate", id=rest_id, options=js_options(emu, key=app["keys"][4]["keyStr"]))
+    try:
+        assert ably_js.call("restStats", id=rest_id)["items"] == []
+        token = ably_js.call("restRequestToken", id=rest_id, tokenParams={"clientId": "x"})
+        assert json.loads(token["capability"]) == {"[*]*": ["*"]}
+    finally:
+        ably_js.call("restClose", id=rest_id)
+
+    # Two apps, two sets of keys: a key of app B is not a key of app A.
+    other = emu.create_app(spec)
+    assert other["appId"] != app["appId"]
+    assert {k["keyName"] for k in other["keys"]}.isdisjoint(k["keyName"] for k in app["keys"])
+    assert isinstance(other["keys"][0]["apiKey"], ApiKey)
+    assert other["keys"][0]["apiKey"].secret not in repr(other["keys"][0]["apiKey"])
+
+    # DELETE /apps/{id} with one of its keys; then a JWT naming it is 404 40400 (point 6).
+    basic = "Basic " + base64.b64encode(app["keys"][0]["keyStr"].encode()).decode()
+    wrong = "Basic " + base64.b64encode(other["keys"][0]["keyStr"].encode()).decode()
+    refused = httpx.delete(f"{emu.url}/apps/{app['appId']}", headers={"Authorization": wrong})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, 40101)
+    deleted = httpx.delete(f"{emu.url}/apps/{app['appId']}", headers={"Authorization": basic})
+    assert deleted.status_code == 204
+    gone = jwt_for(emu, app["keys"][0]["keyName"])
+    answer = httpx.get(f"{emu.url}/stats", headers={"Authorization": f"Bearer {gone}"})
+    assert (answer.status_code, answer.json()["error"]["code"]) == (404, 40400)
+    stats_fixture = httpx.post(
+        f"{emu.url}/stats",
+        json=[{"intervalId": "2024-01-01:00:00"}],
+        headers={
+            "Authorization": "Basic "
+            + base64.b64encode(other["keys"][0]["keyStr"].encode()).decode()
+        },
+    )
+    assert stats_fixture.status_code == 201

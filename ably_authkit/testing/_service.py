@@ -146,6 +146,47 @@ class Service:
         self.keys[key.name] = key
         return key
 
+    def create_app(self, spec: object) -> tuple[str, list[tuple[ApiKey, dict[str, Any]]]]:
+        """``POST /apps`` (Ably's test-app provisioning): a new app with the spec's keys.
+
+        The spec is ably-common's ``test-resources/test-app-setup.json`` ``post_apps``:
+        ``keys`` (each with an optional ``capability``, JSON text or an object, and
+        ``revocableTokens``), ``namespaces``, ``channels``, ``limits``. Returns the app id
+        and, per key, the ``ApiKey`` and the spec's own fields."""
+        if not isinstance(spec, Mapping):
+            raise ably_error(40000, 400, "the body of POST /apps must be an app spec object")
+        keys = spec.get("keys", [{}])
+        if not isinstance(keys, list) or not all(isinstance(k, Mapping) for k in keys):
+            raise ably_error(40000, 400, "keys must be an array of key objects")
+        for name in ("namespaces", "channels"):
+            if not isinstance(spec.get(name, []), list):
+                raise ably_error(40000, 400, f"{name} must be an array")
+        app_id = secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
+        made: list[tuple[ApiKey, dict[str, Any]]] = []
+        for index, entry in enumerate(keys):
+            given = entry.get("capability")
+            try:
+                # A key with no capability has all of it, as Ably's sandbox gives it
+                # (ably-js "Token generation with clientId": {"*":["*"]}).
+                capability = Capability({"*": ["*"]}) if given is None else Capability.coerce(given)
+            except AuthKitError as error:
+                raise ably_error(
+                    40000, 400, f"key #{index}: invalid capability: {error.message}"
+                ) from None
+            revocable = entry.get("revocableTokens", False) is True
+            made.append((self.add_key(capability, revocable, app_id), dict(entry)))
+        return app_id, made
+
+    def delete_app(self, app_id: str, credential: Credential) -> None:
+        """``DELETE /apps/{appId}``, with a key of that app as basic auth."""
+        if app_id not in self.apps or app_id == self.default_app:
+            raise ably_error(40400, 404, f"No app {app_id!r} to delete in this emulator")
+        if credential.kind != "basic" or credential.key.app_id != app_id:
+            raise ably_error(40101, 401, "Delete an app with one of its keys as basic auth")
+        self.apps.discard(app_id)
+        for name in [name for name, key in self.keys.items() if key.app_id == app_id]:
+            del self.keys[name]
+
     def key(self, name: str) -> ApiKey:
         key = self.keys.get(name)
         if key is None:

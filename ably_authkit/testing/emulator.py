@@ -275,6 +275,9 @@ class AblyEmulator:
         app.router.add_post("/channels/{channel}/messages", self._publish)
         app.router.add_get("/channels/{channel}/messages", self._history)
         app.router.add_get("/stats", self._stats)
+        app.router.add_post("/stats", self._post_stats)
+        app.router.add_post("/apps", self._create_app)
+        app.router.add_delete("/apps/{app_id}", self._delete_app)
 
     async def _time(self, request: web.Request) -> web.Response:
         return _answer(request, [to_ms(self.now())])
@@ -331,6 +334,72 @@ class AblyEmulator:
         if request.query.get("direction", "backwards") == "backwards":
             messages.reverse()
         return _answer(request, messages[: _limit(request.query.get("limit", "100"))])
+
+    def create_app(self, spec: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Provision an app as ``POST /apps`` does (Ably's test-app API, the
+        ``post_apps`` of ably-common's ``test-app-setup.json``), and return the same
+        answer: ``appId``, ``keys`` (each with ``keyName``, ``keySecret``, ``keyStr``,
+        ``capability``, and the ``ApiKey`` as ``apiKey``), ``namespaces``, ``channels``,
+        and where clients connect (``endpoint``, ``port``, ``tls``)."""
+        with self.service.lock:
+            app_id, made = self.service.create_app({"keys": [{}]} if spec is None else spec)
+        answer = self._app_answer(app_id, made, spec or {})
+        for entry, (key, _) in zip(answer["keys"], made, strict=True):
+            entry["apiKey"] = key
+        return answer
+
+    def _app_answer(
+        self, app_id: str, made: list[tuple[ApiKey, dict[str, Any]]], spec: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        keys = []
+        for key, fields in made:
+            capability = key.capability or DEFAULT_CAPABILITY
+            keys.append(
+                {
+                    **fields,
+                    "id": key.name.partition(".")[2],
+                    "value": key.secret,
+                    "keyName": key.name,
+                    "keySecret": key.secret,
+                    "keyStr": f"{key.name}:{key.secret}",
+                    "capability": capability.to_json(),
+                }
+            )
+        return {
+            "appId": app_id,
+            "accountId": f"{app_id}-account",
+            "keys": keys,
+            "namespaces": list(spec.get("namespaces", [])),
+            "channels": list(spec.get("channels", [])),
+            "endpoint": self.host,
+            "port": self.port,
+            "tls": self.tls,
+        }
+
+    async def _create_app(self, request: web.Request) -> web.Response:
+        """``POST /apps``: the test-app provisioning API of Ably's sandbox, as the SDK
+        suites use it (and ``ABLY_LOCAL_SANDBOX_URL`` pointed at this emulator)."""
+        spec = await _body(request)
+        with self.service.lock:
+            app_id, made = self.service.create_app(spec)
+        fields = spec if isinstance(spec, Mapping) else {}  # create_app refused any other
+        return _answer(request, self._app_answer(app_id, made, fields), status=201)
+
+    async def _delete_app(self, request: web.Request) -> web.Response:
+        with self.service.lock:
+            credential = self._credential(request)
+            self.service.delete_app(request.match_info["app_id"], credential)
+        return web.Response(status=204)
+
+    async def _post_stats(self, request: web.Request) -> web.Response:
+        """``POST /stats``: the stats fixtures ably-js's suite posts; taken and dropped
+        (the emulator keeps no stats), with the app's key as basic auth."""
+        await request.read()
+        with self.service.lock:
+            credential = self._credential(request)
+        if credential.kind != "basic":
+            raise ably_error(40101, 401, "POST /stats takes the app's key as basic auth")
+        return web.Response(status=201)
 
     async def _stats(self, request: web.Request) -> web.Response:
         """``GET /stats``: the app's statistics, which the emulator does not keep: an empty
