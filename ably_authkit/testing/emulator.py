@@ -10,7 +10,9 @@ all talk to it over real sockets::
 
 Routes (Ably's paths, status codes, error codes and error body): ``GET /time``,
 ``POST /keys/{keyName}/requestToken``, ``POST /keys/{keyName}/revokeTokens``,
-``POST``/``GET /channels/{channel}/messages``. Bodies are JSON or msgpack, by
+``POST``/``GET /channels/{channel}/messages``, ``GET /stats``, and the test-app
+provisioning API (``POST /apps``, ``DELETE /apps/{appId}``, ``POST /stats``) that Ably's
+SDK suites use. Bodies are JSON or msgpack, by
 ``Content-Type``; answers follow ``Accept``. The emulator's clock is the real clock plus
 what :meth:`AblyEmulator.advance` added, and every check uses it.
 """
