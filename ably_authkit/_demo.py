@@ -130,8 +130,9 @@ def live_panel(
 
 # The panel's script. The countdown reads the Ably clock (client.time()), not the
 # browser's: against an emulator whose clock a test moves, that is the one that counts.
-# A connection is sent AUTH max(30 s, 10 % of the lifetime) before its credential expires
-# (the emulator's rule, close to Ably's), so that is when the countdown reaches zero.
+# A connection is sent AUTH 30 s before its credential expires (Ably's rule, which the
+# emulator follows; none for a credential of 30 s or less, which is renewed after its
+# expiry), so that is when the countdown reaches zero.
 _PANEL_JS = r"""
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -207,7 +208,7 @@ _PANEL_JS = r"""
   function tick() {
     if (!credential || !credential.expires) return;
     const lifetime = credential.expires - (credential.issued || credential.expires);
-    const margin = Math.min(Math.max(30000, lifetime / 10), lifetime / 2);
+    const margin = lifetime > 30000 ? 30000 : 0;
     const left = Math.max(0, credential.expires - margin - (Date.now() + offset));
     const s = Math.floor(left / 1000);
     const seconds = String(s % 60).padStart(2, '0');

@@ -175,7 +175,12 @@ def _check_operations(resource: str, operations: object, known_only: bool) -> tu
         except TypeError:  # an unhashable operation
             pass
         else:
-            if len(distinct) == len(given) and distinct and distinct <= OPERATIONS:
+            if (
+                len(distinct) == len(given)
+                and distinct
+                and distinct <= OPERATIONS
+                and ("*" not in distinct or len(given) == 1)
+            ):
                 known = tuple(sorted(distinct))
                 if len(_KNOWN_OPERATION_LISTS) < 4096:
                     _KNOWN_OPERATION_LISTS[given] = known
@@ -212,6 +217,12 @@ def _check_operations(resource: str, operations: object, known_only: bool) -> tu
         raise InvalidCapabilityError(
             f"resource {resource!r} has an empty operation list; grant at least one "
             f"operation, or leave the resource out",
+            field="capability",
+        )
+    if "*" in checked and len(checked) > 1:
+        raise InvalidCapabilityError(
+            f"the operations for {resource!r} list '*' with other operations; '*' already "
+            "means every operation, and Ably refuses the mix: list ['*'] alone",
             field="capability",
         )
     return tuple(sorted(checked, key=_utf16_order))

@@ -6,7 +6,7 @@ catches (attrs' ``NotAnAttrsClassError(ValueError)`` pattern)::
     AuthKitError
     ├── InvalidApiKeyError (ValueError)                40101
     │   └── ApiKeyTypeError (TypeError)
-    ├── InvalidCapabilityError (ValueError)            40003
+    ├── InvalidCapabilityError (ValueError)            40000 (40160: the key cannot grant it)
     │   └── CapabilityTypeError (TypeError)
     ├── InvalidTTLError (ValueError)                   40003
     │   └── TTLTypeError (TypeError)
@@ -85,9 +85,15 @@ class ApiKeyTypeError(InvalidApiKeyError, TypeError):
 
 
 class InvalidCapabilityError(AuthKitError, ValueError):
-    """The capability is malformed, names an unknown operation, or cannot be granted."""
+    """The capability is malformed, names an unknown operation, or cannot be granted.
 
-    code = 40003
+    Its code is 40000 (status 400), the code Ably's sandbox gives a requested capability
+    with an unknown operation, ``"*"`` among other operations, or an empty operation list
+    (ably-python ``test/ably/rest/restcapability_test.py``, ``test_invalid_capabilities*``);
+    40160 (401) when the key cannot grant any of it.
+    """
+
+    code = 40000
     status_code = 400
 
 

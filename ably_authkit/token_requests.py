@@ -199,7 +199,10 @@ class TokenRequest(Frozen):
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> TokenRequest:
         """Read the wire form (decoded JSON or msgpack). ``null`` counts as absent, as
-        ably-python sends it; any key but the seven is refused."""
+        ably-python sends it; any key but the seven is refused. ``timestamp`` may be a
+        string of digits in canonical decimal form (``"1700000000000"``, as ably-js
+        sends it after an authUrl rebuilt the request from query parameters): it is the
+        same timestamp, signed as the same text; any other string is refused (40001)."""
         if not hasattr(data, "items"):
             raise MalformedTokenError(
                 f"a TokenRequest must be a JSON object, not {type(data).__name__}", code=40001
@@ -263,6 +266,14 @@ def _ms_field(present: Mapping[str, object], name: str) -> int:
 
 
 def _timestamp_field(present: Mapping[str, object]) -> datetime:
+    value = present["timestamp"]
+    if isinstance(value, str) and _is_canonical_decimal(value):
+        # Ably takes a timestamp sent as a string of digits: ably-js sends one when an
+        # authUrl hands back a TokenRequest rebuilt from query parameters (ably-js
+        # test/realtime/auth.test.js, auth_useAuthUrl_mixed_authParams_qsParams). Only
+        # the canonical decimal form: the MAC covers the decimal text of the timestamp,
+        # so "0017..." or " 17..." would verify a text other than the one that was sent.
+        present = {"timestamp": int(value)}
     try:
         return from_ms(_ms_field(present, "timestamp"))
     except ValueError as error:  # beyond the year 9999
@@ -272,6 +283,11 @@ def _timestamp_field(present: Mapping[str, object]) -> datetime:
             code=40001,
             status_code=400,
         ) from None
+
+
+def _is_canonical_decimal(text: str) -> bool:
+    """``"0"`` or ASCII digits without a leading zero: the text ``str(int)`` writes."""
+    return text.isascii() and text.isdigit() and (text == "0" or text[0] != "0") and len(text) < 17
 
 
 def _optional_ttl(present: Mapping[str, object]) -> timedelta | None:

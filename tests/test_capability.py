@@ -64,6 +64,9 @@ def test_parse_reads_json_text_strictly() -> None:
         ({"a": []}, InvalidCapabilityError, "empty operation list"),
         ({"a": "publish"}, CapabilityTypeError, "such as ['publish']"),
         ({"a": ["pubish"]}, InvalidCapabilityError, "Did you mean 'publish'?"),
+        ({"a": ["*", "publish"]}, InvalidCapabilityError, "list ['*'] alone"),
+        ({"a": ("publish", "*")}, InvalidCapabilityError, "list ['*'] alone"),
+        ({"a": iter(["*", "subscribe"])}, InvalidCapabilityError, "list ['*'] alone"),
         ({"a": ["presence-subscribe"]}, InvalidCapabilityError, "not an Ably operation"),
         ({"a": [1]}, CapabilityTypeError, "must be str"),
         ({1: ["publish"]}, CapabilityTypeError, "resource must be a str"),
@@ -83,6 +86,14 @@ def test_invalid_capabilities_are_refused_with_a_reason(
     with pytest.raises(error) as caught:
         Capability.coerce(value)  # type: ignore[arg-type]
     assert words in str(caught.value)
+    # Ably's code for an invalid capability (ably-python restcapability_test.py).
+    assert (caught.value.code, caught.value.status_code) == (40000, 400)  # type: ignore[attr-defined]
+
+
+def test_star_alone_is_still_every_operation() -> None:
+    assert Capability({"a": ["*"]}).to_json() == '{"a":["*"]}'
+    with pytest.raises(InvalidCapabilityError):
+        Capability.parse('{"a":["*","*"]}')
 
 
 def test_unknown_operations_can_be_read_from_ably_but_never_sent() -> None:

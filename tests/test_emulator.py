@@ -598,7 +598,7 @@ def test_token_errors_on_channels(ably_emulator: AblyEmulator, chat_key: ApiKey)
         return int(ably_error(answer)["code"])
 
     assert code({}) == 40101
-    assert code(bearer("emulatorApp.never-issued")) == 40143
+    assert code(bearer("emulatorApp.never-issued")) == 40101
     assert code(bearer("eyJhbGciOiJIUzI1NiJ9.e30.c2ln")) == 40144  # no kid
     assert code({"Authorization": "Digest abc"}) == 40101
     other = ably_emulator.create_key()

@@ -19,12 +19,14 @@ from ably.types.connectionstate import ConnectionEvent
 
 from ably_authkit import ApiKey, create_token_request, mint_jwt, request_token, revoke_tokens
 from ably_authkit.testing import AblyEmulator
-from ably_authkit.testing._realtime import auth_margin
+from ably_authkit.testing._realtime import AUTH_MARGIN
 
 from .realtime_peers import AblyJsRealtime, AuthUrlServer, check_channels
 
 CHAT = {"chat:*": ["publish", "subscribe"]}
 TTL = timedelta(minutes=10)
+#: Within Ably's 30 s of expiry, when the emulator sends AUTH (see AUTH_MARGIN).
+RENEWAL_DUE = TTL - AUTH_MARGIN + timedelta(seconds=1)
 BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 
 
@@ -82,7 +84,7 @@ async def check_python_client(
         assert str(admin.state) == "ChannelState.FAILED"
         assert str(client.connection.state) == "ConnectionState.CONNECTED"
 
-        # Past 90 % of the TTL the emulator sends AUTH; the client calls back for a new
+        # 30 s before expiry the emulator sends AUTH; the client calls back for a new
         # credential and upgrades the same connection with it.
         updates: list[Any] = []
 
@@ -91,7 +93,10 @@ async def check_python_client(
 
         client.connection.on(ConnectionEvent.UPDATE, on_update)
         assert calls == [1]
-        await on_loop(emu, lambda: emu.advance(TTL * 91 // 100))
+        await on_loop(emu, lambda: emu.advance(TTL - AUTH_MARGIN - timedelta(seconds=5)))
+        await asyncio.sleep(0.3)
+        assert calls == [1] and updates == []  # nothing before the 30 s
+        await on_loop(emu, lambda: emu.advance(timedelta(seconds=6)))
         await eventually(lambda: calls == [2] and len(updates) == 1, "the renewal")
         (renewed,) = await on_loop(emu, lambda: emu.connections)
         assert renewed.connection_id == connection.connection_id
@@ -236,7 +241,7 @@ def test_ably_js_realtime_through_an_auth_url(
             data="from js",
         )
 
-        emu.advance(TTL * 91 // 100)
+        emu.advance(RENEWAL_DUE)
         realtime_js.call("waitUpdates", count=1)
         assert auth.calls == 2
         (renewed,) = emu.connections
@@ -340,7 +345,7 @@ def test_bad_credentials_get_an_error_frame_then_the_close(
     )
     cases = [
         ({"accessToken": expired}, 40142),
-        ({"access_token": "emulatorApp.unknown-token"}, 40143),
+        ({"access_token": "emulatorApp.unknown-token"}, 40101),
         ({"accessToken": "eyJ.not-a.jwt"}, 40144),
         ({"accessToken": bad_signature}, 40144),
         ({"key": f"{key.name}:wrong-secret"}, 40101),
@@ -471,8 +476,7 @@ def test_auth_before_expiry_renewal_and_refusals(ably_emulator: AblyEmulator) ->
         socket = await open_socket(emu, session, accessToken=token)
         connected = await socket.receive()
         assert connected is not None and connected["action"] == 4
-        assert auth_margin(TTL) == timedelta(minutes=1)  # 10 % of the TTL
-        await asyncio.to_thread(emu.advance, TTL - auth_margin(TTL) - timedelta(seconds=5))
+        await asyncio.to_thread(emu.advance, TTL - AUTH_MARGIN - timedelta(seconds=5))
         await socket.send({"action": 10, "channel": "chat:x"})
         assert (await socket.receive() or {}).get("action") == 11  # no AUTH before it
         await asyncio.to_thread(emu.advance, timedelta(seconds=10))
@@ -509,8 +513,24 @@ def test_auth_before_expiry_renewal_and_refusals(ably_emulator: AblyEmulator) ->
         assert (disconnected["error"]["code"], disconnected["error"]["statusCode"]) == (40142, 401)
         assert await socket.receive() is None
 
+    async def short_lived(session: aiohttp.ClientSession) -> None:
+        # 30 s or less to live when the connection takes it: no AUTH, DISCONNECTED at
+        # expiry (ably-js auth_token_expires, auth_jwt_with_token_that_expires).
+        token = mint_jwt(key, capability=CHAT, ttl=AUTH_MARGIN, now=emu.now())
+        socket = await open_socket(emu, session, accessToken=token)
+        assert (await socket.receive() or {}).get("action") == 4
+        await asyncio.to_thread(emu.advance, AUTH_MARGIN - timedelta(seconds=1))
+        await socket.send({"action": 10, "channel": "chat:x"})
+        assert (await socket.receive() or {}).get("action") == 11  # no AUTH before it
+        await asyncio.to_thread(emu.advance, timedelta(seconds=1))
+        disconnected = await socket.receive()
+        assert disconnected is not None and disconnected["action"] == 6
+        assert (disconnected["error"]["code"], disconnected["error"]["statusCode"]) == (40142, 401)
+        assert await socket.receive() is None
+
     run_with_socket(emu, renewal)
     run_with_socket(emu, expiry)
+    run_with_socket(emu, short_lived)
     assert emu.connections == []
 
 

@@ -275,8 +275,10 @@ def forged(key: ApiKey, **fields: Any) -> dict[str, Any]:
     ("fields", "code", "words"),
     [
         ({"ttl": timedelta(hours=25)}, 40003, "24 h"),
-        ({"capability": '{"chat":["pubish"]}'}, 40003, "publish"),
-        ({"capability": "{nope"}, 40003, "JSON"),
+        ({"capability": '{"chat":["pubish"]}'}, 40000, "publish"),
+        ({"capability": "{nope"}, 40000, "JSON"),
+        ({"capability": '{"chat":["*","publish"]}'}, 40000, "alone"),
+        ({"capability": '{"chat":[]}'}, 40000, "empty operation list"),
         ({"client_id": "a\nb"}, 40012, "newline"),
         ({"nonce": "short"}, 40003, "16"),
     ],
@@ -371,3 +373,20 @@ def test_requests_are_frozen(key: ApiKey) -> None:
     with pytest.raises(AttributeError):
         request.mac = "forged"  # type: ignore[misc]
     assert SECRET not in repr(request)
+
+
+def test_a_timestamp_as_a_string_of_digits_is_the_same_timestamp(key: ApiKey) -> None:
+    """Ably takes a numeric-string timestamp (ably-js sends one after an authUrl rebuilt
+    the request from query parameters); only the canonical decimal text, which is what the
+    MAC covers."""
+    signed = create_token_request(key, client_id="a", now=NOW, nonce=NONCE)
+    wire = signed.to_dict()
+    as_text = {**wire, "timestamp": str(NOW_MS)}
+    assert TokenRequest.from_dict(as_text) == signed
+    assert verify_token_request(as_text, key, now=NOW) == signed
+    for text in (f"0{NOW_MS}", f"+{NOW_MS}", f" {NOW_MS}", f"{NOW_MS}.0", "1.7e12", "", "١٢"):
+        with pytest.raises(MalformedTokenError) as caught:
+            verify_token_request({**wire, "timestamp": text}, key, now=NOW)
+        assert (caught.value.code, caught.value.status_code) == (40001, 400)
+    with pytest.raises(MalformedTokenError):  # ttl stays an integer
+        TokenRequest.from_dict({**wire, "ttl": "1000"})

@@ -15,12 +15,13 @@ answers:
   → ``DETACHED`` (13); ``MESSAGE`` (15) → ``ACK`` (1) / ``NACK`` (2) by ``msgSerial``,
   and delivery to the connections attached to the channel (REST publishes too);
   ``CLOSE`` (7) → ``CLOSED`` (8);
-- expiry on the emulator's clock (RTN22, RTN15h): shortly before a connection's token
-  expires the emulator sends ``AUTH`` (17); the client answers with ``AUTH`` and a new
-  token, and gets a new ``CONNECTED`` with the same ``connectionId`` (RTN24). A
-  connection whose token expires unrenewed gets ``DISCONNECTED`` (6) with 40142, one
-  whose token is revoked gets ``DISCONNECTED`` with 40141 (both token errors, so the
-  SDKs renew and reconnect, RTN15h2).
+- expiry on the emulator's clock (RTN22, RTN15h): 30 seconds before a connection's token
+  expires the emulator sends ``AUTH`` (17), as Ably's sandbox does; the client answers
+  with ``AUTH`` and a new token, and gets a new ``CONNECTED`` with the same
+  ``connectionId`` (RTN24). A token that has 30 seconds or less to live when the
+  connection takes it gets no ``AUTH``. A connection whose token expires unrenewed gets
+  ``DISCONNECTED`` (6) with 40142, one whose token is revoked gets ``DISCONNECTED`` with
+  40141 (both token errors, so the SDKs renew and reconnect, RTN15h2).
 
 Everything here runs on the emulator's event loop. The service's listeners
 (``on_publish``, ``on_revoke``) may be called from another thread and hop onto the loop.
@@ -37,14 +38,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 import msgpack
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from ably_authkit._frozen import Frozen
 from ably_authkit._time import ONE_MS
 from ably_authkit.capability import OPERATIONS
 from ably_authkit.errors import AblyApiError
 
-from ._service import Credential, Service, ably_error, json_text
+from ._service import Credential, Service, ably_error, check_channel, json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -72,20 +73,23 @@ MAX_INBOUND_RATE = 50
 #: run on their own clocks), well inside maxIdleInterval.
 HEARTBEAT_EVERY = 10.0
 
-#: Choice: the emulator asks for a new token (AUTH) when ``max(30 s, 10 % of the
-#: token's lifetime)`` remains, but never earlier than half way through the lifetime
-#: (a token living under a minute would otherwise be asked to renew as soon as it
-#: connects). Ably documents only "shortly before expiry"; 10 % makes "the clock has
-#: passed 90 % of the TTL" a reliable trigger in tests.
+#: Ably's sandbox sends AUTH 30 seconds before a connection's token expires, and none
+#: to a connection whose token has 30 seconds or less to live: that one is DISCONNECTED
+#: with 40142 at expiry (ably-js test/realtime/auth.test.js: "Sandbox sends an auth
+#: protocol message 30 seconds before a token expires" in auth_jwt_with_token_that_renews,
+#: 40142 for 5 s tokens in auth_token_expires and auth_jwt_with_token_that_expires).
 AUTH_MARGIN = timedelta(seconds=30)
-AUTH_MARGIN_SHARE = 10
 
 _CLOSE = object()  # the outbox sentinel: flush, then close the socket
 
 
-def auth_margin(lifetime: timedelta) -> timedelta:
-    """How long before expiry a connection is sent AUTH (see ``AUTH_MARGIN``)."""
-    return min(max(AUTH_MARGIN, lifetime / AUTH_MARGIN_SHARE), lifetime / 2)
+def auth_due(credential: Credential, adopted: datetime) -> datetime | None:
+    """When a connection that took ``credential`` at ``adopted`` is sent AUTH: 30 s
+    before expiry, or never (a key; a token with 30 s or less left when taken)."""
+    expires = credential.expires
+    if expires is None or expires - adopted <= AUTH_MARGIN:
+        return None
+    return expires - AUTH_MARGIN
 
 
 class RealtimeConnection(Frozen):
@@ -133,6 +137,7 @@ class _Connection:
         *,
         binary: bool,
         credential: Credential,
+        adopted: datetime,
         client_id: str | None,
         echo: bool,
         protocol_heartbeats: bool,
@@ -140,6 +145,8 @@ class _Connection:
         self.socket = socket
         self.binary = binary
         self.credential = credential
+        #: When AUTH is due for the current credential (None: never).
+        self.auth_due = auth_due(credential, adopted)
         self.client_id = client_id
         self.echo = echo
         self.protocol_heartbeats = protocol_heartbeats
@@ -204,6 +211,38 @@ class _Connection:
         )
 
 
+class _Socket(web.WebSocketResponse):
+    """aiohttp closes a socket whose incoming frame is over ``max_msg_size`` (close code
+    1009) from inside ``receive()``; this sends the client an ERROR (40009, the frame is
+    too large) just before that close, so the SDK is told why."""
+
+    def __init__(self, *, binary: bool, max_msg_size: int, heartbeat: float | None) -> None:
+        super().__init__(max_msg_size=max_msg_size, heartbeat=heartbeat)
+        self._binary = binary
+        self._told = False
+
+    async def close(
+        self, *, code: int = WSCloseCode.OK, message: bytes = b"", drain: bool = True
+    ) -> bool:
+        if code == WSCloseCode.MESSAGE_TOO_BIG and not self._told and not self.closed:
+            self._told = True
+            error = ably_error(
+                40009,
+                400,
+                f"the frame is over the maximum frame size of {MAX_FRAME_SIZE} bytes "
+                "(connectionDetails.maxFrameSize)",
+            )
+            frame = _error_frame(error, ERROR)
+            try:
+                if self._binary:
+                    await self.send_bytes(msgpack.packb(frame, use_bin_type=True))
+                else:
+                    await self.send_str(json_text(frame))
+            except (ConnectionError, RuntimeError):
+                pass
+        return await super().close(code=code, message=message, drain=drain)
+
+
 class Realtime:
     """The WebSocket endpoint and the live connections of one emulator."""
 
@@ -247,7 +286,8 @@ class Realtime:
         # Choice: with heartbeats=false (ably-js in Node) the emulator pings at the
         # WebSocket level, as Ably does; otherwise it sends HEARTBEAT messages.
         pings = HEARTBEAT_EVERY if request.query.get("heartbeats") == "false" else None
-        socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_SIZE, heartbeat=pings)
+        binary = request.query.get("format") == "msgpack"
+        socket = _Socket(binary=binary, max_msg_size=MAX_FRAME_SIZE, heartbeat=pings)
         if not socket.can_prepare(request).ok:
             raise ably_error(
                 40000,
@@ -257,7 +297,6 @@ class Realtime:
             )
         self._loop = asyncio.get_running_loop()
         await socket.prepare(request)
-        binary = request.query.get("format") == "msgpack"
         try:
             connection = self._open(request.query, socket, binary)
         except AblyApiError as error:
@@ -314,11 +353,13 @@ class Realtime:
                 credential = self.service.token(token)
             else:
                 raise ably_error(40101, 401, "No authentication: connect with key= or accessToken=")
+            adopted = self.service.now()
         client_id = _connection_client_id(credential, requested)
         return _Connection(
             socket,
             binary=binary,
             credential=credential,
+            adopted=adopted,
             client_id=client_id,
             echo=query.get("echo") != "false",
             protocol_heartbeats=query.get("heartbeats") != "false",
@@ -342,7 +383,24 @@ class Realtime:
                 return
             if not isinstance(item, dict):
                 continue
-            frame = connection.encode(item)
+            try:
+                frame = connection.encode(item)
+            except Exception as error:  # the connection ends with an ERROR, never half alive
+                self._forget(connection)
+                connection.closing = True
+                failure = ably_error(
+                    50000,
+                    500,
+                    f"emulator error: cannot encode a message for this "
+                    f"connection ({type(error).__name__}: {error})",
+                )
+                last = connection.encode(_error_frame(failure, ERROR))
+                if isinstance(last, bytes):
+                    await socket.send_bytes(last)
+                else:
+                    await socket.send_str(last)
+                await socket.close()
+                return
             if isinstance(frame, bytes):
                 await socket.send_bytes(frame)
             else:
@@ -402,7 +460,15 @@ class Realtime:
     # -- channels ---------------------------------------------------------------------
 
     def _attach(self, connection: _Connection, message: dict[str, Any]) -> None:
-        channel = _channel(message)
+        try:
+            channel = _channel(message)
+        except AblyApiError as bad_name:
+            # A bad name fails that channel, not the connection (as 40160 does, RTL14).
+            named = message.get("channel")
+            if not isinstance(named, str) or not named:
+                raise  # no channel to fail: the connection's fault, as before
+            connection.send({**_error_frame(bad_name, ERROR), "channel": named})
+            return
         capability = connection.credential.capability
         # Choice: a channel can be attached when the capability grants any operation on
         # it; ATTACHED's mode flags say which of publish/subscribe/presence it grants.
@@ -502,6 +568,7 @@ class Realtime:
                 raise ably_error(40101, 401, "AUTH needs auth.accessToken")
             with self.service.lock:
                 credential = self.service.token(token)
+                adopted = self.service.now()
             if credential.key.app_id != connection.credential.key.app_id:
                 raise ably_error(40102, 401, "the new token belongs to another app")
             granted = credential.client_id
@@ -518,6 +585,7 @@ class Realtime:
             self._forget(connection)
             return
         connection.credential = credential
+        connection.auth_due = auth_due(credential, adopted)
         connection.auth_requested = False
         # RTC8a1: a capability that no longer covers an attached channel fails it.
         for channel in sorted(connection.channels):
@@ -569,13 +637,13 @@ class Realtime:
             self._request_auth(connection)
             wake.append(pending)
         if expires is not None:
-            issued = credential.issued if credential.issued is not None else now
-            ask_at = expires - auth_margin(expires - issued)
-            if now >= ask_at:
-                self._request_auth(connection)
-                wake.append(expires)
-            else:
+            ask_at = connection.auth_due
+            if ask_at is not None and now < ask_at:
                 wake.append(ask_at)
+            else:
+                if ask_at is not None:
+                    self._request_auth(connection)
+                wake.append(expires)
         if wake and self._loop is not None:
             delay = max((min(wake) - now).total_seconds(), 0.0)
             connection.timer = self._loop.call_later(delay, self._check, connection)
@@ -635,6 +703,7 @@ def _channel(message: Mapping[str, Any]) -> str:
     channel = message.get("channel")
     if not isinstance(channel, str) or not channel:
         raise ably_error(40010, 400, "the protocol message has no channel name")
+    check_channel(channel)
     return channel
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import json
+import math
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -86,12 +88,19 @@ class Credential:
 class Service:
     """The emulated Ably app(s): the state behind every route."""
 
-    def __init__(self) -> None:
+    def __init__(self, app_id: str = "emulatorApp") -> None:
         self.lock = threading.RLock()
+        #: The emulator's own app, which is always there (``AblyEmulator(app_id=...)``).
+        self.default_app = app_id
+        #: The app ids that exist: the default app's and those provisioned since.
+        self.apps: set[str] = {app_id}
         self.keys: dict[str, ApiKey] = {}
         self.tokens: dict[str, TokenDetails] = {}
         self.issued: list[TokenDetails] = []
-        self.nonces: dict[str, set[str]] = {}
+        #: key name -> the (nonce, timestamp ms) pairs used within the timestamp window.
+        self.nonces: dict[str, set[tuple[str, int]]] = {}
+        # key name -> heap of (timestamp ms, nonce), to forget pairs once out of the window.
+        self._nonce_ages: dict[str, list[tuple[int, str]]] = {}
         # key name -> target ("clientId:alice") -> (issuedBefore, appliesAt)
         self.revocations: dict[str, dict[str, tuple[datetime, datetime]]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}
@@ -115,10 +124,12 @@ class Service:
         return f"{prefix}{self._serial:06d}-{secrets.token_hex(4)}"
 
     def reset(self) -> None:
+        self.apps = {self.default_app}
         self.keys.clear()
         self.tokens.clear()
         self.issued.clear()
         self.nonces.clear()
+        self._nonce_ages.clear()
         self.revocations.clear()
         self.messages.clear()
         self.offset = timedelta(0)
@@ -131,8 +142,50 @@ class Service:
             capability=capability,
             revocable=revocable,
         )
+        self.apps.add(app_id)
         self.keys[key.name] = key
         return key
+
+    def create_app(self, spec: object) -> tuple[str, list[tuple[ApiKey, dict[str, Any]]]]:
+        """``POST /apps`` (Ably's test-app provisioning): a new app with the spec's keys.
+
+        The spec is ably-common's ``test-resources/test-app-setup.json`` ``post_apps``:
+        ``keys`` (each with an optional ``capability``, JSON text or an object, and
+        ``revocableTokens``), ``namespaces``, ``channels``, ``limits``. Returns the app id
+        and, per key, the ``ApiKey`` and the spec's own fields."""
+        if not isinstance(spec, Mapping):
+            raise ably_error(40000, 400, "the body of POST /apps must be an app spec object")
+        keys = spec.get("keys", [{}])
+        if not isinstance(keys, list) or not all(isinstance(k, Mapping) for k in keys):
+            raise ably_error(40000, 400, "keys must be an array of key objects")
+        for name in ("namespaces", "channels"):
+            if not isinstance(spec.get(name, []), list):
+                raise ably_error(40000, 400, f"{name} must be an array")
+        app_id = secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
+        made: list[tuple[ApiKey, dict[str, Any]]] = []
+        for index, entry in enumerate(keys):
+            given = entry.get("capability")
+            try:
+                # A key with no capability has all of it, as Ably's sandbox gives it
+                # (ably-js "Token generation with clientId": {"*":["*"]}).
+                capability = Capability({"*": ["*"]}) if given is None else Capability.coerce(given)
+            except AuthKitError as error:
+                raise ably_error(
+                    40000, 400, f"key #{index}: invalid capability: {error.message}"
+                ) from None
+            revocable = entry.get("revocableTokens", False) is True
+            made.append((self.add_key(capability, revocable, app_id), dict(entry)))
+        return app_id, made
+
+    def delete_app(self, app_id: str, credential: Credential) -> None:
+        """``DELETE /apps/{appId}``, with a key of that app as basic auth."""
+        if app_id not in self.apps or app_id == self.default_app:
+            raise ably_error(40400, 404, f"No app {app_id!r} to delete in this emulator")
+        if credential.kind != "basic" or credential.key.app_id != app_id:
+            raise ably_error(40101, 401, "Delete an app with one of its keys as basic auth")
+        self.apps.discard(app_id)
+        for name in [name for name, key in self.keys.items() if key.app_id == app_id]:
+            del self.keys[name]
 
     def key(self, name: str) -> ApiKey:
         key = self.keys.get(name)
@@ -171,10 +224,7 @@ class Service:
                 request = verify_token_request(dict(body), key, now=now)
             except AuthKitError as error:  # TokenError and the shape errors alike
                 raise _from_token_error(error) from None
-            seen = self.nonces.setdefault(key.name, set())
-            if request.nonce in seen:
-                raise ably_error(40105, 401, "Nonce value replayed")
-            seen.add(str(request.nonce))
+            self._check_nonce(key.name, str(request.nonce), to_ms(request.timestamp), now)
         ttl = request.ttl or DEFAULT_TTL
         limit = MAX_REVOCABLE_TTL if key.revocable else MAX_TTL
         if ttl > limit:
@@ -189,7 +239,9 @@ class Service:
             try:
                 requested = Capability.parse(request.capability)
             except AuthKitError as error:
-                raise ably_error(40003, 400, f"Invalid capability: {error.message}") from None
+                # Ably's sandbox answers 40000 for an unknown operation, "*" among other
+                # operations, or an empty list (ably-python restcapability_test.py).
+                raise ably_error(40000, 400, f"Invalid capability: {error.message}") from None
             meet = capability.intersection(requested)
             if meet is None:
                 # Choice: 40160, the capability-refused code, for an empty intersection.
@@ -206,6 +258,24 @@ class Service:
         self.tokens[details.token] = details
         self.issued.append(details)
         return details
+
+    def _check_nonce(self, key_name: str, nonce: str, timestamp_ms: int, now: datetime) -> None:
+        """Refuse a nonce/timestamp pair this key has seen (40105): Ably "verifies that the
+        nonce/timestamp combination has not been used previously" (docs, Token request
+        spec). Pairs older than the timestamp window are forgotten: a replay of one is
+        refused as not current (40104) before its nonce is looked at."""
+        from ably_authkit.token_requests import TIMESTAMP_WINDOW
+
+        seen = self.nonces.setdefault(key_name, set())
+        ages = self._nonce_ages.setdefault(key_name, [])
+        oldest = to_ms(now - TIMESTAMP_WINDOW)
+        while ages and ages[0][0] < oldest:
+            stale_ms, stale_nonce = heapq.heappop(ages)
+            seen.discard((stale_nonce, stale_ms))
+        if (nonce, timestamp_ms) in seen:
+            raise ably_error(40105, 401, "Nonce value replayed")
+        seen.add((nonce, timestamp_ms))
+        heapq.heappush(ages, (timestamp_ms, nonce))
 
     def revoke(self, key: ApiKey, body: object) -> dict[str, Any]:
         """``POST /keys/{keyName}/revokeTokens``: record revocations, answer a BatchResult."""
@@ -313,11 +383,13 @@ class Service:
             credential = self._jwt(text, now)
         else:
             details = self.tokens.get(text)
-            if details is None:
-                raise ably_error(40143, 401, "Token not recognised by this emulator")
-            key = self.keys.get(details.key_name or "")
-            if key is None:
-                raise ably_error(40143, 401, "Token not recognised: its key was removed")
+            key = None if details is None else self.keys.get(details.key_name or "")
+            if details is None or key is None:
+                # A token the service never issued (or whose key is gone) is invalid
+                # credentials, 40101, not a token error: Ably's sandbox answers so, and
+                # the SDKs go FAILED instead of renewing it for ever (ably-python
+                # test/ably/realtime/realtimeauth_test.py, test_auth_with_invalid_token_*).
+                raise ably_error(40101, 401, "Invalid credentials: token not recognised")
             if details.expires <= now:
                 raise ably_error(40142, 401, "Token expired")
             credential = Credential(
@@ -345,7 +417,12 @@ class Service:
             raise ably_error(40144, 401, "Invalid JWT: missing kid")
         key = self.keys.get(kid)
         if key is None:
-            # Choice: a JWT signed for an unknown key is 40101, as for basic auth.
+            app_id = kid.partition(".")[0]
+            if app_id not in self.apps:
+                # Ably answers 404 40400 for a JWT whose kid names no app (ably-js
+                # test/rest/auth.test.js, "JWT request with invalid key").
+                raise ably_error(40400, 404, f"Invalid JWT: no app {app_id!r} in this emulator")
+            # Choice: an unknown key of a known app is 40101, as for basic auth.
             raise ably_error(40101, 401, f"Invalid JWT: no key named {kid!r} in this emulator")
         try:
             claims = verify_jwt(text, key, now=now, leeway=timedelta(0))
@@ -380,12 +457,24 @@ class Service:
     # -- channels -----------------------------------------------------------------
 
     def require(self, credential: Credential, channel: str, operation: str) -> None:
+        check_channel(channel)
         if not credential.capability.allows(channel, operation):
             raise ably_error(
                 40160,
                 401,
                 f"Unable to perform channel operation (operation = {operation}, "
                 f"channel = {channel}); the credential's capability does not allow it",
+            )
+
+    def require_stats(self, credential: Credential) -> None:
+        # Choice: the stats capability counts only on "*" or "[*]*" (docs,
+        # Capabilities: "stats are app-wide"), so that is what GET /stats asks for.
+        if not credential.capability.allows("*", "stats"):
+            raise ably_error(
+                40160,
+                401,
+                "Unable to read the app's stats; the credential's capability has no "
+                "'stats' on '*' or '[*]*'",
             )
 
     def publish(self, credential: Credential, channel: str, body: object) -> list[dict[str, Any]]:
@@ -419,6 +508,16 @@ class Service:
                 raise ably_error(
                     40012, 400, "this credential has no clientId, so messages cannot name one"
                 )
+            problem = _unportable(message, "message")
+            if problem is not None:
+                # Every reader must be able to read it, in JSON and in msgpack alike: what
+                # one encoding cannot carry is refused at publish (40013, "Invalid message
+                # data or encoding", ably-common errors/codes/40013.md).
+                raise ably_error(
+                    40013,
+                    400,
+                    f"Invalid message data: {problem}, which JSON or msgpack clients cannot read",
+                )
             entry = {name: value for name, value in message.items() if name != "clientId"}
             entry.setdefault("id", self.next_id("msg"))
             entry["timestamp"] = now
@@ -433,6 +532,53 @@ class Service:
     def history(self, credential: Credential, channel: str) -> list[dict[str, Any]]:
         self.require(credential, channel, "history")
         return list(self.messages.get(channel, ()))
+
+
+def check_channel(channel: str) -> None:
+    """Refuse a channel name Ably refuses: empty, starting with ':', or with a line break
+    (ably-common errors/codes/40010.md: 40010, status 400, "invalid channel name")."""
+    problem = None
+    if not channel:
+        problem = "it is empty"
+    elif channel.startswith(":"):
+        problem = "it starts with ':'"
+    elif "\n" in channel or "\r" in channel:
+        problem = "it contains a line break"
+    if problem is not None:
+        raise ably_error(40010, 400, f"invalid channel name: {problem}")
+
+
+#: Integers every JSON reader carries exactly (RFC 7493, I-JSON; JavaScript's safe range).
+_JSON_INT = 2**53 - 1
+
+
+def _unportable(value: object, where: str, depth: int = 0) -> str | None:
+    """What in a published value one of Ably's two encodings cannot write, or None."""
+    if depth > 64:
+        return f"{where} is nested too deeply"
+    if value is None or isinstance(value, (str, bytes, bool)):
+        return None
+    if isinstance(value, int):
+        return (
+            None if -_JSON_INT <= value <= _JSON_INT else f"{where} is an integer beyond ±2**53-1"
+        )
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where} is {value!r}"
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            if not isinstance(name, str):
+                return f"{where} has a {type(name).__name__} map key"
+            problem = _unportable(item, f"{where}.{name}", depth + 1)
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            problem = _unportable(item, f"{where}[{index}]", depth + 1)
+            if problem is not None:
+                return problem
+        return None
+    return f"{where} is a {type(value).__name__}"
 
 
 def _granted(key: ApiKey) -> Capability:

@@ -10,7 +10,9 @@ all talk to it over real sockets::
 
 Routes (Ably's paths, status codes, error codes and error body): ``GET /time``,
 ``POST /keys/{keyName}/requestToken``, ``POST /keys/{keyName}/revokeTokens``,
-``POST``/``GET /channels/{channel}/messages``. Bodies are JSON or msgpack, by
+``POST``/``GET /channels/{channel}/messages``, ``GET /stats``, and the test-app
+provisioning API (``POST /apps``, ``DELETE /apps/{appId}``, ``POST /stats``) that Ably's
+SDK suites use. Bodies are JSON or msgpack, by
 ``Content-Type``; answers follow ``Accept``. The emulator's clock is the real clock plus
 what :meth:`AblyEmulator.advance` added, and every check uses it.
 """
@@ -71,7 +73,7 @@ class AblyEmulator:
         self.port = port
         self.tls = tls
         self.app_id = app_id
-        self.service = Service()
+        self.service = Service(app_id)
         #: The PEM file of the self-signed certificate when ``tls=True``: point clients'
         #: trust at it (``SSL_CERT_FILE`` for httpx, ``NODE_EXTRA_CA_CERTS`` for Node).
         self.ca_file: str | None = None
@@ -301,6 +303,10 @@ class AblyEmulator:
         app.router.add_post("/keys/{key_name}/revokeTokens", self._revoke_tokens)
         app.router.add_post("/channels/{channel}/messages", self._publish)
         app.router.add_get("/channels/{channel}/messages", self._history)
+        app.router.add_get("/stats", self._stats)
+        app.router.add_post("/stats", self._post_stats)
+        app.router.add_post("/apps", self._create_app)
+        app.router.add_delete("/apps/{app_id}", self._delete_app)
 
     async def _time(self, request: web.Request) -> web.Response:
         return _answer(request, [to_ms(self.now())])
@@ -356,10 +362,105 @@ class AblyEmulator:
             messages = self.service.history(credential, channel)
         if request.query.get("direction", "backwards") == "backwards":
             messages.reverse()
-        limit = request.query.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-            raise ably_error(40003, 400, "limit must be an integer from 1 to 1000")
-        return _answer(request, messages[: int(limit)])
+        return _answer(request, messages[: _limit(request.query.get("limit", "100"))])
+
+    def create_app(self, spec: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Provision an app as ``POST /apps`` does (Ably's test-app API, the
+        ``post_apps`` of ably-common's ``test-app-setup.json``), and return the same
+        answer: ``appId``, ``keys`` (each with ``keyName``, ``keySecret``, ``keyStr``,
+        ``capability``, and the ``ApiKey`` as ``apiKey``), ``namespaces``, ``channels``,
+        and where clients connect (``endpoint``, ``port``, ``tls``)."""
+        with self.service.lock:
+            app_id, made = self.service.create_app({"keys": [{}]} if spec is None else spec)
+        answer = self._app_answer(app_id, made, spec or {})
+        for entry, (key, _) in zip(answer["keys"], made, strict=True):
+            entry["apiKey"] = key
+        return answer
+
+    def _app_answer(
+        self, app_id: str, made: list[tuple[ApiKey, dict[str, Any]]], spec: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        keys = []
+        for key, fields in made:
+            capability = key.capability or DEFAULT_CAPABILITY
+            keys.append(
+                {
+                    **fields,
+                    "id": key.name.partition(".")[2],
+                    "value": key.secret,
+                    "keyName": key.name,
+                    "keySecret": key.secret,
+                    "keyStr": f"{key.name}:{key.secret}",
+                    "capability": capability.to_json(),
+                }
+            )
+        return {
+            "appId": app_id,
+            "accountId": f"{app_id}-account",
+            "keys": keys,
+            "namespaces": list(spec.get("namespaces", [])),
+            "channels": list(spec.get("channels", [])),
+            "endpoint": self.host,
+            "port": self.port,
+            "tls": self.tls,
+        }
+
+    async def _create_app(self, request: web.Request) -> web.Response:
+        """``POST /apps``: the test-app provisioning API of Ably's sandbox, as the SDK
+        suites use it (and ``ABLY_LOCAL_SANDBOX_URL`` pointed at this emulator)."""
+        spec = await _body(request)
+        with self.service.lock:
+            app_id, made = self.service.create_app(spec)
+        fields = spec if isinstance(spec, Mapping) else {}  # create_app refused any other
+        return _answer(request, self._app_answer(app_id, made, fields), status=201)
+
+    async def _delete_app(self, request: web.Request) -> web.Response:
+        with self.service.lock:
+            credential = self._credential(request)
+            self.service.delete_app(request.match_info["app_id"], credential)
+        return web.Response(status=204)
+
+    async def _post_stats(self, request: web.Request) -> web.Response:
+        """``POST /stats``: the stats fixtures ably-js's suite posts; taken and dropped
+        (the emulator keeps no stats), with the app's key as basic auth."""
+        await request.read()
+        with self.service.lock:
+            credential = self._credential(request)
+        if credential.kind != "basic":
+            raise ably_error(40101, 401, "POST /stats takes the app's key as basic auth")
+        return web.Response(status=201)
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        """``GET /stats``: the app's statistics, which the emulator does not keep: an empty
+        page, with the ``Link`` headers of a paginated answer (SDK tests call ``stats()``
+        to prove a credential works)."""
+        with self.service.lock:
+            credential = self._credential(request)
+            self.service.require_stats(credential)
+        query = request.query
+        params = {
+            "start": query.get("start"),
+            "end": query.get("end"),
+            "limit": str(_limit(query.get("limit", "100"))),
+            "unit": query.get("unit", "minute"),
+            "direction": query.get("direction", "backwards"),
+        }
+        for name in ("start", "end"):
+            value = params[name]
+            if value is not None and not (value.isascii() and value.isdigit()):
+                raise ably_error(40003, 400, f"{name} must be milliseconds since 1970")
+        if params["unit"] not in ("minute", "hour", "day", "month"):
+            raise ably_error(40003, 400, "unit must be minute, hour, day or month")
+        if params["direction"] not in ("forwards", "backwards"):
+            raise ably_error(40003, 400, "direction must be forwards or backwards")
+        from urllib.parse import urlencode
+
+        link = "./stats?" + urlencode({n: v for n, v in params.items() if v is not None})
+        response = _answer(request, [])
+        # Ably's form (docs, REST API "Pagination"): relative links; an empty result has
+        # a first and a current page and no next one.
+        response.headers["Link"] = f'<{link}>; rel="first", <{link}>; rel="current"'
+        return response
 
     def _ssl_context(self) -> ssl.SSLContext:
         import ssl
@@ -404,6 +505,13 @@ async def _body(request: web.Request) -> object:
     )
 
 
+def _limit(text: str) -> int:
+    """A page size: 1 to 1000 (Ably's REST API), as ASCII digits; else 40003."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 1000:
+        raise ably_error(40003, 400, "limit must be an integer from 1 to 1000")
+    return int(text)
+
+
 def _wants_msgpack(request: web.Request) -> bool:
     return MSGPACK in request.headers.get("Accept", "")
 
@@ -428,9 +536,12 @@ def _error_response(request: web.Request, error: AblyApiError) -> web.Response:
     }
     response = _answer(request, payload, status=status)
     response.headers["X-Ably-ErrorCode"] = str(error.code)
-    response.headers["X-Ably-ErrorMessage"] = error.message.encode("ascii", "replace").decode()[
-        :200
-    ]
+    # A header holds printable ASCII only: a line break from the request (a channel name)
+    # would otherwise end the header, and the answer with it.
+    text = error.message.encode("ascii", "replace").decode()[:200]
+    response.headers["X-Ably-ErrorMessage"] = "".join(
+        char if " " <= char <= "~" else "?" for char in text
+    )
     return response
 
 

@@ -46,6 +46,16 @@ const ops = {
     const page = await clients.get(id).rest.channels.get(channel).history();
     return page.items.map((m) => ({ name: m.name, data: m.data, clientId: m.clientId }));
   },
+  async restRequestToken({ id, tokenParams }) {
+    return await clients.get(id).rest.auth.requestToken(tokenParams || null);
+  },
+  async restCallbackCalls({ id }) {
+    return clients.get(id).calls;
+  },
+  async restStats({ id, params }) {
+    const page = await clients.get(id).rest.stats(params || {});
+    return { items: page.items, hasNext: page.hasNext(), isLast: page.isLast(), first: (await page.first()).items };
+  },
   async restTime({ id }) {
     return await clients.get(id).rest.time();
   },

@@ -25,6 +25,12 @@ function waitFor(predicate, timeoutMs, what) {
 const ops = {
   // {options}: ably-js ClientOptions (authUrl, endpoint, port, tls, useBinaryProtocol...).
   async connect({ options }) {
+    await ops.open({ options });
+    await client.connection.once('connected');
+    return { connectionId: client.connection.id, clientId: client.auth.clientId };
+  },
+  // {options}: as connect, but returns at once (for connections that must fail).
+  async open({ options }) {
     client = new Ably.Realtime({ ...options, autoConnect: false, logLevel: 0 });
     client.connection.on((change) => {
       seen.states.push({
@@ -37,8 +43,7 @@ const ops = {
       seen.updates += 1;
     });
     client.connect();
-    await client.connection.once('connected');
-    return { connectionId: client.connection.id, clientId: client.auth.clientId };
+    return true;
   },
   async attach({ channel }) {
     const chan = client.channels.get(channel);
