@@ -24,7 +24,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import json
 
-__all__ = ["DuplicateKeyError", "dumps_compact", "loads_strict", "quote", "quote_ascii"]
+__all__ = [
+    "DuplicateKeyError",
+    "dumps_compact",
+    "json_type",
+    "loads_strict",
+    "quote",
+    "quote_ascii",
+    "show_json",
+]
 
 
 class DuplicateKeyError(ValueError):
@@ -63,6 +71,34 @@ def loads_strict(text: str | bytes) -> object:
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     return _strict_decoder.decode(text)
+
+
+def json_type(value: object) -> str:
+    """What a decoded JSON value is, in JSON's words (for messages about JSON input)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def show_json(value: object, limit: int = 40) -> str:
+    """A decoded JSON value as JSON text, cut to ``limit`` characters, for a message."""
+    import json
+
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def dumps_compact(value: object) -> str:

@@ -67,8 +67,8 @@ def check_ttl(ttl: object, *, revocable: bool = False, field: str = "ttl") -> ti
             else "Ably issues tokens of at most 24 h"
         )
         raise InvalidTTLError(
-            f"{field} {describe(ttl)} is longer than Ably allows ({why}); ask for "
-            f"{describe(limit)} or less and let the client renew it (Ably error 40003)",
+            f"{field} {describe(ttl, days=False)} is longer than Ably allows ({why}); ask for "
+            f"{describe(limit, days=False)} or less and let the client renew it (Ably error 40003)",
             field=field,
         )
     if ttl % ONE_MS:
@@ -159,8 +159,9 @@ def from_seconds(seconds: int | float) -> datetime:
         raise ValueError(f"{seconds} s since 1970 is not a representable time") from None
 
 
-def describe(span: timedelta) -> str:
-    """A short human duration: ``"1 h"``, ``"1 h 30 min"``, ``"42 s"``, ``"250 ms"``."""
+def describe(span: timedelta, *, days: bool = True) -> str:
+    """A short human duration: ``"1 h"``, ``"1 h 30 min"``, ``"42 s"``, ``"250 ms"``;
+    ``"2 d 1 h"``, or ``"49 h"`` with ``days=False`` (as limits given in hours read best)."""
     sign = "-" if span < ZERO else ""
     span = abs(span)
     ms = span // ONE_MS
@@ -170,10 +171,10 @@ def describe(span: timedelta) -> str:
     if seconds < 60:
         return f"{sign}{seconds}.{ms:03d} s".replace(".000 s", " s")
     parts = []
-    days, seconds = divmod(seconds, 86400)
+    whole_days, seconds = divmod(seconds, 86400) if days else (0, seconds)
     hours, seconds = divmod(seconds, 3600)
     minutes, seconds = divmod(seconds, 60)
-    for amount, unit in ((days, "d"), (hours, "h"), (minutes, "min"), (seconds, "s")):
+    for amount, unit in ((whole_days, "d"), (hours, "h"), (minutes, "min"), (seconds, "s")):
         if amount:
             parts.append(f"{amount} {unit}")
     return sign + " ".join(parts)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ._json import quote, quote_ascii
+from ._json import json_type, quote, quote_ascii
 from .errors import CapabilityTypeError, InvalidCapabilityError
 
 TYPE_CHECKING = False
@@ -233,6 +233,29 @@ _COERCED_MAX = 1024
 _coerced: dict[tuple[tuple[object, tuple[object, ...]], ...], Capability] = {}
 
 
+def _json_shape_problem(grants: dict[str, object]) -> str | None:
+    """What is wrong with decoded capability JSON in JSON's terms, if its shape is."""
+    if not grants:
+        return (
+            'a capability must grant something, e.g. {"chat:*":["subscribe"]}; an empty '
+            "one would be refused by Ably"
+        )
+    for resource, operations in grants.items():
+        if not isinstance(operations, list):
+            hint = f" such as [{quote(operations)}]" if isinstance(operations, str) else ""
+            return (
+                f"the operations for {resource!r} must be a JSON array{hint}, "
+                f"not a JSON {json_type(operations)}"
+            )
+        for operation in operations:
+            if not isinstance(operation, str):
+                return (
+                    f'the operations for {resource!r} must be strings such as "subscribe", '
+                    f"not a JSON {json_type(operation)}"
+                )
+    return None
+
+
 class Capability(Mapping[str, "tuple[str, ...]"]):
     """An immutable, validated capability in canonical order.
 
@@ -310,10 +333,17 @@ class Capability(Mapping[str, "tuple[str, ...]"]):
         if not isinstance(value, dict):
             raise InvalidCapabilityError(
                 f"capability JSON must be an object of resource to operations, "
-                f"not a JSON {type(value).__name__}",
+                f'such as {{"chat:*":["subscribe"]}}, not a JSON {json_type(value)}',
                 field="capability",
             )
-        return cls(value, allow_unknown_operations=allow_unknown_operations)
+        try:
+            return cls(value, allow_unknown_operations=allow_unknown_operations)
+        except InvalidCapabilityError:
+            # The same fault, told in JSON's words: the text came as JSON.
+            problem = _json_shape_problem(value)
+            if problem is None:
+                raise
+            raise InvalidCapabilityError(problem, field="capability") from None
 
     @classmethod
     def coerce(cls, value: CapabilityLike) -> Capability:

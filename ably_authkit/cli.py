@@ -28,7 +28,7 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from datetime import timedelta
+    from datetime import datetime, timedelta
     from typing import Any, NoReturn, TextIO
 
     from .explain import Explanation
@@ -55,7 +55,40 @@ exit codes:
   130  interrupted (Ctrl-C)
 
 The API key is read from $ABLY_API_KEY (or the variable named by --key-env), never
-from the command line. See docs/cli.md for examples."""
+from the command line. {docs}"""
+#: Where the help sends a reader: the package's Documentation URL, from its metadata
+#: ([project.urls] in pyproject.toml), so that it is right wherever pip installed it.
+DOCS_PLACEHOLDER = "{docs}"
+#: Each command's examples, shown by its --help.
+EXAMPLES = {
+    "jwt": """\
+examples:
+  export ABLY_API_KEY='appId.keyId:...'     # the key, from the environment
+  ably-authkit jwt --capability '{"chat:*":["publish","subscribe"]}' --client-id user-42
+  ably-authkit jwt --capability '{"*":["*"]}' --ttl 30m --json""",
+    "token-request": """\
+examples:
+  ably-authkit token-request --client-id user-42 --ttl 30m
+  ably-authkit token-request --capability '{"chat:*":["subscribe"]}' | ably-authkit verify -""",
+    "request-token": """\
+examples (needs the network extra: pip install "ably-authkit[network]"):
+  ably-authkit request-token --client-id user-42 --ttl 10m
+  ably-authkit request-token --endpoint http://127.0.0.1:8123 --timeout 5s --json""",
+    "verify": """\
+examples:
+  ably-authkit verify "$(ably-authkit jwt --capability '{"*":["*"]}')"
+  ably-authkit token-request | ably-authkit verify --json -""",
+    "inspect": """\
+examples (no key needed):
+  ably-authkit inspect "$JWT"
+  curl -s https://example.com/auth/token-request | ably-authkit inspect --json -""",
+    "emulator": """\
+examples (needs the emulator extra: pip install "ably-authkit[emulator]"):
+  ably-authkit emulator --port 8123         # then run the export line it prints""",
+    "demo": """\
+examples (from a checkout, with the examples and emulator extras):
+  ably-authkit demo --port 8000             # then open the URL it prints""",
+}
 
 _DURATION = re.compile(
     r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m(?!s))?(?:(?P<s>\d+)s)?(?:(?P<ms>\d+)ms)?",
@@ -64,6 +97,10 @@ _DURATION = re.compile(
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 # "appId.keyId:secret", also with a typo in it: anything of that shape is kept out of output.
 _KEY_SHAPED = re.compile(r"[^\s:{}\[\]\"',]+\.[^\s:{}\[\]\"',]+:\S+")
+# Options a user may try for the key (any case, - or _): refused with the reason.
+_KEY_OPTIONS = frozenset(
+    {"--key", "--secret", "--api-key", "--apikey", "--ably-key", "--ably-api-key", "--key-secret"}
+)
 
 
 class _UsageError(Exception):
@@ -107,6 +144,34 @@ def _duration_arg(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _timeout_arg(text: str) -> timedelta:
+    spec = text.strip()
+    if spec.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no unit; give a unit, such as 10s or 500ms (units: h, m, s, ms)"
+        )
+    timeout = _duration_arg(text)
+    if not timeout:
+        raise argparse.ArgumentTypeError("a timeout must be longer than 0s; give e.g. 10s")
+    return timeout
+
+
+def _client_id_arg(text: str) -> str:
+    from ._checks import check_client_id
+    from .errors import AuthKitError
+
+    if not text:
+        raise argparse.ArgumentTypeError(
+            "is empty; leave --client-id out for an anonymous client, give '*' for a client "
+            "that may take any id, or give the user's id"
+        )
+    try:
+        return check_client_id(text)
+    except AuthKitError as error:
+        # The library names its parameter (client_id ...); argparse names the option.
+        raise argparse.ArgumentTypeError(error.message.removeprefix("client_id ")) from None
+
+
 def _capability_arg(text: str) -> str:
     from .capability import Capability
     from .errors import AuthKitError
@@ -127,10 +192,33 @@ def _env_name_arg(text: str) -> str:
     return text
 
 
+def _documentation_line(*, command: bool) -> str:
+    """Where the full documentation is, for the help's last line (a command's help has
+    its examples above it, so it needs no pointer to them)."""
+    import importlib.metadata
+
+    try:
+        urls = importlib.metadata.metadata("ably-authkit").get_all("Project-URL") or []
+    except importlib.metadata.PackageNotFoundError:
+        urls = []
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in ("documentation", "docs") and url.strip():
+            return f"Documentation: {url.strip()}"
+    return "" if command else f"Each command's --help has examples: {PROG} COMMAND --help."
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with anything key-shaped blanked out of its error messages."""
 
     secrets: tuple[str, ...] = ()
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if DOCS_PLACEHOLDER in text:  # read only when help is shown: it costs a metadata scan
+            line = _documentation_line(command=self.prog != PROG)
+            text = text.replace(" " + DOCS_PLACEHOLDER if not line else DOCS_PLACEHOLDER, line)
+        return text
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -144,19 +232,33 @@ def _redact(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
+def _may_be_secret(text: str) -> bool:
+    """A key with a typo is still a secret, and so is a bare secret or token given by
+    mistake: any word holding a colon or as long as a secret, unless it is JSON or a URL."""
+    return (
+        (":" in text or len(text) >= 24)
+        and "://" not in text
+        and not text.startswith(("{", "-"))
+        and not any(char.isspace() for char in text)
+    )
+
+
 def _known_secrets(argv: Sequence[str]) -> tuple[str, ...]:
-    """What argparse must not echo: arguments that may be a key, a secret or a token, and
-    the keys (and their secrets) in the environment."""
-    # A key with a typo is still a secret, and so is a bare secret or token given by mistake:
-    # any word holding a colon or as long as a secret, unless it is JSON, a URL or an option.
-    found = [
-        arg
-        for arg in argv
-        if (":" in arg or len(arg) >= 24)
-        and "://" not in arg
-        and not arg.startswith(("{", "-"))
-        and not any(char.isspace() for char in arg)
-    ]
+    """What argparse must not echo: arguments that may be a key, a secret or a token
+    (also as an option's value, --name=value), anything key-shaped in any argument, and the
+    keys (and their secrets) in the environment."""
+    found: list[str] = []
+    for arg in argv:
+        value = arg
+        if arg.startswith("-"):
+            name, _, value = arg.partition("=")
+            found += _KEY_SHAPED.findall(name)  # -kappId.keyId:secret
+        if "://" in value:  # a URL: only its credentials, if it has any, are secret
+            found.append(value.partition("://")[2].partition("/")[0].rpartition("@")[0])
+            continue
+        if _may_be_secret(value):
+            found.append(value)
+        found += _KEY_SHAPED.findall(value)
     found += [
         value.strip() for value in os.environ.values() if _KEY_SHAPED.fullmatch(value.strip())
     ]
@@ -195,7 +297,12 @@ def _build_parser() -> _Parser:
         grant.add_argument(
             "--capability", metavar="JSON", type=_capability_arg, help=capability_help
         )
-        grant.add_argument("--client-id", metavar="ID", help="the identity the holder must use")
+        grant.add_argument(
+            "--client-id",
+            metavar="ID",
+            type=_client_id_arg,
+            help="the identity the holder must use ('*': any it chooses)",
+        )
         grant.add_argument("--ttl", metavar="DURATION", type=_duration_arg, help=ttl_help)
         return grant
 
@@ -205,7 +312,7 @@ def _build_parser() -> _Parser:
             help=help,
             description=help,
             parents=parents,
-            epilog=EXIT_CODES_HELP,
+            epilog=f"{EXAMPLES[name]}\n\n{EXIT_CODES_HELP}",
             formatter_class=formatter,
             allow_abbrev=False,
         )
@@ -263,7 +370,7 @@ def _build_parser() -> _Parser:
         help="ask Ably's clock first, for a machine whose clock is wrong",
     )
     request_token.add_argument(
-        "--timeout", metavar="DURATION", type=_duration_arg, help="request timeout (default: 10s)"
+        "--timeout", metavar="DURATION", type=_timeout_arg, help="request timeout (default: 10s)"
     )
     request_token.set_defaults(run=_cmd_request_token)
 
@@ -320,8 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for arg in args_list:
         if arg == "--" or not arg.startswith("-"):
             continue
-        option = arg.partition("=")[0]
-        if option in ("--key", "--secret", "--api-key"):
+        option = arg.partition("=")[0].lower().replace("_", "-")
+        if option in _KEY_OPTIONS:
             return _fail(
                 f"{PROG} does not take a key on the command line (it would be kept in your "
                 f"shell history and shown in the process list); put it in ${DEFAULT_KEY_ENV}, "
@@ -461,7 +568,46 @@ def _read_token(text: str) -> str:
     return text
 
 
+# A JWT's three parts are base64url; a JSON header starts "eyJ" ('{"'). An HS256 signature
+# (the only algorithm of Ably JWTs) is 32 bytes: 43 characters.
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*", re.ASCII)
+_HS256_SIGNATURE_LENGTH = 43
+# An opaque Ably token: an app-specific prefix, a dot, then base64 text.
+_OPAQUE_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_+/=-]+", re.ASCII)
+NOT_A_CREDENTIAL = (
+    "that is not an Ably credential: not a JWT, not TokenRequest or TokenDetails JSON, "
+    "and not an Ably token"
+)
+
+
+def _jwt_shape_problem(text: str) -> str | None:
+    """Why ``text``, which looks like a JWT, cannot be one (cut short, a part missing)."""
+    parts = text.split(".")
+    if len(parts) != 3:
+        return (
+            f"the JWT is malformed: it has {len(parts)} part(s) where a JWT has 3 "
+            "(header.payload.signature); it was probably cut short: copy it whole"
+        )
+    for name, part in zip(("header", "payload", "signature"), parts, strict=True):
+        if not part:
+            return f"the JWT is malformed: its {name} is empty (a JWT is header.payload.signature)"
+        if not _BASE64URL.fullmatch(part):
+            return (
+                f"the JWT is malformed: its {name} holds characters a JWT never does "
+                "(only A-Z, a-z, 0-9, - and _)"
+            )
+    if len(parts[2]) != _HS256_SIGNATURE_LENGTH:
+        return (
+            f"the JWT is malformed: its signature has {len(parts[2])} characters where the "
+            f"HS256 signature of an Ably JWT has {_HS256_SIGNATURE_LENGTH}; it was probably "
+            "cut short: copy it whole"
+        )
+    return None
+
+
 def _credential_kind(text: str) -> str:
+    """``token_request``, ``token_details``, ``json`` (other JSON), ``jwt``, ``opaque``
+    (an Ably token) or ``unknown``; raise ``MalformedTokenError`` for a broken JWT."""
     if text.startswith("{"):
         from ._json import loads_strict
 
@@ -474,9 +620,16 @@ def _credential_kind(text: str) -> str:
         if isinstance(data, dict) and "token" in data:
             return "token_details"
         return "json"
-    if text.count(".") == 2:
+    if text.startswith("eyJ") or text.count(".") == 2:
+        problem = _jwt_shape_problem(text)
+        if problem is not None:
+            from .errors import MalformedTokenError
+
+            raise MalformedTokenError(problem)
         return "jwt"
-    return "opaque"
+    if _OPAQUE_TOKEN.fullmatch(text):
+        return "opaque"
+    return "unknown"
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -489,25 +642,32 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     text = _read_token(args.token)
     key = _load_key(args)
-    kind = _credential_kind(text)
-    if kind in ("token_details", "opaque"):
-        raise _UsageError(
-            "only Ably can check an Ably token (TokenDetails or its token string); verify "
-            f"takes a JWT or a TokenRequest. Run '{PROG} inspect' to read what it says"
-        )
     now = datetime.now(timezone.utc)
     try:
+        kind = _credential_kind(text)
+        if kind in ("token_details", "opaque"):
+            raise _UsageError(
+                "only Ably can check an Ably token (TokenDetails or its token string); verify "
+                f"takes a JWT or a TokenRequest. Run '{PROG} inspect' to read what it says"
+            )
+        if kind == "unknown":
+            from .errors import MalformedTokenError
+
+            raise MalformedTokenError(f"{NOT_A_CREDENTIAL}; verify takes a JWT or TokenRequest")
         if kind == "jwt":
             verify_jwt(text, key, now=now)
         else:
             verify_token_request(text, key, now=now)
     except AuthKitError as error:
         if args.json:
-            _print_json(
-                {"verified": False, "error": {"code": error.code, "message": error.message}}
-            )
+            _print_json({"verified": False, "error": _error_json(error)})
         return _fail(_with_code(error), EXIT_INVALID)
     return _report(explain(text, key, now=now), json_output=args.json)
+
+
+def _error_json(error: Any) -> dict[str, object]:
+    """An error as Ably's error bodies hold it."""
+    return {"message": error.message, "code": error.code, "statusCode": error.status_code}
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -516,15 +676,42 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
     text = _read_token(args.token)
     try:
+        if _credential_kind(text) == "unknown":
+            from .errors import MalformedTokenError
+
+            raise MalformedTokenError(NOT_A_CREDENTIAL)
         explanation = explain(text)
     except AuthKitError as error:
+        if args.json:
+            _print_json({"error": _error_json(error)})
         return _fail(_with_code(error), EXIT_INVALID)
     return _report(explanation, json_output=args.json)
 
 
+def _explanation_json(explanation: Explanation) -> dict[str, object]:
+    """``explain()``'s facts under the names of Ably's wire form, as ``jwt --json`` and
+    ``request-token --json`` print TokenDetails: camelCase, times in milliseconds."""
+    from ._time import to_ms
+
+    def ms(moment: datetime | None) -> int | None:
+        return None if moment is None else to_ms(moment)
+
+    return {
+        "kind": explanation.kind,
+        "keyName": explanation.key_name,
+        "clientId": explanation.client_id,
+        "capability": explanation.capability,
+        "issued": ms(explanation.issued),
+        "expires": ms(explanation.expires),
+        "verified": explanation.verified,
+        "problems": list(explanation.problems),
+        "notes": list(explanation.notes),
+    }
+
+
 def _report(explanation: Explanation, *, json_output: bool) -> int:
     if json_output:
-        _print_json(explanation.to_dict())
+        _print_json(_explanation_json(explanation))
     else:
         print(explanation)
     return EXIT_OK if explanation.ok else EXIT_INVALID

@@ -125,8 +125,7 @@ def _ms_field(data: Mapping[str, object], name: str) -> datetime:
         except ValueError:
             pass
     raise MalformedTokenError(
-        f"TokenDetails.{name} must be an integer of milliseconds since 1970, not {value!r}",
-        field=name,
+        _field_problem(data, name, "an integer of milliseconds since 1970"), field=name
     )
 
 
@@ -135,6 +134,15 @@ def _capability_field(data: Mapping[str, object]) -> CapabilityLike:
     if isinstance(value, (str, dict)):
         return value
     raise MalformedTokenError(
-        f"TokenDetails.capability must be the capability's JSON text, not {value!r}",
-        field="capability",
+        _field_problem(data, "capability", "the capability's JSON text"), field="capability"
     )
+
+
+def _field_problem(data: Mapping[str, object], name: str, wanted: str) -> str:
+    """The message for a wire field that is missing or of the wrong kind, showing the
+    value as the JSON it came as."""
+    from ._json import show_json
+
+    if name not in data:
+        return f"TokenDetails has no {name} ({wanted})"
+    return f"TokenDetails.{name} must be {wanted}, not {show_json(data[name])}"

@@ -4,9 +4,11 @@ process itself matters: exit codes, the emulator and the demo servers, signals."
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import jwt as pyjwt
 import pytest
@@ -163,7 +166,15 @@ def test_a_bare_number_ttl_is_a_usage_error_naming_the_units(
 
 
 @pytest.mark.parametrize(
-    ("ttl", "message"), [("25h", "longer than Ably allows"), ("0s", "must be positive")]
+    ("ttl", "message"),
+    [
+        (
+            "25h",
+            "ttl 25 h is longer than Ably allows (Ably issues tokens of at most 24 h); "
+            "ask for 24 h or less",
+        ),
+        ("0s", "must be positive"),
+    ],
 )
 def test_a_ttl_the_library_refuses_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], ttl: str, message: str
@@ -245,7 +256,7 @@ def test_verify_accepts_a_good_jwt(capsys: pytest.CaptureFixture[str], key: ApiK
     code, out, _ = run(capsys, "verify", "--json", token)
     assert code == EXIT_OK
     facts = json.loads(out)
-    assert (facts["verified"], facts["client_id"], facts["problems"]) == (True, "ann", [])
+    assert (facts["verified"], facts["clientId"], facts["problems"]) == (True, "ann", [])
 
 
 def test_verify_reads_stdin(
@@ -331,7 +342,7 @@ def test_inspect_exits_1_on_a_problem_or_garbage(
     assert "PROBLEM: expired" in out
     code, out, err = run(capsys, "inspect", "eyJ.not.ajwt")
     assert (code, out) == (EXIT_INVALID, "")
-    assert "not a JWT" in err
+    assert "the JWT is malformed" in err
 
 
 def test_an_api_key_given_as_token_is_refused_unechoed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -610,3 +621,239 @@ def test_demo_outside_a_checkout_says_so(
     code, out, err = run(capsys, "demo", "--port", "0")
     assert (code, out) == (EXIT_USAGE, "")
     assert "runs from a checkout of the repository" in err
+
+
+# -- polish: malformed credentials, Ably's names, messages a shell user reads ------------
+
+NEW_SECRET = "c2VjcmV0LW5vdC10by1iZS1lY2hvZWQtZXZlci0xMjM0NTY3"  # in no environment
+
+
+@pytest.fixture
+def good_jwt(key: ApiKey) -> str:
+    return mint_jwt(key, capability=CHAT, client_id="ann")
+
+
+@pytest.mark.parametrize(
+    ("cut", "message"),
+    [
+        (lambda jwt: jwt.rpartition(".")[0], "it has 2 part(s) where a JWT has 3"),
+        (lambda jwt: jwt.rpartition(".")[0] + ".", "its signature is empty"),
+        (lambda jwt: jwt[:60], "it has 1 part(s) where a JWT has 3"),
+        (lambda jwt: jwt[:-5], "its signature has 38 characters where the HS256 signature"),
+        (lambda jwt: "." + jwt.partition(".")[2], "its header is empty"),
+    ],
+    ids=["no-signature-part", "empty-signature", "cut-in-header", "cut-in-signature", "no-header"],
+)
+@pytest.mark.parametrize("command", ["inspect", "verify"])
+def test_a_truncated_jwt_is_malformed_not_an_ably_token(
+    capsys: pytest.CaptureFixture[str], good_jwt: str, command: str, cut: Any, message: str
+) -> None:
+    code, out, err = run(capsys, command, cut(good_jwt))
+    assert (code, out) == (EXIT_INVALID, "")
+    assert err.startswith("ably-authkit: error: the JWT is malformed: ")
+    assert message in err
+    assert "opaque" not in err and "Ably token" not in err
+    code, out, _ = run(capsys, command, "--json", cut(good_jwt))
+    assert code == EXIT_INVALID
+    assert json.loads(out)["error"]["code"] == 40144
+
+
+@pytest.mark.parametrize("text", ["hello world", "hello", "not/a token"])
+@pytest.mark.parametrize("command", ["inspect", "verify"])
+def test_text_that_is_no_credential_says_so(
+    capsys: pytest.CaptureFixture[str], command: str, text: str
+) -> None:
+    code, out, err = run(capsys, command, text)
+    assert (code, out) == (EXIT_INVALID, "")
+    assert "that is not an Ably credential" in err
+    assert "only Ably can check" not in err
+
+
+def test_an_opaque_ably_token_is_still_read_as_one(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "inspect", "xVLyHw.DQrNxQ-jrzuM8pwQ8IN4q0Vka")
+    assert code == EXIT_OK
+    assert out.startswith("Ably token")
+
+
+def test_json_output_uses_ablys_wire_names(
+    capsys: pytest.CaptureFixture[str], key: ApiKey, good_jwt: str
+) -> None:
+    """jwt --json, inspect --json and verify --json: one naming style, TokenDetails' wire
+    form (camelCase, times in milliseconds)."""
+    wire = {"keyName", "clientId", "capability", "issued", "expires"}
+    code, out, _ = run(capsys, "jwt", "--capability", CHAT, "--client-id", "ann", "--json")
+    assert code == EXIT_OK
+    minted = json.loads(out)
+    assert wire <= set(minted)
+    for command in ("inspect", "verify"):
+        code, out, _ = run(capsys, command, "--json", minted["token"])
+        assert code == EXIT_OK
+        facts = json.loads(out)
+        assert wire <= set(facts)
+        assert not [name for name in facts if "_" in name], facts
+        assert {name: facts[name] for name in wire} == {name: minted[name] for name in wire}
+    request = create_token_request(key, client_id="ann").to_json()
+    code, out, _ = run(capsys, "inspect", "--json", request)
+    facts = json.loads(out)
+    assert (facts["keyName"], facts["clientId"]) == ("appId.keyId", "ann")
+    assert isinstance(facts["issued"], int)
+    code, out, _ = run(capsys, "verify", "--json", mint_jwt(key, capability=CHAT)[:-2] + "AA")
+    assert code == EXIT_INVALID
+    assert set(json.loads(out)["error"]) == {"message", "code", "statusCode"}
+
+
+def test_ttl_over_the_limit_names_24_hours(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("jwt", "token-request"):
+        code, _, err = run(capsys, command, "--capability", CHAT, "--ttl", "25h")
+        assert code == EXIT_USAGE
+        assert "25 h is longer than Ably allows" in err
+        assert "at most 24 h" in err and "ask for 24 h or less" in err
+        assert "1 d" not in err
+
+
+@pytest.mark.parametrize("timeout", ["10", "0"])
+def test_a_timeout_without_a_unit_is_refused_about_timeouts(
+    capsys: pytest.CaptureFixture[str], timeout: str
+) -> None:
+    code, out, err = run(capsys, "request-token", "--timeout", timeout)
+    assert (code, out) == (EXIT_USAGE, "")
+    assert "argument --timeout" in err
+    assert "give a unit, such as 10s" in err
+    assert "JWT" not in err and "milliseconds" not in err
+
+
+def test_a_zero_timeout_is_refused_when_given(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "request-token", "--timeout", "0s", "--endpoint", "http://127.0.0.1:9"
+    )
+    assert code == EXIT_USAGE
+    assert "argument --timeout: a timeout must be longer than 0s" in err
+
+
+# Python's words: a shell user passes no None, and reads JSON, not str or NoneType.
+_PYTHON_WORDS = re.compile(
+    r"\b(None|True|False|NoneType|str|int|float|bool|dict|list|tuple|datetime|timedelta|"
+    r"kwargs?|keyword argument|pass None|Traceback)\b|\{'|\['"
+)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["jwt", "--capability", CHAT, "--client-id", ""],
+        ["token-request", "--client-id", ""],
+        ["jwt", "--capability", CHAT, "--client-id", "a\nb"],
+        ["jwt", "--capability", "{}"],
+        ["jwt", "--capability", "null"],
+        ["jwt", "--capability", "[]"],
+        ["jwt", "--capability", '{"chat:*":"publish"}'],
+        ["jwt", "--capability", '{"chat:*":[1]}'],
+        ["jwt", "--capability", '{"chat:*":[null]}'],
+        ["jwt", "--capability", '{"chat:*":["pub"]}'],
+        ["jwt", "--capability", CHAT, "--ttl", "0s"],
+        ["jwt", "--capability", CHAT, "--ttl", "1500ms"],
+        ["token-request", "--ttl", "25h"],
+        ["request-token", "--timeout", "0s"],
+        ["request-token", "--endpoint", "ftp://x"],
+        ["inspect", '{"token": 5}'],
+        ["inspect", '{"token": "x", "issued": null, "expires": true}'],
+        ["inspect", '{"token": "x", "issued": 1, "expires": 2, "capability": 3}'],
+        ["inspect", "[]"],
+        ["verify", "{}"],
+        ["verify", '{"keyName": 5}'],
+        ["verify", '{"keyName": "appId.keyId", "timestamp": "x", "nonce": null}'],
+        ["inspect", "hello world"],
+        ["verify", "hello world"],
+    ],
+    ids=repr,
+)
+def test_messages_use_no_python_words(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != EXIT_OK
+    assert err.strip(), argv
+    found = _PYTHON_WORDS.search(err)
+    assert found is None, f"{found[0]!r} in {err!r}"
+
+
+_SECRET_ARGUMENTS = [
+    [f"--api_key=appId.keyId:{NEW_SECRET}"],
+    [f"--apikey=appId.keyId:{NEW_SECRET}"],
+    [f"--API-KEY=appId.keyId:{NEW_SECRET}"],
+    ["--api_key", f"appId.keyId:{NEW_SECRET}"],
+    [f"--ably-key=app.key:{NEW_SECRET}"],
+    [f"--token=appId.keyId:{NEW_SECRET}"],
+    [f"--my-option=x-appId.keyId:{NEW_SECRET}"],
+    [f"--settings=key=appId.keyId:{NEW_SECRET},ttl=1h"],
+    [f"-kappId.keyId:{NEW_SECRET}"],
+    [f"--endpoint=http://appId.keyId:{NEW_SECRET}@127.0.0.1:9"],
+    [f"appId.keyId:{NEW_SECRET}"],
+    [f"prefix/appId.keyId:{NEW_SECRET}"],
+]
+
+
+@pytest.mark.parametrize("extra", _SECRET_ARGUMENTS, ids=lambda extra: extra[0].split("=")[0])
+@pytest.mark.parametrize("command", [[], ["jwt", "--capability", CHAT], ["inspect"]])
+def test_a_key_shaped_argument_is_never_echoed(
+    capsys: pytest.CaptureFixture[str], command: list[str], extra: list[str]
+) -> None:
+    """Issue 12: argparse echoes what it does not recognise; a key in it is blanked."""
+    code = main([*command, *extra])
+    out, err = capsys.readouterr()
+    assert code != EXIT_OK
+    assert NEW_SECRET not in out + err
+    assert err  # it did say something
+
+
+def test_a_key_option_in_any_spelling_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    for option in ("--api_key", "--apikey", "--API_KEY", "--ably-api-key", "--secret"):
+        code, _, err = run(
+            capsys, "jwt", "--capability", CHAT, f"{option}=appId.keyId:{NEW_SECRET}"
+        )
+        assert code == EXIT_USAGE
+        assert "does not take a key on the command line" in err
+        assert NEW_SECRET not in err
+
+
+def test_a_key_shaped_argument_is_blanked_in_a_real_process() -> None:
+    done = _cli("jwt", "--capability", CHAT, f"--api_token=appId.keyId:{NEW_SECRET}")
+    assert done.returncode == EXIT_USAGE
+    assert "unrecognized arguments: --api_token=<redacted>" in done.stderr
+    assert NEW_SECRET not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "command", ["jwt", "token-request", "request-token", "verify", "inspect", "emulator", "demo"]
+)
+def test_each_command_help_stands_alone(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """A pip install has no docs/ folder: --help holds examples, and points nowhere else."""
+    code, out, _ = run(capsys, command, "--help")
+    assert code == EXIT_OK
+    assert "examples" in out
+    assert f"ably-authkit {command}" in out.partition("examples")[2]
+    assert "docs/" not in out
+
+
+def test_help_points_to_the_documentation_url(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == EXIT_OK
+    assert "docs/" not in out
+    urls = importlib.metadata.metadata("ably-authkit").get_all("Project-URL") or []
+    documentation = [url.partition(",")[2].strip() for url in urls if url.startswith("Doc")]
+    if documentation:
+        assert f"Documentation: {documentation[0]}" in out
+    else:
+        assert "ably-authkit COMMAND --help" in out
+
+    # Where the metadata names one, every help names it.
+    class Metadata:
+        def get_all(self, name: str) -> list[str]:
+            return ["Source, https://example.org/src", "Documentation, https://example.org/docs"]
+
+    monkeypatch.setattr(importlib.metadata, "metadata", lambda name: Metadata())
+    for argv in (["--help"], ["verify", "--help"]):
+        code, out, _ = run(capsys, *argv)
+        assert code == EXIT_OK
+        assert "Documentation: https://example.org/docs" in out
