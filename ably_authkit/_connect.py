@@ -37,19 +37,45 @@ def sdk_options(options: Mapping[str, Any], sdk: str) -> dict[str, Any]:
     return {**options, "endpoint": f"{host}:{port}/", "fallback_hosts": []}
 
 
-def js_snippet(auth_url: str, headers: Mapping[str, str], options: Mapping[str, Any]) -> str:
-    """``new Ably.Realtime({...})`` through ``auth_url``, for ably-js."""
+def _credentials(
+    auth_url: str | None, headers: Mapping[str, str] | None, key: str | None
+) -> list[tuple[str, str, Any]]:
+    """(ably-js name, ably-python name, value) of how the client authenticates."""
+    if key is not None:
+        return [("key", "key", key)]
+    if auth_url is None:
+        raise ValueError("give auth_url or key")
+    named: list[tuple[str, str, Any]] = [("authUrl", "auth_url", auth_url)]
+    if headers:
+        named.append(("authHeaders", "auth_headers", dict(headers)))
+    return named
+
+
+def js_snippet(
+    options: Mapping[str, Any],
+    *,
+    auth_url: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    key: str | None = None,
+) -> str:
+    """``new Ably.Realtime({...})`` through ``auth_url`` (with ``headers``), or with
+    ``key``, for ably-js."""
     import json
 
-    config = {"authUrl": auth_url, "authHeaders": dict(headers)}
+    config = {js: value for js, _, value in _credentials(auth_url, headers, key)}
     config.update(sdk_options(options, "ably-js"))
     return f"new Ably.Realtime({json.dumps(config, ensure_ascii=False)})"
 
 
-def python_snippet(auth_url: str, headers: Mapping[str, str], options: Mapping[str, Any]) -> str:
-    """``AblyRealtime(...)`` through ``auth_url``, for the `ably` package."""
-    arguments = [f"auth_url={auth_url!r}", f"auth_headers={dict(headers)!r}"]
-    arguments += [
-        f"{name}={value!r}" for name, value in sdk_options(options, "ably-python").items()
-    ]
-    return f"AblyRealtime({', '.join(arguments)})"
+def python_snippet(
+    options: Mapping[str, Any],
+    *,
+    auth_url: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    key: str | None = None,
+) -> str:
+    """``AblyRealtime(...)`` through ``auth_url`` (with ``headers``), or with ``key``, for
+    the `ably` package."""
+    named = [(py, value) for _, py, value in _credentials(auth_url, headers, key)]
+    named += sdk_options(options, "ably-python").items()
+    return f"AblyRealtime({', '.join(f'{name}={value!r}' for name, value in named)})"

@@ -751,6 +751,10 @@ def _start_emulator(host: str, port: int) -> Any:
 def _cmd_emulator(args: argparse.Namespace) -> int:
     import shlex
 
+    from ._connect import js_snippet, python_snippet
+    from .endpoint import EMULATOR_HOST_ENV
+    from .rest import check_endpoint
+
     emulator = _start_emulator(args.host, args.port)
     undo = _stop_on_sigterm()
     try:
@@ -761,12 +765,16 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         print(f"Ably emulator listening on {emulator.url} (Ctrl-C to stop)")
         print(f"API key (local and throwaway): {key_text}")
         print()
-        print("Point the library and the examples at it:")
+        print("Point the library and the examples at it (AuthEndpoint.from_env reads these):")
         print(
             f"  export {DEFAULT_KEY_ENV}={shlex.quote(key_text)} "
-            f"{ENDPOINT_ENV}={shlex.quote(emulator.url)}",
-            flush=True,
+            f"{EMULATOR_HOST_ENV}={shlex.quote(f'{emulator.host}:{emulator.port}')}"
         )
+        print()
+        print("Connect a realtime client to it directly:")
+        target = check_endpoint(emulator.url)
+        print(f"  ably-js:     {js_snippet(target, key=key_text)}")
+        print(f"  ably-python: {python_snippet(target, key=key_text)}", flush=True)
         emulator.wait()
     except (KeyboardInterrupt, _Stop):
         pass
@@ -808,7 +816,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     server: Any = None
     thread: threading.Thread | None = None
     try:
-        auth = AuthEndpoint(emulator.create_key(), endpoint=emulator.url, clock=emulator.now)
+        # Asked for by name: the demo's credentials come from this local emulator, on its clock.
+        auth = AuthEndpoint(emulator.create_key(), endpoint=emulator.url)
         config = uvicorn.Config(
             create_app(auth), host=args.host, port=args.port, log_level="warning"
         )
@@ -822,7 +831,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         port = server.servers[0].sockets[0].getsockname()[1]  # the one chosen for --port 0
         host = f"[{args.host}]" if ":" in args.host else args.host
         print(f"Demo app: http://{host}:{port}/ (Ctrl-C to stop)")
-        print(f"Ably emulator behind it: {emulator.url}", flush=True)
+        print(auth.describe(f"http://{host}:{port}/auth", headers={"X-User-Id": "alice"}))
+        print(flush=True)
         while thread.is_alive():
             thread.join(0.2)
     except (KeyboardInterrupt, _Stop):

@@ -647,8 +647,10 @@ class AuthEndpoint:
         base = auth_url.rstrip("/")
         sent = {} if headers is None else dict(headers)
         return {
-            "ably-js": js_snippet(f"{base}/jwt", sent, self._target),
-            "ably-python": python_snippet(f"{base}/token-request", sent, self._target),
+            "ably-js": js_snippet(self._target, auth_url=f"{base}/jwt", headers=sent),
+            "ably-python": python_snippet(
+                self._target, auth_url=f"{base}/token-request", headers=sent
+            ),
         }
 
     def describe(

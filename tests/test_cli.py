@@ -31,6 +31,7 @@ from ably_authkit import (
     verify_token_request,
 )
 from ably_authkit.cli import EXIT_ABLY, EXIT_INVALID, EXIT_OK, EXIT_USAGE, main, parse_duration
+from ably_authkit.endpoint import AuthEndpoint
 from ably_authkit.testing import AblyEmulator
 
 from .conftest import KEY_TEXT, OTHER_SECRET, SECRET
@@ -581,10 +582,13 @@ def test_emulator_command_prints_a_usable_key_and_stops_cleanly() -> None:
         export = lines[-1].split()
         assert export[0] == "export"
         settings = dict(item.split("=", 1) for item in export[1:])
-        key_text, endpoint = settings["ABLY_API_KEY"], settings["ABLY_ENDPOINT"]
-        assert endpoint.startswith("http://127.0.0.1:")
-        assert any(endpoint in line for line in lines[:-1])
-        details = request_token(key_text, client_id="ann", endpoint=endpoint)
+        key_text, host = settings["ABLY_API_KEY"], settings["ABLY_EMULATOR_HOST"]
+        assert host.startswith("127.0.0.1:")
+        assert any(f"http://{host}" in line for line in lines[:-1])
+        # What it prints is what AuthEndpoint.from_env reads: a working configuration.
+        auth = AuthEndpoint.from_env(settings)
+        assert "LOCAL ABLY EMULATOR" in auth.describe()
+        details = request_token(key_text, client_id="ann", endpoint=auth.endpoint)
         assert details.client_id == "ann"
         assert details.key_name == ApiKey.parse(key_text).name
     finally:

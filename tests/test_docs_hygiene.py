@@ -51,10 +51,7 @@ _EXTRAS = re.compile(r"\[([A-Za-z0-9_,\s-]+)\]")
 
 #: Pages whose placeholders are known to fail, and why they are not mended here. Strict:
 #: once the page is mended, the xfail fails, and its entry goes.
-KNOWN_BAD_PLACEHOLDERS = {
-    "docs/frameworks.md": "its run command has ABLY_API_KEY=appId.keyId:secret (a 6-byte "
-    "secret); the page is being rewritten on another branch",
-}
+KNOWN_BAD_PLACEHOLDERS: dict[str, str] = {}
 
 
 def pages() -> list[Path]:

@@ -7,7 +7,7 @@ import json
 import socket
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pytest
@@ -18,6 +18,7 @@ from ably_authkit import (
     ApiKey,
     AuthKitError,
     Capability,
+    InvalidApiKeyError,
     InvalidClientIdError,
     InvalidParameterError,
     ParameterTypeError,
@@ -28,6 +29,7 @@ from ably_authkit import (
     verify_token_request,
 )
 from ably_authkit.endpoint import MODES, AuthEndpoint, AuthResponse, Grant, error_response
+from ably_authkit.rest import _SYNC_CLIENTS, DEFAULT_TIMEOUT
 from ably_authkit.testing import AblyEmulator
 from ably_authkit.token_requests import WIRE_KEYS
 
@@ -139,12 +141,12 @@ def test_token_mode_exchanges_at_the_endpoint(ably_emulator: AblyEmulator) -> No
         assert body["capability"] == '{"chat:lobby":["publish"]}'
         assert body["expires"] - body["issued"] == 3_600_000
         assert [token.token for token in ably_emulator.issued_tokens] == [body["token"]]
-        # The one REST client is reused.
+        # The REST client is the one request_token() shares for this key and endpoint.
+        with _SYNC_CLIENTS.client(auth.key, ably_emulator.url, DEFAULT_TIMEOUT, False) as shared:
+            before = shared
         assert auth.respond("token", ALICE).status == 200
-        assert auth._sync is not None
-        client = auth._sync
-        auth.respond("token", ALICE)
-        assert auth._sync is client
+        with _SYNC_CLIENTS.client(auth.key, ably_emulator.url, DEFAULT_TIMEOUT, False) as shared:
+            assert shared is before
 
 
 def test_async_token_mode(ably_emulator: AblyEmulator) -> None:
@@ -555,8 +557,8 @@ def test_demo_page_shows_and_explains_each_credential(ably_emulator: AblyEmulato
         assert "TokenDetails for key" in html
         assert html.count("verified:    yes") == 2
         assert key.secret not in html
-        assert f"&quot;port&quot;:{ably_emulator.port}" in html  # ably-js options
-        assert f"port={ably_emulator.port}" in html  # ably-python options
+        assert f"&quot;port&quot;: {ably_emulator.port}" in html  # ably-js options
+        assert f"endpoint=&#x27;127.0.0.1:{ably_emulator.port}/&#x27;" in html  # ably-python
         assert auth.demo_page(None).status == 401
 
 
@@ -581,13 +583,21 @@ def test_from_env_with_a_key(key: ApiKey) -> None:
     assert auth.emulator is None
     assert auth.client_options() == {}
     assert SECRET not in auth.describe() + repr(auth)
+    assert "EMULATOR" not in auth.describe()
     elsewhere = AuthEndpoint.from_env(
         {"ABLY_API_KEY": KEY_TEXT, "ABLY_ENDPOINT": "https://ably.example.com:8443"}
     )
-    assert elsewhere.client_options() == {
+    assert elsewhere.client_options("ably-js") == {
         "endpoint": "ably.example.com",
         "tls": True,
+        "tlsPort": 8443,
+    }
+    # ably-python's realtime client ignores tls_port: the port goes in its endpoint.
+    assert elsewhere.client_options("ably-python") == {
+        "endpoint": "ably.example.com:8443/",
+        "tls": True,
         "tls_port": 8443,
+        "fallback_hosts": [],
     }
     assert AuthEndpoint.from_env({"ABLY_API_KEY": KEY_TEXT, "ABLY_ENDPOINT": "sandbox"}).endpoint
     with pytest.raises(ValueError, match="endpoint"):
@@ -596,18 +606,36 @@ def test_from_env_with_a_key(key: ApiKey) -> None:
         AuthEndpoint.from_env({"MY_KEY": "nonsense"}, key_variable="MY_KEY")
 
 
-def test_from_env_without_a_key_embeds_an_emulator() -> None:
-    auth = AuthEndpoint.from_env({"ABLY_ENDPOINT": "ignored.example.com"})
+@pytest.mark.parametrize(
+    "environ",
+    [{}, {"ABLY_ENDPOINT": "http://127.0.0.1:8123"}, {"ABLY_API_KEY": ""}, {"ABLY_APIKEY": "x"}],
+)
+def test_from_env_without_a_key_refuses(environ: dict[str, str]) -> None:
+    # A production deploy with a misspelt variable must not start an emulator.
+    with pytest.raises(InvalidApiKeyError, match="ABLY_API_KEY is not set") as refused:
+        AuthEndpoint.from_env(environ)
+    assert "ABLY_EMULATOR_HOST" in str(refused.value)
+    assert "emulator=True" in str(refused.value)
+    assert refused.value.field == "ABLY_API_KEY"
+
+
+def test_from_env_with_the_emulator_asked_for_embeds_one() -> None:
+    # Asked for by name, the emulator is used whatever the environment says.
+    auth = AuthEndpoint.from_env({"ABLY_API_KEY": KEY_TEXT}, emulator=True)
     emulator = auth.emulator
     assert emulator is not None
     try:
         assert auth.endpoint == emulator.url
-        assert emulator.url in auth.describe()
-        assert auth.client_options() == {
+        assert auth.key != ApiKey.parse(KEY_TEXT)
+        banner = auth.describe()
+        assert emulator.url in banner
+        assert banner.startswith("Credentials come from a LOCAL ABLY EMULATOR")
+        assert auth.client_options("ably-js") == {
             "endpoint": "127.0.0.1",
             "tls": False,
             "port": emulator.port,
         }
+        assert auth.client_options() == emulator.client_options()
         token = auth.respond("token", ALICE)
         assert token.status == 200, token.body
         assert explain(token.json()).client_id == "alice"
@@ -616,6 +644,79 @@ def test_from_env_without_a_key_embeds_an_emulator() -> None:
     assert auth.emulator is None
     with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
         sock.connect(("127.0.0.1", emulator.port))
+    with pytest.raises(ParameterTypeError, match="emulator"):
+        AuthEndpoint.from_env({}, emulator="yes")  # type: ignore[arg-type]
+
+
+def test_from_env_with_a_running_emulator(ably_emulator: AblyEmulator) -> None:
+    key = ably_emulator.create_key()
+    host = f"127.0.0.1:{ably_emulator.port}"
+    environ = {"ABLY_API_KEY": f"{key.name}:{key.secret}", "ABLY_EMULATOR_HOST": host}
+    auth = AuthEndpoint.from_env(environ)
+    assert auth.endpoint == ably_emulator.url
+    assert auth.emulator is None  # not this endpoint's to stop
+    assert auth.describe().startswith(
+        f"Credentials come from the LOCAL ABLY EMULATOR at http://{host}"
+    )
+    assert auth.respond("token", ALICE).status == 200
+    with pytest.raises(InvalidParameterError, match="both set"):
+        AuthEndpoint.from_env({**environ, "ABLY_ENDPOINT": "main"})
+    for bad in ("http://127.0.0.9:8123", "127.0.0.9", "127.0.0.9:x", "a..b:80"):
+        with pytest.raises(InvalidParameterError, match="HOST:PORT") as refused:
+            AuthEndpoint.from_env({**environ, "ABLY_EMULATOR_HOST": bad})
+        assert bad not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "words"),
+    [
+        ("localhost:8123", "http://HOST:PORT"),
+        ("127.0.0.9:8123", "http://HOST:PORT"),
+        ("a..b", "not a valid host"),
+        (KEY_TEXT, "looks like an API key"),
+        (f"http://{KEY_TEXT}@rest.example.com", "credentials"),
+        ("http://:pw@rest.example.com", "credentials"),
+        ("http://user@rest.example.com", "credentials"),
+        ("https://rest.exa mple.com", "valid host"),
+        ("https://rest.example.com:99999", "valid URL"),
+    ],
+)
+def test_a_bad_endpoint_is_refused_when_given_and_never_echoed(endpoint: str, words: str) -> None:
+    with pytest.raises(InvalidParameterError, match=words) as refused:
+        AuthEndpoint(KEY_TEXT, endpoint=endpoint)
+    assert refused.value.field == "endpoint"
+    assert endpoint not in str(refused.value)
+    assert SECRET not in str(refused.value)
+    with pytest.raises(InvalidParameterError, match=words):
+        AuthEndpoint.from_env({"ABLY_API_KEY": KEY_TEXT, "ABLY_ENDPOINT": endpoint})
+
+
+def test_describe_prints_both_sdks_connect_code(ably_emulator: AblyEmulator) -> None:
+    auth = AuthEndpoint(ably_emulator.create_key(), endpoint=ably_emulator.url)
+    banner = auth.describe("http://127.0.0.1:8000/auth/", headers={"X-User-Id": "alice"})
+    lines = banner.splitlines()
+    assert lines[0].startswith("Credentials come from the LOCAL ABLY EMULATOR")
+    js = next(line for line in lines if line.startswith("  ably-js:"))
+    py = next(line for line in lines if line.startswith("  ably-python:"))
+    assert '"authUrl": "http://127.0.0.1:8000/auth/jwt"' in js
+    assert f'"port": {ably_emulator.port}' in js
+    assert "auth_url='http://127.0.0.1:8000/auth/token-request'" in py
+    assert f"endpoint='127.0.0.1:{ably_emulator.port}/'" in py
+    # (tests/test_printed_snippets.py runs such lines with both SDKs.)
+    with pytest.raises(InvalidParameterError, match="sdk"):
+        auth.client_options("ably-java")
+
+
+def test_an_endpoint_aimed_at_an_emulator_issues_on_its_clock(ably_emulator: AblyEmulator) -> None:
+    # No clock= needed: a test that moves the emulator's clock gets fresh credentials.
+    auth = AuthEndpoint(ably_emulator.create_key(), endpoint=ably_emulator.url)
+    ably_emulator.advance(timedelta(hours=5))
+    token = verify_jwt(auth.respond("jwt", ALICE).text, auth.key, now=ably_emulator.now())
+    assert abs(token.issued - ably_emulator.now()) < timedelta(seconds=2)
+    # One aimed elsewhere keeps the machine's clock.
+    elsewhere = AuthEndpoint(auth.key, endpoint="http://127.0.0.1:9")
+    issued = verify_jwt(elsewhere.respond("jwt", ALICE).text, auth.key).issued
+    assert abs(issued - datetime.now(timezone.utc)) < timedelta(seconds=2)
 
 
 def test_importing_the_endpoint_loads_no_network_stack() -> None:

@@ -61,14 +61,11 @@ def realtime_js() -> Iterator[AblyJsRealtime]:
 
 def js_options(auth: AuthEndpoint, auth_url: str, binary: bool) -> dict[str, Any]:
     """What a browser page would pass to ``new Ably.Realtime``: the authUrl, who the user
-    is, and where ``auth.client_options()`` says Ably is."""
-    options = auth.client_options()
+    is, and where ``auth.client_options("ably-js")`` says Ably is."""
     return {
         "authUrl": auth_url,
         "authHeaders": {"X-User-Id": "alice"},
-        "endpoint": options["endpoint"],
-        "port": options["port"],
-        "tls": options["tls"],
+        **auth.client_options("ably-js"),
         "fallbackHosts": [],
         "useBinaryProtocol": binary,
     }

@@ -1,10 +1,9 @@
-"""``python -m examples.django_app``: the stdlib's WSGI server, threaded, on PORT (default 8000)."""
+"""``python -m examples.django_app [--emulator]``: the stdlib's threaded WSGI server on PORT."""
 
-import os
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIServer, make_server
 
-from ably_authkit.endpoint import AuthEndpoint
+from examples._startup import start
 
 from .app import create_app
 
@@ -13,10 +12,7 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
-auth = AuthEndpoint.from_env()  # ABLY_API_KEY, or an embedded emulator; ABLY_ENDPOINT
-port = int(os.environ.get("PORT", "8000"))
-print(auth.describe())
-print(f"Open http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
+auth, port = start()  # ABLY_API_KEY (+ ABLY_ENDPOINT or ABLY_EMULATOR_HOST), or --emulator
 with make_server("127.0.0.1", port, create_app(auth), ThreadingWSGIServer) as server:
     try:
         server.serve_forever()

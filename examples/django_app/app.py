@@ -59,7 +59,7 @@ def create_app(auth: AuthEndpoint) -> WSGIHandler:
     def page(request: HttpRequest) -> HttpResponse:
         # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
         user = request.GET.get("user") or current_user(request) or "demo-user"
-        return reply(auth.demo_page(grant_for(user)))
+        return reply(auth.demo_page(grant_for(user), page_url=request.build_absolute_uri("/")))
 
     urlpatterns[:] = [path("", page), path("auth/<str:mode>", credentials)]
     return WSGIHandler()

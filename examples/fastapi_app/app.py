@@ -47,7 +47,9 @@ def create_app(auth: AuthEndpoint) -> FastAPI:
     async def page(request: Request, user: str | None = None) -> Response:
         # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
         grant = grant_for(user or current_user(request) or "demo-user")
-        page = await auth.ademo_page(grant, ably_js_url="/ably.js", explain_url="/explain")
+        page = await auth.ademo_page(
+            grant, ably_js_url="/ably.js", explain_url="/explain", page_url=str(request.base_url)
+        )
         return reply(page)
 
     @app.get("/ably.js")  # the page's live panel runs ably-js from node_modules, offline

@@ -44,6 +44,6 @@ def create_app(auth: AuthEndpoint) -> Flask:
     def page() -> Response:
         # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
         user = request.args.get("user") or current_user() or "demo-user"
-        return reply(auth.demo_page(grant_for(user)))
+        return reply(auth.demo_page(grant_for(user), page_url=request.host_url))
 
     return app

@@ -1,0 +1,29 @@
+"""What the three examples' ``python -m`` entry points share: configuration and banner.
+
+``ABLY_API_KEY`` (with ``ABLY_ENDPOINT``, or ``ABLY_EMULATOR_HOST`` for an emulator
+running elsewhere), or ``--emulator`` for an embedded one: a key is never replaced by an
+emulator unless it is asked for by name.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ably_authkit import AuthKitError
+from ably_authkit.endpoint import AuthEndpoint
+
+#: The stand-in user the banner's client snippets sign in as (the X-User-Id header).
+USER = "alice"
+
+
+def start() -> tuple[AuthEndpoint, int]:
+    """The endpoint and the port (``PORT``, default 8000); prints the banner."""
+    port = int(os.environ.get("PORT", "8000"))
+    try:
+        auth = AuthEndpoint.from_env(emulator="--emulator" in sys.argv[1:])
+    except AuthKitError as error:
+        sys.exit(f"error: {error.message}\n(or run with --emulator for a local Ably emulator)")
+    print(auth.describe(f"http://127.0.0.1:{port}/auth", headers={"X-User-Id": USER}))
+    print(f"Open http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
+    return auth, port

@@ -1,0 +1,98 @@
+"""A user's test file in a project that installed the core alone (``pip install
+ably-authkit``, no extras), run by scripts/check in a fresh venv, from a folder outside
+this repository, under ``pytest -W error -p pytester``.
+
+It proves what such a user meets: pytest starts (the plugin loads with the core), the
+core works, and each feature of an extra says which extra to install.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import timedelta
+
+import pytest
+
+from ably_authkit import (
+    MissingExtraError,
+    RestClient,
+    create_token_request,
+    mint_jwt,
+    request_token,
+    server_time,
+    verify_jwt,
+    verify_token_request,
+)
+from ably_authkit.endpoint import AuthEndpoint, Grant
+
+KEY = "appId.keyId:a-made-up-secret-of-at-least-32-characters"
+
+
+def test_only_the_core_is_installed() -> None:
+    for module in ("ably", "aiohttp", "msgpack", "httpx"):
+        assert importlib.util.find_spec(module) is None, f"{module} is installed"
+
+
+def test_the_plugin_is_loaded(request: pytest.FixtureRequest) -> None:
+    assert request.config.pluginmanager.hasplugin("ably_authkit")
+
+
+def test_mint_and_verify_a_jwt() -> None:
+    token = mint_jwt(KEY, client_id="user-42", capability={"chat:*": ["subscribe"]})
+    claims = verify_jwt(token, KEY)
+    assert claims.client_id == "user-42"
+    assert claims.expires - claims.issued == timedelta(hours=1)
+
+
+def test_create_and_verify_a_token_request() -> None:
+    request = create_token_request(KEY, client_id="user-42", ttl=timedelta(minutes=5))
+    assert verify_token_request(request.to_dict(), KEY).client_id == "user-42"
+
+
+def test_the_endpoint_answers_locally() -> None:
+    auth = AuthEndpoint(KEY)
+    grant = Grant(client_id="user-42", capability={"chat:*": ["subscribe"]})
+    assert auth.respond("jwt", grant).status == 200
+    with pytest.raises(MissingExtraError, match=r'pip install "ably-authkit\[network\]"'):
+        auth.respond("token", grant)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: request_token(KEY),
+        lambda: server_time(KEY),
+        lambda: RestClient(KEY),
+    ],
+)
+def test_network_features_name_their_extra(call: object) -> None:
+    with pytest.raises(MissingExtraError) as missing:
+        call()  # type: ignore[operator]
+    assert missing.value.extra == "network"
+    assert 'pip install "ably-authkit[network]"' in str(missing.value)
+
+
+def test_the_testing_package_names_its_extra() -> None:
+    with pytest.raises(MissingExtraError) as missing:
+        import ably_authkit.testing  # noqa: F401
+    assert 'pip install "ably-authkit[emulator]"' in str(missing.value)
+
+
+def test_a_fixture_without_the_extra_fails_that_test_and_says_why(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_uses_the_key(ably_key):
+            pass
+
+        def test_uses_nothing():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-W", "error")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*the ably_emulator fixture: ably_authkit.testing needs the *emulator* extra*"]
+    )
+    result.stdout.fnmatch_lines(['*pip install "ably-authkit?emulator?"*'])

@@ -1,0 +1,212 @@
+"""What the library prints for a user to copy connects: each "connect a client" snippet of
+the examples' start-up banner, the demo page and the ``ably-authkit emulator`` banner is
+run as printed, by ably-js under Node and by the `ably` package's AblyRealtime, and must
+reach CONNECTED with the identity the app grants."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ably import AblyRealtime
+
+from .peers import JS_DIR
+
+ROOT = Path(__file__).parent.parent
+SETTINGS = ("ABLY_API_KEY", "ABLY_ENDPOINT", "ABLY_EMULATOR_HOST")
+
+# Runs one printed ably-js snippet: prints the outcome as one JSON line.
+JS_RUNNER = """
+const Ably = require('ably');
+const client = %s;
+const done = (outcome, code) => {
+  console.log(JSON.stringify(outcome));
+  client.close();
+  setTimeout(() => process.exit(code), 100);
+};
+const timer = setTimeout(() => done({state: client.connection.state}, 1), 15000);
+client.connection.once('connected', () => {
+  clearTimeout(timer);
+  done({state: 'connected', clientId: client.auth.clientId}, 0);
+});
+client.connection.once('failed', (change) => {
+  clearTimeout(timer);
+  done({state: 'failed', code: change.reason && change.reason.code}, 1);
+});
+"""
+
+
+def run_js(snippet: str) -> dict[str, Any]:
+    node = shutil.which("node")
+    assert node is not None, "node is needed: scripts/check installs ably-js"
+    done = subprocess.run(
+        [node, "-e", JS_RUNNER % snippet],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.strip(), done.stderr
+    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return outcome
+
+
+def run_python(snippet: str) -> dict[str, Any]:
+    assert snippet.startswith("AblyRealtime(")
+
+    async def main() -> dict[str, Any]:
+        client = eval(snippet, {"AblyRealtime": AblyRealtime})  # noqa: S307 (our own banner)
+        try:
+            await asyncio.wait_for(client.connection.once_async("connected"), 15)
+            return {"state": "connected", "clientId": client.auth.client_id}
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """The environment of a user's shell: none of the project's settings unless given."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+    env.update(extra)
+    return env
+
+
+def read_until(process: subprocess.Popen[str], marker: str) -> list[str]:
+    assert process.stdout is not None
+    lines: list[str] = []
+    while True:
+        line = process.stdout.readline()
+        if not line:
+            process.kill()
+            raise AssertionError(f"no {marker!r} in {lines!r}: {process.communicate()[1]!r}")
+        lines.append(line.rstrip("\n"))
+        if marker in line:
+            return lines
+
+
+def snippets(lines: list[str]) -> dict[str, str]:
+    found = {}
+    for line in lines:
+        match = re.match(r"\s+(ably-js|ably-python):\s+(.+)$", line)
+        if match:
+            found[match[1]] = match[2]
+    assert set(found) == {"ably-js", "ably-python"}, lines
+    return found
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+
+
+@pytest.fixture(scope="module")
+def example() -> Iterator[tuple[str, list[str]]]:
+    """``python -m examples.fastapi_app --emulator`` as a user runs it: its URL and banner."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "examples.fastapi_app", "--emulator"],
+        cwd=ROOT,
+        env=user_env(PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = read_until(process, "Open http://")
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):  # the banner comes before uvicorn listens
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                import time
+
+                time.sleep(0.05)
+        yield url, lines
+    finally:
+        stop(process)
+
+
+def test_the_example_banner_says_the_emulator_serves(example: tuple[str, list[str]]) -> None:
+    _, lines = example
+    assert "LOCAL ABLY EMULATOR" in lines[0]
+
+
+@pytest.mark.parametrize("sdk", ["ably-js", "ably-python"])
+def test_the_example_banner_snippets_connect(example: tuple[str, list[str]], sdk: str) -> None:
+    _, lines = example
+    code = snippets(lines)[sdk]
+    outcome = run_js(code) if sdk == "ably-js" else run_python(code)
+    assert outcome == {"state": "connected", "clientId": "alice"}
+
+
+@pytest.mark.parametrize("sdk", ["ably-js", "ably-python"])
+def test_the_demo_page_snippets_connect(example: tuple[str, list[str]], sdk: str) -> None:
+    url, _ = example
+    with urllib.request.urlopen(f"{url}/?user=bob", timeout=10) as page:  # noqa: S310 (loopback)
+        text = page.read().decode("utf-8")
+    shown = dict(re.findall(r"<pre class=connect data-sdk=([\w-]+)>(.*?)</pre>", text))
+    code = html.unescape(shown[sdk])
+    assert "<this server>" not in code
+    outcome = run_js(code) if sdk == "ably-js" else run_python(code)
+    assert outcome == {"state": "connected", "clientId": "bob"}
+
+
+def test_the_emulator_command_snippets_connect() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ably_authkit", "emulator", "--port", "0"],
+        cwd=ROOT,
+        env=user_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        printed = snippets(read_until(process, "ably-python:"))
+        # The key itself: an anonymous client (ably-js leaves clientId undefined).
+        assert run_js(printed["ably-js"]) == {"state": "connected"}
+        assert run_python(printed["ably-python"]) == {"state": "connected", "clientId": None}
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("app", ["flask_app", "django_app", "fastapi_app"])
+def test_an_example_without_a_key_refuses_to_start(app: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", f"examples.{app}"],
+        cwd=ROOT,
+        env=user_env(PORT=str(free_port())),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "ABLY_API_KEY is not set" in done.stderr
+    assert "--emulator" in done.stderr
+    assert "Traceback" not in done.stderr
