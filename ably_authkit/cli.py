@@ -362,7 +362,8 @@ def _build_parser() -> _Parser:
         "--endpoint",
         metavar="HOST_OR_URL",
         help=f"Ably endpoint: a host, or a URL such as http://127.0.0.1:8123 "
-        f"(default: ${ENDPOINT_ENV} if set, else Ably's main endpoint)",
+        f"(default: ${ENDPOINT_ENV}, or the emulator at $ABLY_EMULATOR_HOST, "
+        "else Ably's main endpoint)",
     )
     request_token.add_argument(
         "--query-time",
@@ -528,10 +529,11 @@ def _cmd_token_request(args: argparse.Namespace) -> int:
 
 
 def _cmd_request_token(args: argparse.Namespace) -> int:
+    from .endpoint import _endpoint_from_env
     from .rest import DEFAULT_TIMEOUT, request_token
 
     key = _load_key(args)
-    endpoint = args.endpoint or os.environ.get(ENDPOINT_ENV) or None
+    endpoint = args.endpoint or _endpoint_from_env()
     details = request_token(
         key,
         capability=args.capability,

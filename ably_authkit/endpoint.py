@@ -455,6 +455,28 @@ def _upstream_error(error: AblyApiError | AblyConnectionError) -> AuthResponse:
     )
 
 
+def _endpoint_from_env(
+    environ: Mapping[str, str] | None = None,
+    *,
+    endpoint_variable: str = "ABLY_ENDPOINT",
+    emulator_variable: str = EMULATOR_HOST_ENV,
+) -> str | None:
+    """The endpoint the environment names: ``ABLY_ENDPOINT``, or ``http://HOST:PORT`` for
+    ``ABLY_EMULATOR_HOST``; ``None`` (Ably) when neither is set. Both set is refused."""
+    source = os.environ if environ is None else environ
+    endpoint = source.get(endpoint_variable) or None
+    emulator_host = source.get(emulator_variable) or None
+    if emulator_host is None:
+        return endpoint
+    if endpoint is not None:
+        raise InvalidParameterError(
+            f"{emulator_variable} and {endpoint_variable} are both set: the first names a "
+            "local emulator, the second another service; unset one",
+            field=emulator_variable,
+        )
+    return _emulator_url(emulator_host, emulator_variable)
+
+
 def _emulator_url(host: str, variable: str) -> str:
     """``http://HOST:PORT`` for ``ABLY_EMULATOR_HOST``'s ``HOST:PORT``."""
     from .rest import check_endpoint
@@ -588,16 +610,10 @@ class AuthEndpoint:
             return cls._embedded()
         if not isinstance(emulator, bool):
             raise ParameterTypeError("emulator must be True or False", field="emulator")
-        endpoint = source.get(endpoint_variable) or None
+        endpoint = _endpoint_from_env(
+            source, endpoint_variable=endpoint_variable, emulator_variable=emulator_variable
+        )
         emulator_host = source.get(emulator_variable) or None
-        if emulator_host is not None:
-            if endpoint is not None:
-                raise InvalidParameterError(
-                    f"{emulator_variable} and {endpoint_variable} are both set: the first "
-                    "names a local emulator, the second another service; unset one",
-                    field=emulator_variable,
-                )
-            endpoint = _emulator_url(emulator_host, emulator_variable)
         if not source.get(key_variable):
             raise InvalidApiKeyError(
                 f"the environment variable {key_variable} is not set: set it to your Ably "

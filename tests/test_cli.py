@@ -591,6 +591,17 @@ def test_emulator_command_prints_a_usable_key_and_stops_cleanly() -> None:
         details = request_token(key_text, client_id="ann", endpoint=auth.endpoint)
         assert details.client_id == "ann"
         assert details.key_name == ApiKey.parse(key_text).name
+        # ... and what the CLI's own request-token reads, in the next shell.
+        done = subprocess.run(
+            [sys.executable, "-m", "ably_authkit", "request-token", "--client-id", "bo", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("ABLY_")}, **settings},
+        )
+        assert done.returncode == EXIT_OK, done.stderr
+        assert json.loads(done.stdout)["clientId"] == "bo"
     finally:
         _stop(process)
 
