@@ -29,6 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime, timedelta
+    from pathlib import Path
     from typing import Any, NoReturn, TextIO
 
     from .explain import Explanation
@@ -66,6 +67,11 @@ examples:
   export ABLY_API_KEY='appId.keyId:...'     # the key, from the environment
   ably-authkit jwt --capability '{"chat:*":["publish","subscribe"]}' --client-id user-42
   ably-authkit jwt --capability '{"*":["*"]}' --ttl 30m --json""",
+    "docs": """\
+examples:
+  ably-authkit docs                 # the guides, each with its title
+  ably-authkit docs quickstart      # one guide, as Markdown
+  ably-authkit docs cli | less""",
     "token-request": """\
 examples:
   ably-authkit token-request --client-id user-42 --ttl 30m
@@ -205,7 +211,10 @@ def _documentation_line(*, command: bool) -> str:
         label, _, url = entry.partition(",")
         if label.strip().lower() in ("documentation", "docs") and url.strip():
             return f"Documentation: {url.strip()}"
-    return "" if command else f"Each command's --help has examples: {PROG} COMMAND --help."
+    guides = f"The guides are installed with the package: {PROG} docs lists them."
+    if command:
+        return guides
+    return f"Each command's --help has examples: {PROG} COMMAND --help.\n{guides}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -410,7 +419,42 @@ def _build_parser() -> _Parser:
     )
     _listen_options(demo, port=8000)
     demo.set_defaults(run=_cmd_demo)
+
+    docs = add("docs", "list the guides installed with the package, or print one", [])
+    docs.add_argument("guide", nargs="?", metavar="GUIDE", help="a guide's name, e.g. quickstart")
+    docs.set_defaults(run=_cmd_docs)
     return parser
+
+
+def _guides() -> dict[str, Path]:
+    """The guides (docs/*.md) by name: installed in the wheel as ``ably_authkit/_docs``,
+    or beside the package in a checkout."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    for folder in (here / "_docs", here.parent / "docs"):
+        if folder.is_dir():
+            return {path.stem: path for path in sorted(folder.glob("*.md"))}
+    return {}
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    guides = _guides()
+    if not guides:
+        raise _UsageError("no guides are installed with this copy of ably-authkit")
+    if args.guide is None:
+        width = max(map(len, guides))
+        for name, path in guides.items():
+            first = path.read_text(encoding="utf-8").partition("\n")[0].lstrip("# ").strip()
+            print(f"  {name:<{width}}  {first}")
+        folder = next(iter(guides.values())).parent
+        print(f"\n{PROG} docs GUIDE prints one (Markdown); they are in {folder}")
+        return EXIT_OK
+    guide = guides.get(args.guide.removesuffix(".md"))
+    if guide is None:
+        raise _UsageError(f"no guide named {args.guide[:40]!r}; choose one of: {', '.join(guides)}")
+    sys.stdout.write(guide.read_text(encoding="utf-8"))
+    return EXIT_OK
 
 
 def _listen_options(command: argparse.ArgumentParser, *, port: int) -> None:

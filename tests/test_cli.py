@@ -89,6 +89,18 @@ def test_jwt_json_is_token_details(capsys: pytest.CaptureFixture[str], key: ApiK
     assert (claims.issued, claims.expires) == (details.issued, details.expires)
 
 
+def test_docs_lists_and_prints_the_guides(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "docs")
+    assert code == EXIT_OK
+    assert re.search(r"^  quickstart +Quick start$", out, re.MULTILINE)
+    code, out, _ = run(capsys, "docs", "testing")
+    assert code == EXIT_OK
+    assert out == (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    code, out, err = run(capsys, "docs", "nope")
+    assert (code, out) == (EXIT_USAGE, "")
+    assert "no guide named 'nope'; choose one of: capabilities," in err
+
+
 def test_jwt_needs_a_capability(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "jwt")
     assert (code, out) == (EXIT_USAGE, "")
@@ -612,6 +624,10 @@ def test_demo_command_serves_the_fastapi_example() -> None:
         lines = _read_until(process, "Demo app: ")
         url = lines[-1].split()[2]
         assert url.startswith("http://127.0.0.1:")
+        banner = "".join(_read_until(process, "ably-python: "))
+        assert "Credentials come from the LOCAL ABLY EMULATOR" in banner
+        assert f'"authUrl": "{url}auth/jwt"' in banner
+        assert f"auth_url='{url}auth/token-request'" in banner
         with urllib.request.urlopen(url, timeout=10) as page:  # noqa: S310 (http://127.0.0.1)
             assert page.status == 200
             assert "text/html" in page.headers["Content-Type"]
