@@ -41,7 +41,7 @@ from datetime import timedelta
 
 from ._checks import check_client_id
 from ._frozen import Frozen
-from ._time import DEFAULT_TOKEN_TTL, ONE_MS, ONE_SECOND, check_ttl, describe
+from ._time import DEFAULT_TOKEN_TTL, ONE_MS, ONE_SECOND, check_ttl, describe, emulator_clock
 from .capability import Capability
 from .errors import (
     AblyApiError,
@@ -59,13 +59,11 @@ from .token_requests import create_token_request
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
-    from contextlib import AbstractContextManager
     from datetime import datetime
     from types import TracebackType
     from typing import Any
 
     from .capability import CapabilityLike
-    from .rest import RestClient, _SyncPool
     from .testing import AblyEmulator
     from .token_details import TokenDetails
 
@@ -704,8 +702,6 @@ class AuthEndpoint:
         return "\n".join(lines)
 
     def _emulator_clock(self) -> Callable[[], datetime] | None:
-        from ._time import emulator_clock
-
         return emulator_clock(self._target) if self._target else None
 
     # -- answering ---------------------------------------------------------------------------
@@ -745,7 +741,9 @@ class AuthEndpoint:
     def _now(self, now: datetime | None) -> datetime | None:
         """The issue time: the caller's, else the endpoint's clock (None: the machine's)."""
         if now is None:
-            clock = self._clock or self._emulator_clock()
+            clock = self._clock
+            if clock is None and self._target:
+                clock = emulator_clock(self._target)
             if clock is not None:
                 return clock()
         return now
@@ -814,7 +812,9 @@ class AuthEndpoint:
         from .rest import _SYNC_CLIENTS
 
         try:
-            with self._clients(_SYNC_CLIENTS) as client:
+            with _SYNC_CLIENTS.client(
+                self.key, self._endpoint, self._timeout, self._query_time
+            ) as client:
                 details = client.request_token(
                     capability=issue.capability,
                     client_id=issue.client_id,
@@ -917,11 +917,6 @@ class AuthEndpoint:
             content_type=content_type,
             now=now,
         )
-
-    def _clients(self, pool: _SyncPool) -> AbstractContextManager[RestClient]:
-        """The ``token`` mode's client: the one :func:`~ably_authkit.request_token` shares
-        for this key, endpoint and options."""
-        return pool.client(self.key, self._endpoint, self._timeout, self._query_time)
 
     # -- the demo page -----------------------------------------------------------------------
 
