@@ -96,3 +96,11 @@ def test_a_fixture_without_the_extra_fails_that_test_and_says_why(
         ["*the ably_emulator fixture: ably_authkit.testing needs the *emulator* extra*"]
     )
     result.stdout.fnmatch_lines(['*pip install "ably-authkit?emulator?"*'])
+
+
+def test_the_demo_page_templates_are_installed() -> None:
+    # The page's markup is package data: a non-editable install must carry it.
+    page = AuthEndpoint(KEY).demo_page(None)
+    assert page.status == 401
+    assert "Nobody is signed in" in page.text
+    assert "<code>X-User-Id</code>" in page.text
