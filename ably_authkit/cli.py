@@ -573,7 +573,7 @@ def _cmd_token_request(args: argparse.Namespace) -> int:
 
 
 def _cmd_request_token(args: argparse.Namespace) -> int:
-    from .endpoint import _endpoint_from_env
+    from .endpoint.auth_endpoint import _endpoint_from_env
     from .rest import DEFAULT_TIMEOUT, request_token
 
     key = _load_key(args)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ably_authkit import ApiKey, create_token_request, mint_jwt
-from ably_authkit._demo import ABLY_JS_INSTALL, find_ably_js
+from ably_authkit.endpoint.demo import ABLY_JS_INSTALL, find_ably_js
 from ably_authkit.endpoint import AuthEndpoint, Grant
 from ably_authkit.testing import AblyEmulator
 

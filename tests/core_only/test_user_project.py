@@ -120,3 +120,11 @@ def test_the_guides_are_installed_with_the_package() -> None:
         check=True,
     ).stdout
     assert guide.startswith("# Quick start")
+
+
+def test_the_demo_page_templates_are_installed() -> None:
+    # The page's markup is package data: a non-editable install must carry it.
+    page = AuthEndpoint(KEY).demo_page(None)
+    assert page.status == 401
+    assert "Nobody is signed in" in page.text
+    assert "<code>X-User-Id</code>" in page.text
