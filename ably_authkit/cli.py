@@ -418,6 +418,15 @@ def _build_parser() -> _Parser:
         [],
     )
     _listen_options(demo, port=8000)
+    demo.add_argument(
+        "--ttl",
+        metavar="DURATION",
+        type=_duration_arg,
+        default=None,
+        help="lifetime the page's client asks for, so that renewals come soon: 60s renews in "
+        "place (AUTH) every 30 s, 30s is disconnected (40142) at expiry and renews (default: "
+        "60s; whole seconds, up to 1h, the example's grant)",
+    )
     demo.set_defaults(run=_cmd_demo)
 
     docs = add("docs", "list the guides installed with the package, or print one", [])
@@ -856,14 +865,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     from .endpoint import AuthEndpoint
 
-    emulator = _start_emulator("127.0.0.1", 0)
+    ttl = _demo_ttl(args.ttl)
     undo = _stop_on_sigterm()
     auth: AuthEndpoint | None = None
     server: Any = None
     thread: threading.Thread | None = None
     try:
-        # Asked for by name: the demo's credentials come from this local emulator, on its clock.
-        auth = AuthEndpoint(emulator.create_key(), endpoint=emulator.url)
+        # Asked for by name: the demo's credentials come from a local emulator, on its clock,
+        # which the page may move (auth.emulator).
+        auth = AuthEndpoint.from_env({}, emulator=True)
         config = uvicorn.Config(
             create_app(auth), host=args.host, port=args.port, log_level="warning"
         )
@@ -876,7 +886,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             time.sleep(0.02)
         port = server.servers[0].sockets[0].getsockname()[1]  # the one chosen for --port 0
         host = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"Demo app: http://{host}:{port}/ (Ctrl-C to stop)")
+        print(f"Demo app: http://{host}:{port}/?ttl={ttl} (Ctrl-C to stop)")
         print(auth.describe(f"http://{host}:{port}/auth", headers={"X-User-Id": "alice"}))
         print(flush=True)
         while thread.is_alive():
@@ -890,6 +900,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if thread is not None:
             thread.join(10)
         if auth is not None:
-            auth.close()
-        emulator.stop()
+            auth.close()  # and its emulator
     return EXIT_OK
+
+
+def _demo_ttl(ttl: timedelta | None) -> str:
+    """The page's ``?ttl=`` for ``demo --ttl``: whole seconds, from 1 s to the grant's 1 h."""
+    from datetime import timedelta
+
+    if ttl is None:
+        return "60s"
+    if ttl % timedelta(seconds=1) or not timedelta(seconds=1) <= ttl <= timedelta(hours=1):
+        raise _UsageError(
+            "demo --ttl must be whole seconds from 1s to 1h (the example grants 1 h; a client "
+            f"may ask for less, never more), not {ttl.total_seconds():g} s"
+        )
+    return f"{ttl // timedelta(seconds=1)}s"

@@ -623,22 +623,56 @@ def test_demo_command_serves_the_fastapi_example() -> None:
     try:
         lines = _read_until(process, "Demo app: ")
         url = lines[-1].split()[2]
-        assert url.startswith("http://127.0.0.1:")
+        # The page's client asks for 60 s credentials: a renewal within a minute.
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?ttl=60s", url), url
+        base = url.split("?")[0]
         banner = "".join(_read_until(process, "ably-python: "))
-        assert "Credentials come from the LOCAL ABLY EMULATOR" in banner
-        assert f'"authUrl": "{url}auth/jwt"' in banner
-        assert f"auth_url='{url}auth/token-request'" in banner
+        assert "Credentials come from a LOCAL ABLY EMULATOR" in banner
+        assert f'"authUrl": "{base}auth/jwt"' in banner
+        assert f"auth_url='{base}auth/token-request'" in banner
         with urllib.request.urlopen(url, timeout=10) as page:  # noqa: S310 (http://127.0.0.1)
             assert page.status == 200
             assert "text/html" in page.headers["Content-Type"]
-        request = urllib.request.Request(url + "auth/jwt", headers={"X-User-Id": "ann"})  # noqa: S310
+            html = page.read().decode()
+        assert "Credentials come from a LOCAL ABLY EMULATOR" in html
+        assert '"clockUrl":"/emulator/advance"' in html
+        request = urllib.request.Request(base + "auth/jwt", headers={"X-User-Id": "ann"})  # noqa: S310
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             assert answer.headers["Content-Type"].startswith("application/jwt")
             token = answer.read().decode()
         claims = pyjwt.decode(token, options={"verify_signature": False})
         assert claims["x-ably-clientId"] == "ann"
+        # The page's clock button: the emulator's clock moves, and new credentials follow it.
+        moved = urllib.request.Request(base + "emulator/advance?seconds=3600", method="POST")  # noqa: S310
+        with urllib.request.urlopen(moved, timeout=10) as answer:  # noqa: S310
+            now_ms = json.loads(answer.read())["now"]
+        assert now_ms / 1000 - claims["iat"] >= 3600
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            later = pyjwt.decode(answer.read().decode(), options={"verify_signature": False})
+        assert later["iat"] - claims["iat"] >= 3600
     finally:
         _stop(process)
+
+
+def test_demo_command_ttl() -> None:
+    process = _start("demo", "--port", "0", "--ttl", "30s")
+    try:
+        url = _read_until(process, "Demo app: ")[-1].split()[2]
+        assert url.endswith("/?ttl=30s"), url
+    finally:
+        _stop(process)
+
+
+@pytest.mark.parametrize(
+    ("ttl", "words"),
+    [("2h", "whole seconds from 1s to 1h"), ("1500ms", "not 1.5 s"), ("30", "no unit")],
+)
+def test_demo_command_refuses_a_ttl_it_cannot_show(
+    capsys: pytest.CaptureFixture[str], ttl: str, words: str
+) -> None:
+    code, out, err = run(capsys, "demo", "--port", "0", "--ttl", ttl)
+    assert (code, out) == (EXIT_USAGE, "")
+    assert words in err
 
 
 def test_demo_outside_a_checkout_says_so(

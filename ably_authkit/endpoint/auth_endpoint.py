@@ -559,19 +559,27 @@ class AuthEndpoint:
         ably_js_url: str | None = None,
         explain_url: str | None = None,
         page_url: str | None = None,
+        clock_url: str | None = None,
     ) -> AuthResponse:
         """An HTML page showing, for ``grant``'s user, the answer of each mode and
-        :func:`~ably_authkit.explain` of each credential, plus the client settings.
+        :func:`~ably_authkit.explain` of each credential, plus the client settings, and
+        where the credentials come from (saying so plainly when it is a local emulator).
 
         With ``ably_js_url`` (where the app serves :func:`ably_js_response`, e.g.
-        ``"/ably.js"``), the page also holds a live panel: ably-js connects through
-        ``auth_path + "/jwt"`` to where :meth:`client_options` points, and shows the
-        connection state, the current credential, a countdown to its renewal and a
-        message box on ``chat:lobby``. Without ably-js installed, the panel says how to
-        add it. With ``explain_url`` too (where the app answers a POSTed credential with
-        :meth:`explain_response`), the current credential is shown through ``explain()``.
-        ``page_url`` is the app's own URL (e.g. ``http://127.0.0.1:8000``): with it, the
-        "Connect a client" code names the real authUrl, ready to run.
+        ``"/ably.js"``; ably-js ships with this package), the page also holds a live
+        panel: ably-js connects through ``auth_path`` + the mode chosen on the page
+        (``jwt``, ``token-request`` or ``token``) to where :meth:`client_options` points,
+        asking for the lifetime chosen there (the ``ttl`` token param, which narrows the
+        grant's; the page's ``?ttl=60s``). It draws a timeline of each credential from
+        issue to expiry, each call of the authUrl, each renewal and each disconnection
+        with its Ably code; it publishes to ``chat:lobby`` and, beside it, to a channel
+        outside the grant, to show Ably's refusal (40160). With ``explain_url`` (where the
+        app answers a POSTed credential with :meth:`explain_response`), the current
+        credential is shown through ``explain()``. With ``clock_url`` (where the app moves
+        its local emulator's clock: ``POST clock_url?seconds=N`` answering
+        ``{"now": ms}``), a button skips to just before the next renewal. ``page_url`` is
+        the app's own URL (e.g. ``http://127.0.0.1:8000``): with it, the "Connect a
+        client" code names the real authUrl, ready to run.
 
         For demos and local development: it shows the user's credentials on the page.
         """
@@ -587,7 +595,12 @@ class AuthEndpoint:
             auth_path,
             user_header,
             self._now(now),
-            (ably_js_url, explain_url, page_url),
+            {
+                "ably_js_url": ably_js_url,
+                "explain_url": explain_url,
+                "page_url": page_url,
+                "clock_url": clock_url,
+            },
         )
 
     async def ademo_page(
@@ -600,6 +613,7 @@ class AuthEndpoint:
         ably_js_url: str | None = None,
         explain_url: str | None = None,
         page_url: str | None = None,
+        clock_url: str | None = None,
     ) -> AuthResponse:
         """:meth:`demo_page` for asyncio apps."""
         from .demo import render_page
@@ -614,7 +628,12 @@ class AuthEndpoint:
             auth_path,
             user_header,
             self._now(now),
-            (ably_js_url, explain_url, page_url),
+            {
+                "ably_js_url": ably_js_url,
+                "explain_url": explain_url,
+                "page_url": page_url,
+                "clock_url": clock_url,
+            },
         )
 
     # -- lifetime ----------------------------------------------------------------------------

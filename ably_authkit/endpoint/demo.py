@@ -1,21 +1,24 @@
 """The demo page: for one user, the answer of each mode, :func:`~ably_authkit.explain` of
 each credential, the code that connects a client, and a live panel where ably-js connects
-through the app's authUrl.
+through the app's authUrl and draws each credential, renewal and disconnection on a
+timeline.
 
 The markup, style and script are files in ``templates/``, read with
 :mod:`importlib.resources`; this module fills them in. Every value is HTML-escaped unless
 it is markup this module rendered (:class:`_Html`), and the live panel's settings reach its
 script as JSON, never as code.
 
-The panel needs ably-js's browser bundle, served by the app itself so that the demo runs
-offline. :func:`find_ably_js` looks for it in a ``node_modules`` folder; when it is not
-there the panel says how to add it (:data:`ABLY_JS_INSTALL`) instead of failing.
+ably-js's browser bundle ships in ``static/`` (``ably.min.js``, ably-js 2.28.0 from npm,
+Apache-2.0, its licence beside it; the version the test suite runs, see
+``tests/js/package-lock.json``), so the demo runs offline, with no install step and nothing
+written anywhere. ``$ABLY_JS_PATH`` serves another build instead.
 """
 
 from __future__ import annotations
 
 import os
 
+from ably_authkit._time import ONE_MS as _ONE_MS
 from ably_authkit._time import describe
 from ably_authkit.errors import AuthKitError
 
@@ -34,18 +37,14 @@ if TYPE_CHECKING:
     from .auth_endpoint import AuthEndpoint
     from .grant import Grant
 
-__all__ = ["ABLY_JS_ENV", "ABLY_JS_INSTALL", "ably_js_response", "find_ably_js"]
+__all__ = ["ABLY_JS_ENV", "ABLY_JS_VERSION", "ably_js_response", "find_ably_js"]
 
-#: One command, run where the app runs, that makes :func:`find_ably_js` find ably-js.
-ABLY_JS_INSTALL = "npm install --prefix . ably@2"
-#: Where ably-js is when it is neither in ./node_modules nor in tests/js/node_modules: a
-#: bundle file, a ``node_modules`` folder, the ``ably`` package folder, or their parent.
+#: The variable naming another ably-js browser bundle to serve: a file, or a folder holding
+#: ``node_modules``, the ``ably`` package or its ``build``.
 ABLY_JS_ENV = "ABLY_JS_PATH"
+#: The version of the ably-js bundle shipped in ``static/ably.min.js``.
+ABLY_JS_VERSION = "2.28.0"
 _BUNDLES = ("ably.min.js", "ably.js")
-_PLACES = (
-    ("node_modules",),
-    ("tests", "js", "node_modules"),  # the test suite's copy, in a checkout
-)
 
 
 # -- ably-js ---------------------------------------------------------------------------------
@@ -63,46 +62,43 @@ def _bundle_in(folder: Path) -> Path | None:
 def find_ably_js(
     environ: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None
 ) -> Path | None:
-    """The path of ably-js's browser bundle (``ably/build/ably.min.js``, or ``ably.js``),
-    or ``None``.
-
-    Looked for in ``$ABLY_JS_PATH`` (a file, or a folder holding ``node_modules``, the
-    ``ably`` package or its ``build``), then ``./node_modules``, then
-    ``./tests/js/node_modules``, relative to ``cwd`` (default: the working directory).
+    """The path of the ably-js browser bundle the demo page serves: the one
+    ``$ABLY_JS_PATH`` names (a file, or a folder holding ``node_modules``, the ``ably``
+    package or its ``build``; relative to ``cwd``, default the working directory), else the
+    one shipped with this package. ``None`` when ``$ABLY_JS_PATH`` is set but holds no
+    bundle: a wrong setting is reported, never replaced by the shipped copy.
     """
     from pathlib import Path
 
     source = os.environ if environ is None else environ
-    base = Path.cwd() if cwd is None else Path(cwd)
     configured = source.get(ABLY_JS_ENV)
-    if configured:
-        path = base / configured
-        if path.is_file():
-            return path.resolve()
-        if path.is_dir():
-            found = _bundle_in(path)
-            if found is None and path.name == "build":
-                found = _bundle_in(path.parent.parent)
-            if found is not None:
-                return found.resolve()
-    for place in _PLACES:
-        found = _bundle_in(base.joinpath(*place))
-        if found is not None:
-            return found.resolve()
-    return None
+    if not configured:
+        from importlib.resources import files
+
+        return Path(str(files(__package__) / "static" / "ably.min.js"))
+    path = (Path.cwd() if cwd is None else Path(cwd)) / configured
+    if path.is_file():
+        return path.resolve()
+    found = None
+    if path.is_dir():
+        found = _bundle_in(path)
+        if found is None and path.name == "build":
+            found = _bundle_in(path.parent.parent)
+    return None if found is None else found.resolve()
 
 
 def ably_js_response() -> AuthResponse:
     """ably-js's browser bundle, for the demo page's live panel (serve it at the page's
-    ``ably_js_url``): 200 with the script when :func:`ably_authkit.endpoint.demo.find_ably_js`
-    finds it (``$ABLY_JS_PATH``, ``./node_modules``, ``./tests/js/node_modules``), else
-    404 with a script that logs how to install it."""
+    ``ably_js_url``): the copy shipped with this package (ably-js 2.28.0), or the one
+    ``$ABLY_JS_PATH`` names. 404, with a script that logs why, when ``$ABLY_JS_PATH``
+    names no bundle."""
     found = find_ably_js()
     if found is None:
+        message = f"${ABLY_JS_ENV} names no ably-js bundle (ably.min.js): fix or unset it"
         return AuthResponse(
             status=404,
             headers=(("Content-Type", "text/javascript; charset=utf-8"), _NO_STORE),
-            body=f"console.error('ably-js is not installed here: {ABLY_JS_INSTALL}');".encode(),
+            body=f"console.error({message!r});".encode(),
         )
     return AuthResponse(
         status=200,
@@ -188,26 +184,19 @@ def render_page(
     auth_path: str,
     user_header: str,
     now: datetime | None,
-    links: tuple[str | None, str | None, str | None] = (None, None, None),
+    links: Mapping[str, str | None],
 ) -> AuthResponse:
     """The page of :meth:`AuthEndpoint.demo_page
-    <ably_authkit.endpoint.AuthEndpoint.demo_page>` (401 when nobody is signed in)."""
+    <ably_authkit.endpoint.AuthEndpoint.demo_page>` (401 when nobody is signed in).
+    ``links``: ``ably_js_url``, ``explain_url``, ``page_url`` and ``clock_url``."""
     css = _Html(_template("demo.css"))
     if grant is None:
         body = _render("signed_out.html", user_header=user_header)
         return _page(_render("page.html", css=css, body=body), status=401)
-    ably_js_url, explain_url, page_url = links
+    ably_js_url, page_url = links.get("ably_js_url"), links.get("page_url")
     live = _Html("")
     if ably_js_url is not None:
-        live = _live_panel(
-            client_id=grant.client_id,
-            auth_url_path=f"{auth_path}/jwt",
-            user_header=user_header,
-            client_options=auth.client_options("ably-js"),
-            ably_js_url=ably_js_url,
-            ably_js_found=find_ably_js() is not None,
-            explain_url=explain_url,
-        )
+        live = _live_panel(auth, grant, auth_path, user_header, ably_js_url, links)
     shown = []
     for mode, answer in answers.items():
         explained = _Html("")
@@ -234,6 +223,7 @@ def render_page(
         capability=grant.capability.to_json(),
         ttl=describe(grant.ttl),
         key_name=auth.key.name,
+        source=_source(auth),
         live=live,
         answers=_Html("".join(shown)),
         snippets=_Html(
@@ -241,6 +231,15 @@ def render_page(
         ),
     )
     return _page(_render("page.html", css=css, body=body))
+
+
+def _source(auth: AuthEndpoint) -> str:
+    """Where this page's credentials come from, in the words of :meth:`AuthEndpoint.describe`."""
+    first = auth.describe().splitlines()[0]
+    if "EMULATOR" in first:
+        return first
+    where = "Ably" if auth.endpoint is None else f"the Ably endpoint {auth.endpoint}"
+    return f"Credentials come from {where}, signed with key {auth.key.name}."
 
 
 def _page(html: str, *, status: int = 200) -> AuthResponse:
@@ -265,33 +264,46 @@ def _explained(auth: AuthEndpoint, mode: str, answer: AuthResponse, now: datetim
 
 
 def _live_panel(
-    *,
-    client_id: str | None,
-    auth_url_path: str,
+    auth: AuthEndpoint,
+    grant: Grant,
+    auth_path: str,
     user_header: str,
-    client_options: Mapping[str, Any],  # as ably-js spells them
     ably_js_url: str,
-    ably_js_found: bool,
-    explain_url: str | None = None,
+    links: Mapping[str, str | None],
 ) -> _Html:
-    """The live panel: connection state, current credential, countdown to its renewal, and
-    a message box on ``chat:lobby``. With ``explain_url``, the credential is shown as the
-    server's ``explain()`` of it (POSTed there), else decoded in the page."""
-    install = _render("ably_js_missing.html", command=ABLY_JS_INSTALL)
-    if not ably_js_found:
-        return _render("live_missing.html", auth_url_path=auth_url_path, install=install)
+    """The live panel: ably-js connected through ``auth_path``, with the mode, user and
+    lifetime to ask for, a timeline of credentials and what happened to the connection,
+    a publish that the capability allows beside one it refuses (40160), and, with a
+    ``clock_url``, a button that moves the emulator's clock to the next renewal."""
+    refused = _refused_channel(grant)
     config = {
-        "authPath": auth_url_path,
-        "authHeaders": {user_header: client_id or ""},
-        "options": dict(client_options),
+        "authPath": auth_path,
+        "modes": list(_LIVE_MODES),
+        "authHeaders": {user_header: grant.client_id or ""},
+        "options": auth.client_options("ably-js"),
         "channel": "chat:lobby",
-        "explainUrl": explain_url,
+        "refusedChannel": refused,
+        "grantTtlMs": grant.ttl // _ONE_MS,
+        "explainUrl": links.get("explain_url"),
+        "clockUrl": links.get("clock_url"),
     }
     return _render(
         "live.html",
-        auth_url_path=auth_url_path,
-        install=install,
+        user=grant.client_id or "",
+        refused_channel=refused or "",
+        grant_ttl=describe(grant.ttl),
         ably_js_url=ably_js_url,
         config=_script_json(config),
         script=_Html(_template("live.js")),
     )
+
+
+_LIVE_MODES = ("jwt", "token-request", "token")
+
+
+def _refused_channel(grant: Grant) -> str | None:
+    """A channel this grant may not publish to, for the panel's refused publish."""
+    for name in ("admin:alerts", "private:ops", "x-refused"):
+        if not grant.capability.allows(name, "publish"):
+            return name
+    return None
