@@ -34,6 +34,7 @@ from .jwt_tokens import AblyJwtClaims as AblyJwtClaims
 from .jwt_tokens import mint_jwt as mint_jwt
 from .jwt_tokens import verify_jwt as verify_jwt
 from .keys import ApiKey as ApiKey
+from .keys import KeyRing as KeyRing
 from .rest import AsyncRestClient as AsyncRestClient
 from .rest import RestClient as RestClient
 from .rest import RevocationResult as RevocationResult
@@ -68,6 +69,7 @@ __all__ = [
     "InvalidTTLError",
     "InvalidTokenFieldError",
     "KeyMismatchError",
+    "KeyRing",
     "MalformedTokenError",
     "MissingExtraError",
     "ParameterTypeError",

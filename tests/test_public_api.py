@@ -32,6 +32,7 @@ PUBLIC_NAMES = {
     "InvalidTTLError",
     "InvalidTokenFieldError",
     "KeyMismatchError",
+    "KeyRing",
     "MalformedTokenError",
     "MissingExtraError",
     "ParameterTypeError",
