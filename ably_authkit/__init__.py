@@ -5,6 +5,7 @@ any credential, and test it all offline against :mod:`ably_authkit.testing`.
 """
 
 from .capability import Capability as Capability
+from .capability import resource_segment as resource_segment
 from .errors import AblyApiError as AblyApiError
 from .errors import AblyConnectionError as AblyConnectionError
 from .errors import ApiKeyTypeError as ApiKeyTypeError
@@ -88,6 +89,7 @@ __all__ = [
     "explain",
     "mint_jwt",
     "request_token",
+    "resource_segment",
     "revoke_tokens",
     "server_time",
     "verify_jwt",

@@ -10,6 +10,7 @@ PUBLIC_NAMES = {
     "server_time",
     "revoke_tokens",
     "request_token",
+    "resource_segment",
     "arequest_token",
     "RevocationResult",
     "RestClient",

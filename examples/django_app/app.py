@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.views.decorators.csrf import csrf_exempt
 
+from ably_authkit import resource_segment
 from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
 
 if not settings.configured:  # in a real project, this is settings.py
@@ -31,7 +32,8 @@ def grant_for(user_id: str | None) -> Grant | None:
         return None
     capability = {
         "chat:*": ["publish", "subscribe", "presence", "history"],
-        f"user:{user_id}": ["subscribe"],
+        # The id is the user's, not ours: escaped, "*" or "a:b" names one channel only.
+        f"user:{resource_segment(user_id, escape=True)}": ["subscribe"],
     }
     return Grant(client_id=user_id, capability=capability)
 

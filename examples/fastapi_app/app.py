@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request, Response
 
+from ably_authkit import resource_segment
 from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant, ably_js_response
 
 
@@ -13,7 +14,8 @@ def grant_for(user_id: str | None) -> Grant | None:
         return None
     capability = {
         "chat:*": ["publish", "subscribe", "presence", "history"],
-        f"user:{user_id}": ["subscribe"],
+        # The id is the user's, not ours: escaped, "*" or "a:b" names one channel only.
+        f"user:{resource_segment(user_id, escape=True)}": ["subscribe"],
     }
     return Grant(client_id=user_id, capability=capability)
 
