@@ -29,6 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime, timedelta
+    from pathlib import Path
     from typing import Any, NoReturn, TextIO
 
     from .explain import Explanation
@@ -67,6 +68,11 @@ examples:
   export ABLY_API_KEY='appId.keyId:...'     # the key, from the environment
   ably-authkit jwt --capability '{"chat:*":["publish","subscribe"]}' --client-id user-42
   ably-authkit jwt --capability '{"*":["*"]}' --ttl 30m --json""",
+    "docs": """\
+examples:
+  ably-authkit docs                 # the guides, each with its title
+  ably-authkit docs quickstart      # one guide, as Markdown
+  ably-authkit docs cli | less""",
     "token-request": """\
 examples:
   ably-authkit token-request --client-id user-42 --ttl 30m
@@ -206,7 +212,10 @@ def _documentation_line(*, command: bool) -> str:
         label, _, url = entry.partition(",")
         if label.strip().lower() in ("documentation", "docs") and url.strip():
             return f"Documentation: {url.strip()}"
-    return "" if command else f"Each command's --help has examples: {PROG} COMMAND --help."
+    guides = f"The guides are installed with the package: {PROG} docs lists them."
+    if command:
+        return guides
+    return f"Each command's --help has examples: {PROG} COMMAND --help.\n{guides}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -366,7 +375,8 @@ def _build_parser() -> _Parser:
         "--endpoint",
         metavar="HOST_OR_URL",
         help=f"Ably endpoint: a host, or a URL such as http://127.0.0.1:8123 "
-        f"(default: ${ENDPOINT_ENV} if set, else Ably's main endpoint)",
+        f"(default: ${ENDPOINT_ENV}, or the emulator at $ABLY_EMULATOR_HOST, "
+        "else Ably's main endpoint)",
     )
     request_token.add_argument(
         "--query-time",
@@ -412,8 +422,52 @@ def _build_parser() -> _Parser:
         [],
     )
     _listen_options(demo, port=8000)
+    demo.add_argument(
+        "--ttl",
+        metavar="DURATION",
+        type=_duration_arg,
+        default=None,
+        help="lifetime the page's client asks for, so that renewals come soon: 60s renews in "
+        "place (AUTH) every 30 s, 30s is disconnected (40142) at expiry and renews (default: "
+        "60s; whole seconds, up to 1h, the example's grant)",
+    )
     demo.set_defaults(run=_cmd_demo)
+
+    docs = add("docs", "list the guides installed with the package, or print one", [])
+    docs.add_argument("guide", nargs="?", metavar="GUIDE", help="a guide's name, e.g. quickstart")
+    docs.set_defaults(run=_cmd_docs)
     return parser
+
+
+def _guides() -> dict[str, Path]:
+    """The guides (docs/*.md) by name: installed in the wheel as ``ably_authkit/_docs``,
+    or beside the package in a checkout."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    for folder in (here / "_docs", here.parent / "docs"):
+        if folder.is_dir():
+            return {path.stem: path for path in sorted(folder.glob("*.md"))}
+    return {}
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    guides = _guides()
+    if not guides:
+        raise _UsageError("no guides are installed with this copy of ably-authkit")
+    if args.guide is None:
+        width = max(map(len, guides))
+        for name, path in guides.items():
+            first = path.read_text(encoding="utf-8").partition("\n")[0].lstrip("# ").strip()
+            print(f"  {name:<{width}}  {first}")
+        folder = next(iter(guides.values())).parent
+        print(f"\n{PROG} docs GUIDE prints one (Markdown); they are in {folder}")
+        return EXIT_OK
+    guide = guides.get(args.guide.removesuffix(".md"))
+    if guide is None:
+        raise _UsageError(f"no guide named {args.guide[:40]!r}; choose one of: {', '.join(guides)}")
+    sys.stdout.write(guide.read_text(encoding="utf-8"))
+    return EXIT_OK
 
 
 def _listen_options(command: argparse.ArgumentParser, *, port: int) -> None:
@@ -547,10 +601,11 @@ def _cmd_token_request(args: argparse.Namespace) -> int:
 
 
 def _cmd_request_token(args: argparse.Namespace) -> int:
+    from .endpoint.auth_endpoint import _endpoint_from_env
     from .rest import DEFAULT_TIMEOUT, request_token
 
     key = _load_key(args)
-    endpoint = args.endpoint or os.environ.get(ENDPOINT_ENV) or None
+    endpoint = args.endpoint or _endpoint_from_env()
     details = request_token(
         key,
         capability=args.capability,
@@ -829,14 +884,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     from .endpoint import AuthEndpoint
 
-    emulator = _start_emulator("127.0.0.1", 0)
+    ttl = _demo_ttl(args.ttl)
     undo = _stop_on_sigterm()
     auth: AuthEndpoint | None = None
     server: Any = None
     thread: threading.Thread | None = None
     try:
-        # Asked for by name: the demo's credentials come from this local emulator, on its clock.
-        auth = AuthEndpoint(emulator.create_key(), endpoint=emulator.url)
+        # Asked for by name: the demo's credentials come from a local emulator, on its clock,
+        # which the page may move (auth.emulator).
+        auth = AuthEndpoint.from_env({}, emulator=True)
         config = uvicorn.Config(
             create_app(auth), host=args.host, port=args.port, log_level="warning"
         )
@@ -849,7 +905,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             time.sleep(0.02)
         port = server.servers[0].sockets[0].getsockname()[1]  # the one chosen for --port 0
         host = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"Demo app: http://{host}:{port}/ (Ctrl-C to stop)")
+        print(f"Demo app: http://{host}:{port}/?ttl={ttl} (Ctrl-C to stop)")
         print(auth.describe(f"http://{host}:{port}/auth", headers={"X-User-Id": "alice"}))
         print(flush=True)
         while thread.is_alive():
@@ -863,6 +919,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if thread is not None:
             thread.join(10)
         if auth is not None:
-            auth.close()
-        emulator.stop()
+            auth.close()  # and its emulator
     return EXIT_OK
+
+
+def _demo_ttl(ttl: timedelta | None) -> str:
+    """The page's ``?ttl=`` for ``demo --ttl``: whole seconds, from 1 s to the grant's 1 h."""
+    from datetime import timedelta
+
+    if ttl is None:
+        return "60s"
+    if ttl % timedelta(seconds=1) or not timedelta(seconds=1) <= ttl <= timedelta(hours=1):
+        raise _UsageError(
+            "demo --ttl must be whole seconds from 1s to 1h (the example grants 1 h; a client "
+            f"may ask for less, never more), not {ttl.total_seconds():g} s"
+        )
+    return f"{ttl // timedelta(seconds=1)}s"

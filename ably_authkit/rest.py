@@ -40,6 +40,7 @@ from .token_requests import create_token_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
     from datetime import datetime
     from types import TracebackType
@@ -662,8 +663,14 @@ class _AsyncPool:
     shuts down (``asyncio.run`` and the usual runners call ``shutdown_asyncgens``)."""
 
     def __init__(self) -> None:
+        import weakref
+
         self._lock = threading.Lock()
-        self._loops: dict[int, tuple[dict[_Ident, AsyncRestClient], object]] = {}
+        # By the loop itself, not its id: a loop closed without shutting down (and so
+        # without closing its clients) must not hand them to a new loop given its id.
+        self._loops: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[dict[_Ident, AsyncRestClient], object]
+        ] = weakref.WeakKeyDictionary()
 
     async def client(
         self,
@@ -675,16 +682,16 @@ class _AsyncPool:
         import asyncio
 
         api_key, ident = _ident(key, endpoint, timeout, query_time)
-        loop_id = id(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
         with self._lock:
-            entry = self._loops.get(loop_id)
+            entry = self._loops.get(loop)
         if entry is None:
             clients: dict[_Ident, AsyncRestClient] = {}
-            closer = self._closer(loop_id, clients)
+            closer = self._closer(loop, clients)
             await closer.__anext__()  # the loop now closes it (and the clients) at shutdown
             entry = (clients, closer)
             with self._lock:
-                self._loops[loop_id] = entry
+                self._loops[loop] = entry
         clients = entry[0]
         client = clients.get(ident)
         if client is None:
@@ -694,20 +701,22 @@ class _AsyncPool:
         return client
 
     async def _closer(
-        self, loop_id: int, clients: dict[_Ident, AsyncRestClient]
+        self, loop: asyncio.AbstractEventLoop, clients: dict[_Ident, AsyncRestClient]
     ) -> AsyncIterator[None]:
         try:
             yield
         finally:
             with self._lock:
-                self._loops.pop(loop_id, None)
+                self._loops.pop(loop, None)
             for client in list(clients.values()):
                 await client.close()
             clients.clear()
 
     def forget(self) -> None:
+        import weakref
+
         self._lock = threading.Lock()
-        self._loops = {}
+        self._loops = weakref.WeakKeyDictionary()
 
 
 _SYNC_CLIENTS = _SyncPool()

@@ -89,6 +89,18 @@ def test_jwt_json_is_token_details(capsys: pytest.CaptureFixture[str], key: ApiK
     assert (claims.issued, claims.expires) == (details.issued, details.expires)
 
 
+def test_docs_lists_and_prints_the_guides(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "docs")
+    assert code == EXIT_OK
+    assert re.search(r"^  quickstart +Quick start$", out, re.MULTILINE)
+    code, out, _ = run(capsys, "docs", "testing")
+    assert code == EXIT_OK
+    assert out == (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    code, out, err = run(capsys, "docs", "nope")
+    assert (code, out) == (EXIT_USAGE, "")
+    assert "no guide named 'nope'; choose one of: capabilities," in err
+
+
 def test_jwt_needs_a_capability(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "jwt")
     assert (code, out) == (EXIT_USAGE, "")
@@ -591,6 +603,17 @@ def test_emulator_command_prints_a_usable_key_and_stops_cleanly() -> None:
         details = request_token(key_text, client_id="ann", endpoint=auth.endpoint)
         assert details.client_id == "ann"
         assert details.key_name == ApiKey.parse(key_text).name
+        # ... and what the CLI's own request-token reads, in the next shell.
+        done = subprocess.run(
+            [sys.executable, "-m", "ably_authkit", "request-token", "--client-id", "bo", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("ABLY_")}, **settings},
+        )
+        assert done.returncode == EXIT_OK, done.stderr
+        assert json.loads(done.stdout)["clientId"] == "bo"
     finally:
         _stop(process)
 
@@ -600,18 +623,56 @@ def test_demo_command_serves_the_fastapi_example() -> None:
     try:
         lines = _read_until(process, "Demo app: ")
         url = lines[-1].split()[2]
-        assert url.startswith("http://127.0.0.1:")
+        # The page's client asks for 60 s credentials: a renewal within a minute.
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?ttl=60s", url), url
+        base = url.split("?")[0]
+        banner = "".join(_read_until(process, "ably-python: "))
+        assert "Credentials come from a LOCAL ABLY EMULATOR" in banner
+        assert f'"authUrl": "{base}auth/jwt"' in banner
+        assert f"auth_url='{base}auth/token-request'" in banner
         with urllib.request.urlopen(url, timeout=10) as page:  # noqa: S310 (http://127.0.0.1)
             assert page.status == 200
             assert "text/html" in page.headers["Content-Type"]
-        request = urllib.request.Request(url + "auth/jwt", headers={"X-User-Id": "ann"})  # noqa: S310
+            html = page.read().decode()
+        assert "Credentials come from a LOCAL ABLY EMULATOR" in html
+        assert '"clockUrl":"/emulator/advance"' in html
+        request = urllib.request.Request(base + "auth/jwt", headers={"X-User-Id": "ann"})  # noqa: S310
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             assert answer.headers["Content-Type"].startswith("application/jwt")
             token = answer.read().decode()
         claims = pyjwt.decode(token, options={"verify_signature": False})
         assert claims["x-ably-clientId"] == "ann"
+        # The page's clock button: the emulator's clock moves, and new credentials follow it.
+        moved = urllib.request.Request(base + "emulator/advance?seconds=3600", method="POST")  # noqa: S310
+        with urllib.request.urlopen(moved, timeout=10) as answer:  # noqa: S310
+            now_ms = json.loads(answer.read())["now"]
+        assert now_ms / 1000 - claims["iat"] >= 3600
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            later = pyjwt.decode(answer.read().decode(), options={"verify_signature": False})
+        assert later["iat"] - claims["iat"] >= 3600
     finally:
         _stop(process)
+
+
+def test_demo_command_ttl() -> None:
+    process = _start("demo", "--port", "0", "--ttl", "30s")
+    try:
+        url = _read_until(process, "Demo app: ")[-1].split()[2]
+        assert url.endswith("/?ttl=30s"), url
+    finally:
+        _stop(process)
+
+
+@pytest.mark.parametrize(
+    ("ttl", "words"),
+    [("2h", "whole seconds from 1s to 1h"), ("1500ms", "not 1.5 s"), ("30", "no unit")],
+)
+def test_demo_command_refuses_a_ttl_it_cannot_show(
+    capsys: pytest.CaptureFixture[str], ttl: str, words: str
+) -> None:
+    code, out, err = run(capsys, "demo", "--port", "0", "--ttl", ttl)
+    assert (code, out) == (EXIT_USAGE, "")
+    assert words in err
 
 
 def test_demo_outside_a_checkout_says_so(

@@ -1,9 +1,12 @@
-"""The demo page's live panel: ably-js's browser bundle served by the app, found (or not)
-in node_modules, and the whole seed scenario in headless Chromium: the page connects
-through the app's authUrl to the emulator and is renewed before its credential expires."""
+"""The demo page's live panel: ably-js's browser bundle shipped with the package and served
+by the app, and the whole scenario in headless Chromium: the page connects through the
+app's authUrl to the emulator, draws each credential and renewal on its timeline, shows a
+refused publish (40160) beside a published one, and is renewed, in place (AUTH) or after a
+disconnection (40142)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,8 +20,8 @@ from typing import Any
 import pytest
 
 from ably_authkit import ApiKey, create_token_request, mint_jwt
-from ably_authkit._demo import ABLY_JS_INSTALL, find_ably_js
 from ably_authkit.endpoint import AuthEndpoint, Grant
+from ably_authkit.endpoint.demo import ABLY_JS_VERSION, find_ably_js
 from ably_authkit.testing import AblyEmulator
 
 from .peers import JS_DIR, AblyJs
@@ -35,7 +38,7 @@ CHAT = {"chat:*": ["publish", "subscribe"]}
 ALICE = Grant(client_id="alice", capability={"chat:*": ["publish", "subscribe"]})
 
 
-# -- finding ably-js -------------------------------------------------------------------------
+# -- ably-js, shipped --------------------------------------------------------------------
 
 
 def make_bundle(folder: Path, name: str = "ably.min.js") -> Path:
@@ -45,30 +48,33 @@ def make_bundle(folder: Path, name: str = "ably.min.js") -> Path:
     return bundle
 
 
-def test_find_ably_js_looks_in_the_env_then_node_modules(tmp_path: Path) -> None:
-    assert find_ably_js({}, cwd=tmp_path) is None
-    local = make_bundle(tmp_path, "ably.js")
-    assert find_ably_js({}, cwd=tmp_path) == local.resolve()
-    (local.parent / "ably.min.js").write_text("var Ably = {};")
-    assert find_ably_js({}, cwd=tmp_path) == (local.parent / "ably.min.js").resolve()
+def test_the_shipped_ably_js_is_the_one_the_tests_run(tmp_path: Path) -> None:
+    shipped = find_ably_js({}, cwd=tmp_path)
+    assert shipped is not None
+    assert shipped.parent.name == "static" and shipped.parent.parent.name == "endpoint"
+    assert f"Ably JavaScript Library v{ABLY_JS_VERSION}\n" in shipped.read_text()[:200]
+    lock = json.loads((JS_DIR / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/ably"]["version"] == ABLY_JS_VERSION
+    assert shipped.read_bytes() == (NODE_MODULES / "ably" / "build" / "ably.min.js").read_bytes()
+    licence = shipped.with_name("ably-js.LICENSE").read_text()
+    assert "Apache License" in licence and "Version 2.0" in licence
 
+
+def test_ably_js_path_serves_another_build_and_a_wrong_one_is_not_replaced(
+    tmp_path: Path,
+) -> None:
+    shipped = find_ably_js({}, cwd=tmp_path)
+    local = make_bundle(tmp_path, "ably.js")
+    assert find_ably_js({}, cwd=tmp_path) == shipped  # ./node_modules is not looked in
     elsewhere = tmp_path / "elsewhere"
     other = make_bundle(elsewhere)
     for configured in (other, elsewhere, elsewhere / "node_modules", other.parent.parent):
         assert find_ably_js({"ABLY_JS_PATH": str(configured)}, cwd=tmp_path) == other.resolve()
     relative = {"ABLY_JS_PATH": "elsewhere/node_modules"}
     assert find_ably_js(relative, cwd=tmp_path) == other.resolve()
-    # A wrong ABLY_JS_PATH falls back to the usual places.
-    assert (
-        find_ably_js({"ABLY_JS_PATH": "missing"}, cwd=tmp_path)
-        == (local.parent / "ably.min.js").resolve()
-    )
-
-
-def test_find_ably_js_finds_the_test_suites_copy_in_a_checkout() -> None:
-    found = find_ably_js({}, cwd=ROOT)
-    assert found is not None
-    assert found.parent == (NODE_MODULES / "ably" / "build").resolve()
+    assert find_ably_js({"ABLY_JS_PATH": str(local.parent)}, cwd=tmp_path) == local.resolve()
+    # A wrong ABLY_JS_PATH is reported, not quietly replaced by the shipped copy.
+    assert find_ably_js({"ABLY_JS_PATH": "missing"}, cwd=tmp_path) is None
 
 
 # -- the page and /ably.js through the FastAPI example ------------------------------------
@@ -87,51 +93,61 @@ def fastapi_client(ably_emulator: AblyEmulator) -> Iterator[Any]:
         yield client
 
 
-def test_without_ably_js_the_page_says_how_to_add_it(
+def test_the_page_runs_the_shipped_ably_js_with_no_install(
     fastapi_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # no node_modules anywhere near
     monkeypatch.delenv("ABLY_JS_PATH", raising=False)
-    page = fastapi_client.get("/")
+    page = fastapi_client.get("/?user=alice")
     assert page.status_code == 200
-    assert "ably-js is not installed here" in page.text
-    assert ABLY_JS_INSTALL in page.text
-    assert ABLY_JS_INSTALL == "npm install --prefix . ably@2"
-    assert "<script src=" not in page.text
-    script = fastapi_client.get("/ably.js")
-    assert script.status_code == 404
-    assert ABLY_JS_INSTALL in script.text
-
-    make_bundle(tmp_path)  # the one command's result: ./node_modules/ably/build/...
-    page = fastapi_client.get("/")
-    assert "ably-js is not installed here" not in page.text.split("<div id=install hidden>")[0]
     assert "<script src='/ably.js'></script>" in page.text
+    assert "npm install" not in page.text
     script = fastapi_client.get("/ably.js")
-    assert (script.status_code, script.text) == (200, "var Ably = {};")
+    assert script.status_code == 200
     assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert f"Ably JavaScript Library v{ABLY_JS_VERSION}" in script.text[:200]
+    assert list(tmp_path.iterdir()) == []  # nothing written into the user's tree
     assert '"explainUrl":"/explain"' in page.text
+    # Started without an emulator of its own, the app offers no clock button.
+    assert '"clockUrl":null' in page.text
+    assert fastapi_client.post("/emulator/advance?seconds=5").status_code in (404, 405)
     explained = fastapi_client.post("/explain", content=b"an-opaque-token")
     assert (explained.status_code, explained.text.splitlines()[0]) == (200, "Ably token")
 
+    monkeypatch.setenv("ABLY_JS_PATH", "missing")
+    refused = fastapi_client.get("/ably.js")
+    assert refused.status_code == 404
+    assert "$ABLY_JS_PATH names no ably-js bundle" in refused.text
 
-def test_the_live_panel_is_configured_from_client_options(
-    ably_emulator: AblyEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ABLY_JS_PATH", str(NODE_MODULES))
+
+def test_the_live_panel_is_configured_from_client_options(ably_emulator: AblyEmulator) -> None:
     with AuthEndpoint(ably_emulator.create_key(), endpoint=ably_emulator.url) as auth:
         html = auth.demo_page(
             Grant(client_id="</script><b>", capability={"chat:*": ["subscribe"]}),
             auth_path="/credentials",
             ably_js_url="/static/ably.js",
+            clock_url="/clock",
         ).text
         assert "<script src='/static/ably.js'></script>" in html
-        assert '"authPath":"/credentials/jwt"' in html
+        assert '"authPath":"/credentials"' in html
+        assert '"modes":["jwt","token-request","token"]' in html
         assert f'"port":{ably_emulator.port}' in html
         assert '"X-User-Id":"\\u003c/script\\u003e\\u003cb\\u003e"' in html
+        assert '"refusedChannel":"admin:alerts"' in html
+        assert '"grantTtlMs":3600000' in html
+        assert '"clockUrl":"/clock"' in html
         assert "</script><b>" not in html
         assert auth.key.secret not in html
+        # It says plainly where credentials come from, and how to use a real key.
+        assert "Credentials come from the LOCAL ABLY EMULATOR at" in html
+        assert "ABLY_API_KEY" in html and "AuthEndpoint.from_env()" in html
         # Without ably_js_url the page is the static one.
         assert "id=live" not in auth.demo_page(ALICE).text
+    key = "appId.keyId:a-made-up-secret-of-at-least-32-characters"
+    elsewhere = AuthEndpoint(key, endpoint="http://127.0.0.1:9", timeout=timedelta(seconds=2))
+    html = elsewhere.demo_page(ALICE, ably_js_url="/a.js").text
+    assert "Credentials come from the Ably endpoint http://127.0.0.1:9, signed with key" in html
+    assert "EMULATOR" not in html
 
 
 def test_explain_response_verifies_with_the_endpoints_key(
@@ -194,7 +210,7 @@ def test_the_demo_page_connects_and_renews_in_chromium(
     ably_emulator: AblyEmulator, browser: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     emu = ably_emulator
-    monkeypatch.setenv("ABLY_JS_PATH", str(NODE_MODULES))
+    monkeypatch.delenv("ABLY_JS_PATH", raising=False)  # the shipped ably-js
     user_data = tempfile.mkdtemp(prefix="ably-authkit-chromium-")
     with (
         CountingEndpoint(emu.create_key(), endpoint=emu.url, clock=emu.now) as auth,
@@ -218,9 +234,17 @@ def test_the_demo_page_connects_and_renews_in_chromium(
             assert auth.calls.count("jwt") == 2
             # Renewal 30 s before the hour is up, on the emulator's clock: 59 min from now.
             assert countdown_minutes(browser.call("text", selector="#countdown")) in (58, 59)
+            # The timeline: one credential, and the authUrl call that fetched it.
+            assert browser.call("waitCount", selector="#timeline rect.credential", count=1) == 1
+            browser.call("waitCount", selector="#timeline line.request", count=1)
 
+            # One publish the capability allows, one it does not: Ably's 40160.
             browser.call("publish", text="hello from chromium")
             browser.call("waitText", selector="#messages", text="alice: hello from chromium")
+            browser.call("click", selector="#publish-refused")
+            refused = browser.call("waitText", selector="#publishes", text="refused on")
+            assert "published to chat:lobby" in refused
+            assert "refused on admin:alerts: Ably error 40160" in refused
 
             emu.advance(timedelta(minutes=59, seconds=35))
             browser.call("waitText", selector="#renewals", text="1", timeoutMs=15_000)
@@ -239,6 +263,11 @@ def test_the_demo_page_connects_and_renews_in_chromium(
             assert renewed_credential != credential  # a new JWT, issued 59.5 min later
             assert "verified:    yes" in renewed_credential
             assert "(in 59 min" in renewed_credential  # on the emulator's clock
+            # On the timeline: a second credential, the renewal in place, two authUrl calls.
+            browser.call("waitCount", selector="#timeline rect.credential", count=2)
+            browser.call("waitCount", selector="#timeline line.renewed", count=1)
+            browser.call("waitCount", selector="#timeline line.request", count=2)
+            assert browser.call("count", selector="#timeline line.disconnected") == 0
             # The countdown restarts from the new credential, on the emulator's clock
             # (a browser clock would say the new credential is due in 119 min).
             browser.call("waitText", selector="#countdown", text="min")
@@ -247,29 +276,28 @@ def test_the_demo_page_connects_and_renews_in_chromium(
                     break
                 time.sleep(0.05)
             assert countdown_minutes(browser.call("text", selector="#countdown")) in (58, 59)
-
-            ARTIFACTS.mkdir(exist_ok=True)
-            shot = ARTIFACTS / "demo.png"
-            browser.call("screenshot", path=str(shot))
-            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         finally:
             browser.call("close")
             shutil.rmtree(user_data, ignore_errors=True)
 
 
-def test_the_demo_command_live_panel_in_chromium(browser: Browser) -> None:
-    """``ably-authkit demo``, as a user runs it in a checkout: the page's ably-js connects
-    through the app's authUrl to the embedded emulator and chats on chat:lobby."""
+def test_the_demo_command_shows_a_renewal_in_chromium(browser: Browser) -> None:
+    """``ably-authkit demo --ttl 30s``, as a user runs it in a checkout with nothing else
+    installed: the page's ably-js (the shipped copy) connects through the app's authUrl to
+    the embedded emulator; the page's button moves the emulator's clock to just before
+    expiry; Ably disconnects the client with 40142 and it renews through the authUrl; all
+    of it on the timeline, kept as artifacts/demo.png."""
     import subprocess
     import sys
 
+    env = {k: v for k, v in os.environ.items() if k not in ("ABLY_JS_PATH", "ABLY_API_KEY")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ably_authkit", "demo", "--port", "0"],
+        [sys.executable, "-m", "ably_authkit", "demo", "--port", "0", "--ttl", "30s"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "ABLY_JS_PATH": ""},  # found in ./tests/js/node_modules
+        env=env,
     )
     user_data = tempfile.mkdtemp(prefix="ably-authkit-chromium-")
     try:
@@ -277,18 +305,38 @@ def test_the_demo_command_live_panel_in_chromium(browser: Browser) -> None:
         line = process.stdout.readline()
         assert line.startswith("Demo app: http://127.0.0.1:"), line
         url = line.split()[2]
+        assert url.endswith("/?ttl=30s")
         opened = browser.call("open", url=url, userDataDir=user_data, executablePath=CHROMIUM)
         assert opened == {"status": 200}
         assert browser.call("waitText", selector="#state", text="connected") == "connected"
         credential = browser.call("waitText", selector="#credential", text="verified:")
         assert "client id:   demo-user" in credential
         assert "verified:    yes" in credential
-        assert countdown_minutes(browser.call("text", selector="#countdown")) in (
-            58,
-            59,
-        )  # AUTH 30 s before the hour is up
+        assert "lifetime:    30 s" in credential  # asked for 30 s: the grant, narrowed
+        assert "LOCAL ABLY EMULATOR" in browser.call("text", selector="#source")
         browser.call("publish", text="hi from the demo")
         browser.call("waitText", selector="#messages", text="demo-user: hi from the demo")
+        browser.call("click", selector="#publish-refused")
+        browser.call("waitText", selector="#publishes", text="Ably error 40160")
+
+        # A 30 s credential gets no AUTH: at expiry Ably disconnects with 40142, and
+        # ably-js renews through the authUrl and reconnects.
+        browser.call("click", selector="#skip")
+        browser.call("waitText", selector="#events", text="40142", timeoutMs=20_000)
+        browser.call("waitText", selector="#renewals", text="1", timeoutMs=15_000)
+        browser.call("waitText", selector="#state", text="connected")
+        browser.call("waitCount", selector="#timeline rect.credential", count=2)
+        browser.call("waitCount", selector="#timeline line.disconnected", count=1)
+        browser.call("waitCount", selector="#timeline line.request", count=2)
+        assert "verified:    yes" in browser.call(
+            "waitText", selector="#credential", text="verified:"
+        )
+        time.sleep(1.2)  # one more redraw of the timeline, for the picture
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "demo.png"
+        browser.call("screenshot", path=str(shot))
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     finally:
         browser.call("close")
         shutil.rmtree(user_data, ignore_errors=True)

@@ -22,6 +22,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -263,6 +265,24 @@ def test_python_block_runs(
         # here (warnings are errors) rather than in whichever test runs next.
         run.namespace.clear()
         gc.collect()
+
+
+def test_the_testing_guide_example_passes_under_pytest(tmp_path: Path) -> None:
+    """docs/testing.md's complete example is a test file: saved as one in a project of its
+    own, it passes under pytest (warnings as errors) with the plugin's fixtures."""
+    guide = ROOT / "docs" / "testing.md"
+    (example,) = [block for block in python_blocks(guide) if "def test_my_auth_url" in block.code]
+    (tmp_path / "test_my_auth.py").write_text(example.code, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-W", "error", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
 
 
 # Errors ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import base64
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,16 @@ def realtime_js() -> Iterator[AblyJsRealtime]:
     peer = AblyJsRealtime()
     yield peer
     peer.close()
+
+
+@contextmanager
+def js_rest(ably_js: AblyJs, *, id: str, **create: Any) -> Iterator[str]:
+    """An ably-js Rest client in the peer (``restCreate``), closed when the block ends."""
+    ably_js.call("restCreate", id=id, **create)
+    try:
+        yield id
+    finally:
+        ably_js.call("restClose", id=id)
 
 
 def js_options(emu: AblyEmulator, **options: Any) -> dict[str, Any]:
@@ -120,30 +131,26 @@ def test_ably_js_realtime_unknown_token_from_auth_url_fails_once(
 def test_rest_unknown_token_is_40101(
     ably_emulator: AblyEmulator, ably_js: AblyJs, binary: bool
 ) -> None:
-    client = AblyRestSync(
-        token="invalid-token", use_binary_protocol=binary, **ably_emulator.client_options()
-    )
-    try:
+    with closing(
+        AblyRestSync(
+            token="invalid-token", use_binary_protocol=binary, **ably_emulator.client_options()
+        )
+    ) as client:
         with pytest.raises(AblyException) as refused:
             client.channels.get("chat:lobby").publish("m", "x")
         assert (refused.value.code, refused.value.status_code) == (40101, 401)
-    finally:
-        client.close()
     rest_id = f"unknown-token-{binary}"
-    ably_js.call(
-        "restCreate",
+    with js_rest(
+        ably_js,
         id=rest_id,
         options=js_options(ably_emulator, useBinaryProtocol=binary),
         credentials=["invalid-token", "invalid-token"],
-    )
-    try:
+    ):
         with pytest.raises(AblyJsError) as js_refused:
             ably_js.call("restPublish", id=rest_id, channel="chat:lobby", name="m", data="x")
         assert (js_refused.value.code, js_refused.value.status_code) == (40101, 401)
         # Not renewed: one call of the authCallback, the second credential left unused.
         assert ably_js.call("restCallbackCalls", id=rest_id) == 1
-    finally:
-        ably_js.call("restClose", id=rest_id)
     assert ably_emulator.published("chat:lobby") == []
 
 
@@ -310,25 +317,21 @@ def test_invalid_capabilities_are_400_40000(
     """ably-python test/ably/rest/restcapability_test.py test_invalid_capabilities 1-3
     (400, 40000); ably-js test/rest/capability.test.js "Invalid capabilities" 1-3 (400)."""
     key = ably_emulator.create_key()
-    client = AblyRestSync(key=f"{key.name}:{key.secret}", **ably_emulator.client_options())
-    try:
+    with closing(
+        AblyRestSync(key=f"{key.name}:{key.secret}", **ably_emulator.client_options())
+    ) as client:
         with pytest.raises(AblyException) as refused:
             client.auth.request_token(token_params={"capability": capability})
         assert (refused.value.status_code, refused.value.code) == (400, 40000)
-    finally:
-        client.close()
     rest_id = f"invalid-capability-{INVALID_CAPABILITIES.index(capability)}"
-    ably_js.call(
-        "restCreate",
+    with js_rest(
+        ably_js,
         id=rest_id,
         options=js_options(ably_emulator, key=f"{key.name}:{key.secret}", useBinaryProtocol=False),
-    )
-    try:
+    ):
         with pytest.raises(AblyJsError) as js_refused:
             ably_js.call("restRequestToken", id=rest_id, tokenParams={"capability": capability})
         assert (js_refused.value.status_code, js_refused.value.code) == (400, 40000)
-    finally:
-        ably_js.call("restClose", id=rest_id)
     assert ably_emulator.issued_tokens == []
 
 
@@ -346,30 +349,20 @@ def test_nonce_replay_is_the_pair_and_is_forgotten_after_the_window(
     emu = ably_emulator
     key = emu.create_key()
     nonce = "1234567890123456"
-    client = AblyRestSync(key=f"{key.name}:{key.secret}", **emu.client_options())
-    try:
+    with closing(AblyRestSync(key=f"{key.name}:{key.secret}", **emu.client_options())) as client:
         now = to_ms(emu.now())
         client.auth.request_token({"timestamp": now, "nonce": nonce})
         with pytest.raises(AblyException) as replayed:
             client.auth.request_token({"timestamp": now, "nonce": nonce})
         assert (replayed.value.status_code, replayed.value.code) == (401, 40105)
         client.auth.request_token({"timestamp": now + 1000, "nonce": nonce})
-    finally:
-        client.close()
     rest_id = "nonce-replay"
-    ably_js.call(
-        "restCreate",
-        id=rest_id,
-        options=js_options(emu, key=f"{key.name}:{key.secret}"),
-    )
-    try:
+    with js_rest(ably_js, id=rest_id, options=js_options(emu, key=f"{key.name}:{key.secret}")):
         params = {"timestamp": now + 2000, "nonce": nonce}
         ably_js.call("restRequestToken", id=rest_id, tokenParams=params)
         with pytest.raises(AblyJsError) as js_replayed:
             ably_js.call("restRequestToken", id=rest_id, tokenParams=params)
         assert (js_replayed.value.status_code, js_replayed.value.code) == (401, 40105)
-    finally:
-        ably_js.call("restClose", id=rest_id)
     assert len(emu.issued_tokens) == 3
     # Memory is bounded: once the pairs are out of the 2 min window they are forgotten
     # (a replay of one would be refused as not current, 40104).
@@ -439,35 +432,30 @@ def test_jwt_of_an_unknown_app_is_404_40400(
     authCallback and invalid keys": keyName invalid.invalid → 40400, status 404."""
     emu = ably_emulator
     unknown_app = jwt_for(emu, "invalid.invalid")
-    client = AblyRestSync(token=unknown_app, use_binary_protocol=binary, **emu.client_options())
-    try:
+    with closing(
+        AblyRestSync(token=unknown_app, use_binary_protocol=binary, **emu.client_options())
+    ) as client:
         with pytest.raises(AblyException) as refused:
             client.channels.get("chat:lobby").history()
         assert (refused.value.code, refused.value.status_code) == (40400, 404)
-    finally:
-        client.close()
     rest_id = f"unknown-app-{binary}"
-    ably_js.call(
-        "restCreate",
+    with js_rest(
+        ably_js,
         id=rest_id,
         options=js_options(emu, useBinaryProtocol=binary),
         credentials=[unknown_app],
-    )
-    try:
+    ):
         with pytest.raises(AblyJsError) as js_refused:
             ably_js.call("restHistory", id=rest_id, channel="chat:lobby")
         assert (js_refused.value.code, js_refused.value.status_code) == (40400, 404)
-    finally:
-        ably_js.call("restClose", id=rest_id)
     # An unknown key of a known app keeps its own answer: 40101.
     known_app = jwt_for(emu, f"{emu.app_id}.unknownKey")
-    client = AblyRestSync(token=known_app, use_binary_protocol=binary, **emu.client_options())
-    try:
+    with closing(
+        AblyRestSync(token=known_app, use_binary_protocol=binary, **emu.client_options())
+    ) as client:
         with pytest.raises(AblyException) as no_key:
             client.channels.get("chat:lobby").history()
         assert (no_key.value.code, no_key.value.status_code) == (40101, 401)
-    finally:
-        client.close()
 
 
 def test_realtime_jwt_of_an_unknown_app_fails_with_40400(ably_emulator: AblyEmulator) -> None:
@@ -499,39 +487,29 @@ def test_stats_with_the_ably_package_and_ably_js(
     emu = ably_emulator
     key = emu.create_key()
     jwt = mint_jwt(key, capability={"*": ["*"]}, now=emu.now())
-    client = AblyRestSync(token=jwt, use_binary_protocol=binary, **emu.client_options())
-    try:
+    with closing(
+        AblyRestSync(token=jwt, use_binary_protocol=binary, **emu.client_options())
+    ) as client:
         page = client.stats(limit=10, unit="hour")
         assert page.items == []
         assert page.has_first() and not page.has_next() and page.is_last()
         assert page.first().items == []
-    finally:
-        client.close()
     rest_id = f"stats-{binary}"
-    ably_js.call(
-        "restCreate",
-        id=rest_id,
-        options=js_options(emu, useBinaryProtocol=binary),
-        credentials=[jwt],
-    )
-    try:
+    with js_rest(
+        ably_js, id=rest_id, options=js_options(emu, useBinaryProtocol=binary), credentials=[jwt]
+    ):
         answer = ably_js.call("restStats", id=rest_id, params={"limit": 5})
         assert answer == {"items": [], "hasNext": False, "isLast": True, "first": []}
-    finally:
-        ably_js.call("restClose", id=rest_id)
 
     # The same checks as every route: a JWT of an unknown app, no stats capability, none.
     for token, code, status in [
         (jwt_for(emu, "invalid.invalid"), 40400, 404),
         (mint_jwt(key, capability=CHAT, now=emu.now()), 40160, 401),
     ]:
-        refused_client = AblyRestSync(token=token, **emu.client_options())
-        try:
+        with closing(AblyRestSync(token=token, **emu.client_options())) as refused_client:
             with pytest.raises(AblyException) as refused:
                 refused_client.stats()
             assert (refused.value.code, refused.value.status_code) == (code, status)
-        finally:
-            refused_client.close()
     anonymous = httpx.get(f"{emu.url}/stats")
     assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, 40101)
     bad_limit = httpx.get(f"{emu.url}/stats?limit=0", headers={"Authorization": f"Bearer {jwt}"})
@@ -550,8 +528,7 @@ def test_line_breaks_in_channel_names_and_odd_limits_get_ably_errors(
     emu = ably_emulator
     key = emu.create_key(capability={"*": ["*"]})
     jwt = mint_jwt(key, capability={"*": ["*"]}, now=emu.now())
-    client = AblyRestSync(token=jwt, **emu.client_options())
-    try:
+    with closing(AblyRestSync(token=jwt, **emu.client_options())) as client:
         for name in ("chat:a\nb", "chat:a\r\nb", "chat:a\rb"):
             with pytest.raises(AblyException) as refused:
                 client.channels.get(name).publish("m", "x")
@@ -559,8 +536,6 @@ def test_line_breaks_in_channel_names_and_odd_limits_get_ably_errors(
             with pytest.raises(AblyException) as no_history:
                 client.channels.get(name).history()
             assert no_history.value.code == 40010
-    finally:
-        client.close()
     headers = {"Authorization": f"Bearer {jwt}"}
     for path in ("/channels/a%0D%0Ab/messages", "/channels/chat:x/messages?limit=%C2%B2"):
         answer = httpx.get(emu.url + path, headers=headers)
@@ -767,21 +742,15 @@ def test_post_apps_answers_as_the_sandbox_and_its_keys_work(
 
     # ably-js capability.test.js "Blanket intersection with specified key": a token of
     # keys[1] gets that key's capability; with the ably package too.
-    client = AblyRestSync(key=app["keys"][1]["keyStr"], **emu.client_options())
-    try:
+    with closing(AblyRestSync(key=app["keys"][1]["keyStr"], **emu.client_options())) as client:
         details = client.auth.request_token()
         granted = {name: sorted(ops) for name, ops in details.capability.items()}
         assert granted == json.loads(app["keys"][1]["capability"])
-    finally:
-        client.close()
     rest_id = "provisioned"
-    ably_js.call("restCreate", id=rest_id, options=js_options(emu, key=app["keys"][4]["keyStr"]))
-    try:
+    with js_rest(ably_js, id=rest_id, options=js_options(emu, key=app["keys"][4]["keyStr"])):
         assert ably_js.call("restStats", id=rest_id)["items"] == []
         token = ably_js.call("restRequestToken", id=rest_id, tokenParams={"clientId": "x"})
         assert json.loads(token["capability"]) == {"[*]*": ["*"]}
-    finally:
-        ably_js.call("restClose", id=rest_id)
 
     # Two apps, two sets of keys: a key of app B is not a key of app A.
     other = emu.create_app(spec)

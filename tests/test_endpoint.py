@@ -8,11 +8,13 @@ import socket
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.requests import Request
 
 from ably_authkit import (
     ApiKey,
@@ -376,6 +378,94 @@ def test_respond_wsgi_refuses_what_is_not_an_environ(auth: AuthEndpoint) -> None
     post = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": _FORM}
     with pytest.raises(ParameterTypeError, match="body must be the raw request body as bytes"):
         auth.respond_wsgi("jwt", ALICE, post, body=lambda: "ttl=1")  # type: ignore[arg-type,return-value]
+
+
+def asgi_request(
+    method: str, query: bytes = b"", body: bytes | None = None, content_type: str = ""
+) -> Any:
+    """A Starlette Request over an ASGI scope; its body is None when it must not be read."""
+
+    async def receive() -> dict[str, Any]:
+        assert body is not None, "the body was read"
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    headers = [(b"content-type", content_type.encode())] if content_type else []
+    scope = {"type": "http", "method": method, "query_string": query, "headers": headers}
+    return Request(scope, receive)
+
+
+def test_respond_asgi_reads_the_request_and_the_body_only_for_a_post(
+    auth: AuthEndpoint, key: ApiKey
+) -> None:
+    async def main() -> list[AuthResponse]:
+        return [
+            # A GET's body is never awaited (the request's receive() would fail).
+            await auth.respond_asgi("jwt", ALICE, asgi_request("GET", b"ttl=600000"), now=NOW),
+            await auth.respond_asgi(
+                "token-request",
+                ALICE,
+                asgi_request("POST", b"ttl=600000", b"ttl=60000&clientId=alice", _FORM),
+                now=NOW,
+            ),
+            await auth.respond_asgi("jwt", ALICE, asgi_request("PUT"), now=NOW),
+            # The query is the raw bytes: UTF-8, else 400.
+            await auth.respond_asgi("jwt", ALICE, asgi_request("GET", b"clientId=\xff")),
+            await auth.respond_asgi(
+                "jwt", ALICE, asgi_request("POST", b"", b'{"ttl": 1}', "application/json")
+            ),
+        ]
+
+    get, post, put, not_utf8, not_a_form = asyncio.run(main())
+    assert issued(get, key) == ("alice", ALICE.capability, timedelta(minutes=10))
+    assert issued(post, key) == ("alice", ALICE.capability, timedelta(minutes=1))
+    assert (put.status, put.header("Allow")) == (405, "GET, POST")
+    assert (not_utf8.status, error_of(not_utf8)["code"]) == (400, 40000)
+    assert not_a_form.status == 415
+
+
+def test_respond_asgi_refuses_what_is_not_a_starlette_request(auth: AuthEndpoint) -> None:
+    async def main(request: Any) -> AuthResponse:
+        return await auth.respond_asgi("jwt", ALICE, request)
+
+    for wrong in ({"type": "http"}, "GET /auth/jwt", None):
+        with pytest.raises(ParameterTypeError, match="Starlette or FastAPI Request"):
+            asyncio.run(main(wrong))
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_respond_asgi_through_fastapi_is_respond(auth: AuthEndpoint, key: ApiKey) -> None:
+    from fastapi import FastAPI, Response
+    from fastapi.testclient import TestClient
+
+    app = FastAPI()
+
+    @app.api_route("/auth/{mode}", methods=["GET", "POST"])
+    async def credentials(mode: str, request: Request) -> Response:
+        answer = await auth.respond_asgi(mode, ALICE, request, now=NOW)
+        return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+    with TestClient(app) as client:
+        got = client.get(
+            "/auth/jwt?ttl=600000&capability=%7B%22chat%3Alobby%22%3A%5B%22publish%22%5D%7D"
+        )
+        assert got.headers["content-type"] == "application/jwt", got.text
+        expected = auth.respond(
+            "jwt",
+            ALICE,
+            query='ttl=600000&capability={"chat:lobby":["publish"]}',
+            now=NOW,
+        )
+        assert got.content == expected.body
+        posted = client.post("/auth/token_request", params={"ttl": "600000"}, data={"ttl": "60000"})
+        assert posted.headers["cache-control"] == "no-store"
+        assert issued(
+            AuthResponse(
+                status=posted.status_code, headers=posted.headers.items(), body=posted.content
+            ),
+            key,
+        ) == ("alice", ALICE.capability, timedelta(minutes=1))
+        refused = client.get("/auth/jwt", params={"clientId": "bob"})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, 40102)
 
 
 def test_unrelated_and_empty_params_are_ignored(auth: AuthEndpoint, key: ApiKey) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from datetime import timedelta
+
+from fastapi import FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from ably_authkit import resource_segment
 from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant, ably_js_response
@@ -35,26 +38,35 @@ def create_app(auth: AuthEndpoint) -> FastAPI:
 
     @app.api_route("/auth/{mode}", methods=["GET", "POST"])  # jwt, token-request, token
     async def credentials(mode: str, request: Request) -> Response:
-        answer = await auth.arespond(
-            mode,
-            grant_for(current_user(request)),
-            method=request.method,
-            query=request.url.query,
-            body=await request.body(),
-            content_type=request.headers.get("content-type", ""),
-        )
+        # The method, query and content type come from the request; the body is read
+        # only for a POST, the one method that carries token params in it.
+        answer = await auth.respond_asgi(mode, grant_for(current_user(request)), request)
         return reply(answer)
+
+    # The local emulator this app was started with (--emulator, `ably-authkit demo`), if any.
+    emulator = auth.emulator
 
     @app.get("/")
     async def page(request: Request, user: str | None = None) -> Response:
         # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
         grant = grant_for(user or current_user(request) or "demo-user")
         page = await auth.ademo_page(
-            grant, ably_js_url="/ably.js", explain_url="/explain", page_url=str(request.base_url)
+            grant,
+            ably_js_url="/ably.js",
+            explain_url="/explain",
+            clock_url=None if emulator is None else "/emulator/advance",
+            page_url=str(request.base_url),
         )
         return reply(page)
 
-    @app.get("/ably.js")  # the page's live panel runs ably-js from node_modules, offline
+    if emulator is not None:
+
+        @app.post("/emulator/advance")  # DEMO ONLY: the page's button moves the emulator's clock
+        async def advance(seconds: int = Query(ge=1, le=86_400)) -> JSONResponse:
+            now = emulator.advance(timedelta(seconds=seconds))
+            return JSONResponse({"now": int(now.timestamp() * 1000)})
+
+    @app.get("/ably.js")  # the live panel's ably-js, shipped with ably_authkit: offline
     async def ably_js() -> Response:
         return reply(ably_js_response())
 

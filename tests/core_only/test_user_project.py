@@ -9,6 +9,8 @@ core works, and each feature of an extra says which extra to install.
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -96,3 +98,33 @@ def test_a_fixture_without_the_extra_fails_that_test_and_says_why(
         ["*the ably_emulator fixture: ably_authkit.testing needs the *emulator* extra*"]
     )
     result.stdout.fnmatch_lines(['*pip install "ably-authkit?emulator?"*'])
+
+
+def test_the_guides_are_installed_with_the_package() -> None:
+    # What `ably-authkit --help` points a pip user to.
+    help_text = subprocess.run(
+        [sys.executable, "-m", "ably_authkit", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "ably-authkit docs" in help_text
+    listed = subprocess.run(
+        [sys.executable, "-m", "ably_authkit", "docs"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "quickstart" in listed and "site-packages" in listed
+    guide = subprocess.run(
+        [sys.executable, "-m", "ably_authkit", "docs", "quickstart"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert guide.startswith("# Quick start")
+
+
+def test_the_demo_page_templates_are_installed() -> None:
+    # The page's markup is package data: a non-editable install must carry it.
+    page = AuthEndpoint(KEY).demo_page(None)
+    assert page.status == 401
+    assert "Nobody is signed in" in page.text
+    assert "<code>X-User-Id</code>" in page.text

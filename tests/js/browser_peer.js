@@ -1,7 +1,8 @@
 // Headless Chromium (the Debian `chromium` package) driven by playwright-core, for the
 // Python tests, over the pipe protocol of serve.js. One page per process. Requests:
 // open {url, userDataDir, executablePath}, text {selector}, waitText {selector, text,
-// timeoutMs}, publish {text}, screenshot {path}, close.
+// timeoutMs}, count {selector}, waitCount {selector, count, timeoutMs}, click {selector},
+// publish {text}, screenshot {path}, close.
 'use strict';
 const { chromium } = require('playwright-core');
 const { serve } = require('./serve');
@@ -55,9 +56,32 @@ const ops = {
     }
     return await page.textContent(selector);
   },
+  async count({ selector }) {
+    return await page.locator(selector).count();
+  },
+  async waitCount({ selector, count, timeoutMs }) {
+    try {
+      await page.waitForFunction(
+        ([sel, expected]) => document.querySelectorAll(sel).length >= expected,
+        [selector, count],
+        { timeout: timeoutMs || 10000, polling: 50 },
+      );
+    } catch (err) {
+      const events = await page.textContent('#events').catch(() => null);
+      throw new Error(
+        'timed out waiting for ' + count + ' of ' + selector + ' (events: ' +
+          JSON.stringify(events) + '); console: ' + JSON.stringify(consoleLines),
+      );
+    }
+    return await page.locator(selector).count();
+  },
+  async click({ selector }) {
+    await page.click(selector);
+    return true;
+  },
   async publish({ text }) {
     await page.fill('#text', text);
-    await page.click('#send button');
+    await page.click('#publish-allowed');
     return true;
   },
   async screenshot({ path }) {

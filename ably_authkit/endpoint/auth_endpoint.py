@@ -1,0 +1,666 @@
+"""Issuing credentials: :class:`AuthEndpoint` signs (``jwt``, ``token-request``) or requests
+(``token``) the credential for a :class:`~.grant.Grant`, and is configured from the
+environment (:meth:`AuthEndpoint.from_env`). It reads requests through :mod:`.params` and
+:mod:`.narrowing`, answers with :mod:`.responses`, and leaves each framework's request
+object to :mod:`.wsgi` and :mod:`.asgi` and the demo page to :mod:`.demo`.
+
+Nothing heavy is imported until it is used: the ``token`` mode loads the ``ably``
+package (the ``network`` extra; without it, :class:`~ably_authkit.MissingExtraError`) on
+its first call, and :meth:`AuthEndpoint.from_env` loads the emulator only when it is asked
+for by name (``emulator=True``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from ably_authkit._time import ONE_SECOND, emulator_clock
+from ably_authkit.errors import (
+    AuthKitError,
+    InvalidApiKeyError,
+    InvalidParameterError,
+    MissingExtraError,
+    ParameterTypeError,
+)
+from ably_authkit.jwt_tokens import _mint_granted, mint_jwt
+from ably_authkit.keys import ApiKey, as_api_key
+from ably_authkit.token_requests import create_token_request
+
+from .asgi import read_request
+from .grant import Grant
+from .narrowing import _Issue, _narrowed
+from .params import _NOTHING_ASKED, MODES, _asked, _check_method, _check_mode, _request_params
+from .responses import (
+    _JSON,
+    _JWT,
+    AuthResponse,
+    _details_response,
+    _failure,
+    _ok,
+    _Refusal,
+    _refuse,
+    _server_error,
+    error_response,
+)
+from .wsgi import read_environ
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+    from types import TracebackType
+    from typing import Any
+
+    from starlette.requests import Request
+
+    from ably_authkit.testing import AblyEmulator
+
+__all__ = ["EMULATOR_HOST_ENV", "AuthEndpoint"]
+
+#: The variable that names a running Ably emulator (``HOST:PORT``), in the style of
+#: Firebase's ``FIREBASE_AUTH_EMULATOR_HOST``: see :meth:`AuthEndpoint.from_env`.
+EMULATOR_HOST_ENV = "ABLY_EMULATOR_HOST"
+
+
+def _endpoint_from_env(
+    environ: Mapping[str, str] | None = None,
+    *,
+    endpoint_variable: str = "ABLY_ENDPOINT",
+    emulator_variable: str = EMULATOR_HOST_ENV,
+) -> str | None:
+    """The endpoint the environment names: ``ABLY_ENDPOINT``, or ``http://HOST:PORT`` for
+    ``ABLY_EMULATOR_HOST``; ``None`` (Ably) when neither is set. Both set is refused."""
+    source = os.environ if environ is None else environ
+    endpoint = source.get(endpoint_variable) or None
+    emulator_host = source.get(emulator_variable) or None
+    if emulator_host is None:
+        return endpoint
+    if endpoint is not None:
+        raise InvalidParameterError(
+            f"{emulator_variable} and {endpoint_variable} are both set: the first names a "
+            "local emulator, the second another service; unset one",
+            field=emulator_variable,
+        )
+    return _emulator_url(emulator_host, emulator_variable)
+
+
+def _emulator_url(host: str, variable: str) -> str:
+    """``http://HOST:PORT`` for ``ABLY_EMULATOR_HOST``'s ``HOST:PORT``."""
+    from ably_authkit.rest import check_endpoint
+
+    url = f"http://{host}"
+    try:
+        options = check_endpoint(url)
+    except AuthKitError:
+        options = {}
+    if "port" not in options:
+        raise InvalidParameterError(
+            f"{variable} must be the HOST:PORT of a running emulator, such as "
+            "127.0.0.1:8123 (what 'ably-authkit emulator' prints), with no scheme",
+            field=variable,
+        )
+    return url
+
+
+class AuthEndpoint:
+    """Answers an Ably client's authUrl requests for one API key.
+
+    Build one per process and share it between requests and threads.
+
+    Args:
+        key: the API key that signs every credential (an :class:`~ably_authkit.ApiKey`
+            or its text). Its secret never leaves the server.
+        endpoint: where the ``token`` mode exchanges TokenRequests, and where
+            :meth:`client_options` sends clients: an Ably routing policy (``"main"``,
+            ``"nonprod:sandbox"``), a host, or a URL such as ``"http://127.0.0.1:8123"``
+            (an emulator). ``None``: Ably. Checked here: a malformed value, a host and
+            port without a scheme, a URL with credentials or something shaped like an API
+            key is refused at once (without repeating it), never on the first request.
+        query_time: have the ``token`` mode ask Ably's clock first (once per key and
+            endpoint per process), for a server whose clock may be wrong.
+        timeout: how long a ``token``-mode request to Ably may take (default 10 s).
+        clock: where the issue time of every credential comes from, a function returning
+            an aware ``datetime``. Default: the clock of the :class:`AblyEmulator
+            <ably_authkit.testing.AblyEmulator>` running in this process at ``endpoint``,
+            if there is one (so a test that moves it with ``advance()`` needs nothing
+            more), else the machine's clock.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_emulator",
+        "_emulator_host",
+        "_endpoint",
+        "_query_time",
+        "_target",
+        "_timeout",
+        "key",
+    )
+
+    key: ApiKey
+
+    def __init__(
+        self,
+        key: ApiKey | str,
+        *,
+        endpoint: str | None = None,
+        query_time: bool = False,
+        timeout: timedelta | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        from ably_authkit.rest import DEFAULT_TIMEOUT, _client_options
+
+        if clock is not None and not callable(clock):
+            raise ParameterTypeError(
+                "clock must be a function returning an aware datetime, such as emu.now",
+                field="clock",
+            )
+        self._clock = clock
+        self.key = as_api_key(key)
+        self._timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        options = _client_options(endpoint, self._timeout)  # a bad endpoint is refused now
+        self._target = {
+            name: value
+            for name, value in options.items()
+            if name in ("endpoint", "port", "tls_port", "tls")
+        }
+        if not isinstance(query_time, bool):
+            raise ParameterTypeError("query_time must be True or False", field="query_time")
+        self._endpoint = endpoint
+        self._query_time = query_time
+        self._emulator: AblyEmulator | None = None
+        self._emulator_host: str | None = None
+
+    @property
+    def endpoint(self) -> str | None:
+        """Where the ``token`` mode asks for tokens (``None``: Ably's default)."""
+        return self._endpoint
+
+    @property
+    def emulator(self) -> AblyEmulator | None:
+        """The emulator :meth:`from_env` embedded (``emulator=True``), else ``None``."""
+        return self._emulator
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        emulator: bool = False,
+        key_variable: str = "ABLY_API_KEY",
+        endpoint_variable: str = "ABLY_ENDPOINT",
+        emulator_variable: str = EMULATOR_HOST_ENV,
+    ) -> AuthEndpoint:
+        """The endpoint an app configures from its environment (default ``os.environ``).
+
+        - ``ABLY_API_KEY`` set: that key; ``ABLY_ENDPOINT`` (a routing policy, host or
+          URL), when set, is where the ``token`` mode asks and clients connect.
+        - ``ABLY_EMULATOR_HOST`` set (``HOST:PORT``, as Firebase's emulators are named):
+          the Ably emulator running there (``ably-authkit emulator``) is used instead of
+          Ably; the key is still ``ABLY_API_KEY`` (the emulator prints one).
+        - Neither a key nor the emulator asked for: an
+          :class:`~ably_authkit.InvalidApiKeyError` naming the variable. A production
+          deploy with a misspelt variable must not hand out credentials Ably rejects.
+
+        Args:
+            environ: the variables to read (default ``os.environ``).
+            emulator: start an embedded :class:`~ably_authkit.testing.AblyEmulator` on
+                127.0.0.1, take a key from it and use it, whatever the variables say (for
+                demos, examples and local development; needs the ``emulator`` extra).
+                :meth:`close` stops it; :meth:`describe` says so plainly.
+            key_variable: the name of the key's variable.
+            endpoint_variable: the name of the endpoint's variable.
+            emulator_variable: the name of the running emulator's variable.
+        """
+        source = os.environ if environ is None else environ
+        if emulator is True:
+            return cls._embedded()
+        if not isinstance(emulator, bool):
+            raise ParameterTypeError("emulator must be True or False", field="emulator")
+        endpoint = _endpoint_from_env(
+            source, endpoint_variable=endpoint_variable, emulator_variable=emulator_variable
+        )
+        emulator_host = source.get(emulator_variable) or None
+        if not source.get(key_variable):
+            raise InvalidApiKeyError(
+                f"the environment variable {key_variable} is not set: set it to your Ably "
+                "API key (appId.keyId:secret, from the dashboard's API Keys tab). For local "
+                f"development without an account, run 'ably-authkit emulator' and set "
+                f"the {key_variable} and {emulator_variable} it prints, or build the "
+                "endpoint with from_env(emulator=True)",
+                field=key_variable,
+            )
+        auth = cls(ApiKey.from_env(key_variable, environ=source), endpoint=endpoint)
+        auth._emulator_host = emulator_host
+        return auth
+
+    @classmethod
+    def _embedded(cls) -> AuthEndpoint:
+        from ably_authkit.testing import AblyEmulator
+
+        emulator = AblyEmulator(host="127.0.0.1", port=0)
+        emulator.start()
+        try:
+            auth = cls(emulator.create_key(), endpoint=emulator.url)
+        except BaseException:
+            emulator.stop()
+            raise
+        auth._emulator = emulator
+        return auth
+
+    def client_options(self, sdk: str = "ably-python") -> dict[str, Any]:
+        """The options that send a client where this endpoint's credentials work
+        (``endpoint``, ``port``, ``tls``...), as ``sdk`` (``"ably-python"`` or
+        ``"ably-js"``) spells them. Empty for Ably itself."""
+        from ably_authkit._connect import SDKS, sdk_options
+
+        if sdk not in SDKS:
+            raise InvalidParameterError(f"sdk must be one of {SDKS}, not {sdk!r}", field="sdk")
+        return sdk_options(self._target, sdk)
+
+    def connect_snippets(
+        self, auth_url: str, *, headers: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """Code that connects a realtime client through this endpoint's routes at
+        ``auth_url`` (the base of ``auth_url + "/jwt"`` and the others), by SDK: ably-js
+        through the ``jwt`` route, and the `ably` package through ``token-request``
+        (given a JWT with a clientId, its realtime client fails to renew, 40102)."""
+        from ably_authkit._connect import js_snippet, python_snippet
+
+        base = auth_url.rstrip("/")
+        sent = {} if headers is None else dict(headers)
+        return {
+            "ably-js": js_snippet(self._target, auth_url=f"{base}/jwt", headers=sent),
+            "ably-python": python_snippet(
+                self._target, auth_url=f"{base}/token-request", headers=sent
+            ),
+        }
+
+    def describe(
+        self, auth_url: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> str:
+        """A few lines for a startup banner: where credentials come from (plainly, when it
+        is a local emulator), which key (by name only), and, with ``auth_url`` (the base of
+        the app's routes), the code that connects each SDK's realtime client."""
+        lines = []
+        emulator = self._emulator
+        if emulator is not None:
+            lines.append(
+                f"Credentials come from a LOCAL ABLY EMULATOR at {emulator.url}, started "
+                "by this process (offline; not Ably: they work only there, and its data is "
+                "lost on exit)."
+            )
+        elif self._emulator_host is not None or self._emulator_clock() is not None:
+            lines.append(
+                f"Credentials come from the LOCAL ABLY EMULATOR at {self._endpoint} "
+                "(not Ably: they work only there)."
+            )
+        lines.append(f"Ably key: {self.key.name} (its secret stays on this server)")
+        lines.append(f"Tokens are requested from: {self._endpoint or 'Ably (main)'}")
+        if auth_url is not None:
+            lines.append("Connect a realtime client:")
+            for sdk, code in self.connect_snippets(auth_url, headers=headers).items():
+                lines.append(f"  {sdk + ':':<12} {code}")
+        elif self._target:
+            from ably_authkit._connect import SDKS
+
+            lines.append("Client options to reach it:")
+            for sdk in SDKS:
+                options = ", ".join(f"{k}={v!r}" for k, v in self.client_options(sdk).items())
+                lines.append(f"  {sdk + ':':<12} {options}")
+        return "\n".join(lines)
+
+    def _emulator_clock(self) -> Callable[[], datetime] | None:
+        return emulator_clock(self._target) if self._target else None
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def _answer_or_issue(
+        self,
+        mode: str,
+        grant: Grant | None,
+        method: str,
+        query: str | bytes | Mapping[str, str],
+        body: bytes,
+        content_type: str,
+        now: datetime | None,
+    ) -> AuthResponse | Grant | _Issue:
+        """The answer, except in ``token`` mode: then what to ask Ably for."""
+        try:
+            mode = _check_mode(mode)
+            method = _check_method(method)
+            if grant is None:
+                raise _refuse(
+                    401,
+                    40100,
+                    "no signed-in user: this server hands Ably credentials only to its own users",
+                )
+            if not isinstance(grant, Grant):
+                raise ParameterTypeError(
+                    f"grant must be a Grant or None, not {type(grant).__name__}", field="grant"
+                )
+            params = _request_params(method, query, body, content_type)
+            issue = _narrowed(grant, _asked(params) if params else _NOTHING_ASKED)
+        except _Refusal as refusal:
+            return refusal.response
+        if mode != "token":
+            return self._issue_locally(mode, issue, now)
+        return issue
+
+    def _now(self, now: datetime | None) -> datetime | None:
+        """The issue time: the caller's, else the endpoint's clock (None: the machine's)."""
+        if now is None:
+            clock = self._clock
+            if clock is None and self._target:
+                clock = emulator_clock(self._target)
+            if clock is not None:
+                return clock()
+        return now
+
+    def _issue_locally(
+        self, mode: str, issue: Grant | _Issue, now: datetime | None
+    ) -> AuthResponse:
+        now = self._now(now)
+        try:
+            if mode == "jwt":
+                seconds = issue.ttl // ONE_SECOND
+                if not seconds:
+                    return error_response(
+                        400, 40003, "ttl under 1 s: a JWT's lifetime is whole seconds"
+                    )
+                key = self.key
+                if key.capability is None and not key.revocable:
+                    # The Grant checked the rest: nothing of the key's own to check against.
+                    token = _mint_granted(key, issue.capability, issue.client_id, seconds, now)
+                else:
+                    token = mint_jwt(
+                        key,
+                        capability=issue.capability,
+                        client_id=issue.client_id,
+                        ttl=seconds * ONE_SECOND,
+                        now=now,
+                    ).encode("ascii")
+                return _ok(_JWT, token)
+            request = create_token_request(
+                self.key,
+                capability=issue.capability,
+                client_id=issue.client_id,
+                ttl=issue.ttl,
+                now=now,
+            )
+            return _ok(_JSON, request.to_json().encode("utf-8"))
+        except AuthKitError as error:
+            return _server_error(error)
+
+    def respond(
+        self,
+        mode: str,
+        grant: Grant | None,
+        *,
+        method: str = "GET",
+        query: str | bytes | Mapping[str, str] = "",
+        body: bytes = b"",
+        content_type: str = "",
+        now: datetime | None = None,
+    ) -> AuthResponse:
+        """Answer one authUrl request.
+
+        Args:
+            mode: ``"jwt"``, ``"token-request"`` (or ``"token_request"``) or ``"token"``;
+                anything else is answered 404, so a route may pass a path segment as is.
+            grant: what the signed-in user gets, or ``None`` when nobody is signed in.
+            method: the request's method; GET and POST are answered, others get 405.
+            query: the raw query string, as text or bytes (or a mapping of parsed params).
+            body: the raw request body; read as the token params of a POST when it is
+                ``application/x-www-form-urlencoded`` (``content_type``).
+            now: the issue time for ``jwt`` and ``token-request`` (default: the clock).
+        """
+        issue = self._answer_or_issue(mode, grant, method, query, body, content_type, now)
+        if isinstance(issue, AuthResponse):
+            return issue
+        from ably_authkit.rest import _SYNC_CLIENTS
+
+        try:
+            with _SYNC_CLIENTS.client(
+                self.key, self._endpoint, self._timeout, self._query_time
+            ) as client:
+                details = client.request_token(
+                    capability=issue.capability,
+                    client_id=issue.client_id,
+                    ttl=issue.ttl,
+                    now=self._now(now),
+                )
+        except MissingExtraError:
+            raise  # the deploy lacks the network extra: not the client's fault, nor Ably's
+        except AuthKitError as error:
+            return _failure(error)
+        return _details_response(details)
+
+    async def arespond(
+        self,
+        mode: str,
+        grant: Grant | None,
+        *,
+        method: str = "GET",
+        query: str | bytes | Mapping[str, str] = "",
+        body: bytes = b"",
+        content_type: str = "",
+        now: datetime | None = None,
+    ) -> AuthResponse:
+        """:meth:`respond` for asyncio apps (FastAPI, Starlette, aiohttp): the ``token``
+        mode awaits Ably instead of blocking the event loop."""
+        issue = self._answer_or_issue(mode, grant, method, query, body, content_type, now)
+        if isinstance(issue, AuthResponse):
+            return issue
+        from ably_authkit.rest import _ASYNC_CLIENTS
+
+        try:
+            client = await _ASYNC_CLIENTS.client(
+                self.key, self._endpoint, self._timeout, self._query_time
+            )
+            details = await client.request_token(
+                capability=issue.capability,
+                client_id=issue.client_id,
+                ttl=issue.ttl,
+                now=self._now(now),
+            )
+        except MissingExtraError:
+            raise
+        except AuthKitError as error:
+            return _failure(error)
+        return _details_response(details)
+
+    def respond_wsgi(
+        self,
+        mode: str,
+        grant: Grant | None,
+        environ: Mapping[str, Any],
+        *,
+        body: bytes | Callable[[], bytes] = b"",
+        now: datetime | None = None,
+    ) -> AuthResponse:
+        """:meth:`respond` for WSGI apps (Flask, Django, Pyramid, Bottle...): the method,
+        query string and content type are read from the request's WSGI ``environ``
+        (Flask's ``request.environ``, Django's ``request.META``), as the server gave them.
+
+        ``body`` is the request body, or better a function that returns it, such as
+        Flask's ``request.get_data``: it is called only for a POST, the one method whose
+        body holds token params, so a GET does not pay for reading one. Let the framework
+        read it (not ``wsgi.input`` directly): it knows whether the body was read already.
+        """
+        method, query, body, content_type = read_environ(environ, body)
+        return self.respond(
+            mode,
+            grant,
+            method=method,
+            query=query,
+            body=body,
+            content_type=content_type,
+            now=now,
+        )
+
+    async def respond_asgi(
+        self,
+        mode: str,
+        grant: Grant | None,
+        request: Request,
+        *,
+        now: datetime | None = None,
+    ) -> AuthResponse:
+        """:meth:`arespond` for Starlette and FastAPI: the method, query string and content
+        type are read from ``request`` (a ``starlette.requests.Request``, which FastAPI
+        hands to a route that asks for one), and its body is awaited only for a POST, the
+        one method whose body holds token params. Starlette is not imported by this
+        library: the request brings everything.
+
+        Example, a whole FastAPI route::
+
+            @app.api_route("/auth/{mode}", methods=["GET", "POST"])
+            async def credentials(mode: str, request: Request) -> Response:
+                answer = await auth.respond_asgi(mode, grant_for(request), request)
+                return Response(answer.body, status_code=answer.status,
+                                headers=dict(answer.headers))
+        """
+        method, query, body, content_type = await read_request(request)
+        return await self.arespond(
+            mode,
+            grant,
+            method=method,
+            query=query,
+            body=body,
+            content_type=content_type,
+            now=now,
+        )
+
+    # -- the demo page (its rendering is in .demo, its markup in templates/) ---------------
+
+    def explain_response(
+        self, credential: str | bytes, *, now: datetime | None = None
+    ) -> AuthResponse:
+        """:func:`~ably_authkit.explain` of ``credential`` (a JWT, TokenRequest or
+        TokenDetails JSON, or an Ably token), verified with this endpoint's key where it
+        can be, as ``text/plain``; 400 with an Ably error when it cannot be read.
+
+        For the demo page's live panel (``explain_url``), which posts the credential its
+        client holds. It says whether a credential is genuine; it never shows the secret.
+        """
+        from .demo import explain_response
+
+        return explain_response(self.key, credential, self._now(now))
+
+    def demo_page(
+        self,
+        grant: Grant | None,
+        *,
+        auth_path: str = "/auth",
+        user_header: str = "X-User-Id",
+        now: datetime | None = None,
+        ably_js_url: str | None = None,
+        explain_url: str | None = None,
+        page_url: str | None = None,
+        clock_url: str | None = None,
+    ) -> AuthResponse:
+        """An HTML page showing, for ``grant``'s user, the answer of each mode and
+        :func:`~ably_authkit.explain` of each credential, plus the client settings, and
+        where the credentials come from (saying so plainly when it is a local emulator).
+
+        With ``ably_js_url`` (where the app serves :func:`ably_js_response`, e.g.
+        ``"/ably.js"``; ably-js ships with this package), the page also holds a live
+        panel: ably-js connects through ``auth_path`` + the mode chosen on the page
+        (``jwt``, ``token-request`` or ``token``) to where :meth:`client_options` points,
+        asking for the lifetime chosen there (the ``ttl`` token param, which narrows the
+        grant's; the page's ``?ttl=60s``). It draws a timeline of each credential from
+        issue to expiry, each call of the authUrl, each renewal and each disconnection
+        with its Ably code; it publishes to ``chat:lobby`` and, beside it, to a channel
+        outside the grant, to show Ably's refusal (40160). With ``explain_url`` (where the
+        app answers a POSTed credential with :meth:`explain_response`), the current
+        credential is shown through ``explain()``. With ``clock_url`` (where the app moves
+        its local emulator's clock: ``POST clock_url?seconds=N`` answering
+        ``{"now": ms}``), a button skips to just before the next renewal. ``page_url`` is
+        the app's own URL (e.g. ``http://127.0.0.1:8000``): with it, the "Connect a
+        client" code names the real authUrl, ready to run.
+
+        For demos and local development: it shows the user's credentials on the page.
+        """
+        from .demo import render_page
+
+        answers = {}
+        if grant is not None:
+            answers = {mode: self.respond(mode, grant, now=now) for mode in MODES}
+        return render_page(
+            self,
+            grant,
+            answers,
+            auth_path,
+            user_header,
+            self._now(now),
+            {
+                "ably_js_url": ably_js_url,
+                "explain_url": explain_url,
+                "page_url": page_url,
+                "clock_url": clock_url,
+            },
+        )
+
+    async def ademo_page(
+        self,
+        grant: Grant | None,
+        *,
+        auth_path: str = "/auth",
+        user_header: str = "X-User-Id",
+        now: datetime | None = None,
+        ably_js_url: str | None = None,
+        explain_url: str | None = None,
+        page_url: str | None = None,
+        clock_url: str | None = None,
+    ) -> AuthResponse:
+        """:meth:`demo_page` for asyncio apps."""
+        from .demo import render_page
+
+        answers = {}
+        if grant is not None:
+            answers = {mode: await self.arespond(mode, grant, now=now) for mode in MODES}
+        return render_page(
+            self,
+            grant,
+            answers,
+            auth_path,
+            user_header,
+            self._now(now),
+            {
+                "ably_js_url": ably_js_url,
+                "explain_url": explain_url,
+                "page_url": page_url,
+                "clock_url": clock_url,
+            },
+        )
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the embedded emulator, if any. (The ``token`` mode's REST clients are
+        shared with :func:`~ably_authkit.request_token` and closed at exit, or with their
+        event loop.)"""
+        emulator, self._emulator = self._emulator, None
+        if emulator is not None:
+            emulator.stop()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, for an asyncio app's shutdown."""
+        self.close()
+
+    def __enter__(self) -> AuthEndpoint:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = f", endpoint={self._endpoint!r}" if self._endpoint else ""
+        return f"AuthEndpoint(key={self.key.name!r}{where})"
