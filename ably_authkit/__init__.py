@@ -5,6 +5,7 @@ any credential, and test it all offline against :mod:`ably_authkit.testing`.
 """
 
 from .capability import Capability as Capability
+from .capability import resource_segment as resource_segment
 from .errors import AblyApiError as AblyApiError
 from .errors import AblyConnectionError as AblyConnectionError
 from .errors import ApiKeyTypeError as ApiKeyTypeError
@@ -34,6 +35,7 @@ from .jwt_tokens import AblyJwtClaims as AblyJwtClaims
 from .jwt_tokens import mint_jwt as mint_jwt
 from .jwt_tokens import verify_jwt as verify_jwt
 from .keys import ApiKey as ApiKey
+from .keys import KeyRing as KeyRing
 from .rest import AsyncRestClient as AsyncRestClient
 from .rest import RestClient as RestClient
 from .rest import RevocationResult as RevocationResult
@@ -68,6 +70,7 @@ __all__ = [
     "InvalidTTLError",
     "InvalidTokenFieldError",
     "KeyMismatchError",
+    "KeyRing",
     "MalformedTokenError",
     "MissingExtraError",
     "ParameterTypeError",
@@ -86,6 +89,7 @@ __all__ = [
     "explain",
     "mint_jwt",
     "request_token",
+    "resource_segment",
     "revoke_tokens",
     "server_time",
     "verify_jwt",

@@ -27,11 +27,11 @@ from .errors import CapabilityTypeError, InvalidCapabilityError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from typing import ClassVar, TypeAlias
+    from typing import ClassVar, NoReturn, TypeAlias
 
     CapabilityLike: TypeAlias = "Capability | Mapping[str, Iterable[str]] | str"
 
-__all__ = ["OPERATIONS", "Capability", "CapabilityLike"]
+__all__ = ["OPERATIONS", "Capability", "CapabilityLike", "resource_segment"]
 
 #: Every operation Ably knows (ably-js ``capabilityOp``, docs "Capability operations"), and ``*``.
 OPERATIONS: frozenset[str] = frozenset(
@@ -540,3 +540,63 @@ def _pattern_meet(first: str, second: str) -> str | None:
         return None
     segments = _segments_meet(name.split(":"), other_name.split(":"))
     return None if segments is None else kind + ":".join(segments)
+
+
+# Untrusted values in resource names ---------------------------------------------------
+
+# JavaScript's encodeURIComponent leaves these unescaped, and '*' too; this escapes '*'.
+_ESCAPE_SAFE = "!'()"
+
+
+def resource_segment(value: str, *, escape: bool = False) -> str:
+    """An untrusted value (a user id, a room id) made safe as one segment of a resource
+    name: ``f"user:{resource_segment(user_id)}"`` names that user's channel and nothing
+    else, whatever ``user_id`` holds.
+
+    Ably reads resource names by their characters (docs, "Capabilities" and "Channels"):
+    ``*`` as a whole segment is a wildcard, ``:`` separates segments (the first is the
+    namespace), a name starting with ``[`` is a qualifier (``[*]*``, ``[meta]``,
+    ``[queue]``, ``[?rewind=1]``), and channel names may not be empty or hold a line
+    break. A value with any of them (any ``*`` at all, as namespaces may not hold one)
+    would name other channels, or several.
+
+    By default such a value is refused (:class:`~ably_authkit.InvalidCapabilityError`,
+    a ``ValueError``), the message naming the character and not the value. With
+    ``escape=True`` it is percent-encoded instead, as JavaScript's
+    ``encodeURIComponent(value).replace(/\\*/g, "%2A")`` does (so a browser client can
+    compute the same channel name); the encoding is one-to-one, so two different values
+    never share a segment.
+    """
+    if not isinstance(value, str):
+        raise CapabilityTypeError(
+            f"a resource segment must be a str (a user id, a room id), not {type(value).__name__}",
+            field="capability",
+        )
+    if escape and value and _encodes(value):
+        from urllib.parse import quote
+
+        return quote(value, safe=_ESCAPE_SAFE)
+    problem = None
+    if not value:
+        problem = "it is empty"
+    elif "*" in value:
+        problem = "it holds '*', a wildcard"
+    elif ":" in value:
+        problem = "it holds ':', which separates namespaces and segments"
+    elif value.startswith("["):
+        problem = "it starts with '[', which starts a qualifier such as [*] or [meta]"
+    elif "\n" in value or "\r" in value:
+        problem = "it holds a line break, which channel names may not"
+    elif not _encodes(value):
+        problem = "it holds an unpaired surrogate, which cannot be sent as UTF-8"
+    if problem is not None:
+        _refuse_segment(problem)
+    return value
+
+
+def _refuse_segment(problem: str) -> NoReturn:
+    raise InvalidCapabilityError(
+        f"that value cannot be put in a resource name as it is: {problem}, so it would name "
+        "other channels than its own. Refuse it, or pass escape=True to percent-encode it",
+        field="capability",
+    )

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn, TextIO
 
     from .explain import Explanation
-    from .keys import ApiKey
+    from .keys import ApiKey, KeyRing
 
 __all__ = ["EXIT_ABLY", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "main", "parse_duration"]
 
@@ -56,7 +56,8 @@ exit codes:
   130  interrupted (Ctrl-C)
 
 The API key is read from $ABLY_API_KEY (or the variable named by --key-env), never
-from the command line. {docs}"""
+from the command line; a key ring (several keys, the signing key first, separated by
+spaces or commas) from $ABLY_API_KEYS, or from that variable. {docs}"""
 #: Where the help sends a reader: the package's Documentation URL, from its metadata
 #: ([project.urls] in pyproject.toml), so that it is right wherever pip installed it.
 DOCS_PLACEHOLDER = "{docs}"
@@ -268,8 +269,11 @@ def _known_secrets(argv: Sequence[str]) -> tuple[str, ...]:
         if _may_be_secret(value):
             found.append(value)
         found += _KEY_SHAPED.findall(value)
-    found += [
-        value.strip() for value in os.environ.values() if _KEY_SHAPED.fullmatch(value.strip())
+    found += [  # keys in the environment, also several in one variable (a key ring)
+        part
+        for value in os.environ.values()
+        for part in value.replace(",", " ").split()
+        if _KEY_SHAPED.fullmatch(part)
     ]
     found += [text.rpartition(":")[2] for text in found]
     return tuple(sorted({item for item in found if len(item) >= 8}, key=len, reverse=True))
@@ -524,10 +528,24 @@ def _with_code(error: Any) -> str:
     return message
 
 
-def _load_key(args: argparse.Namespace) -> ApiKey:
-    from .keys import ApiKey
+def _load_key(args: argparse.Namespace) -> ApiKey | KeyRing:
+    """The key in ``--key-env`` (default ``$ABLY_API_KEY``), or a key ring: several keys
+    in that variable, or ``$ABLY_API_KEYS`` when ``$ABLY_API_KEY`` is not set. A ring
+    signs with its first key and verifies with the key a credential names."""
+    from .keys import KEYS_ENV, ApiKey, KeyRing
 
-    return ApiKey.from_env(args.key_env)
+    name = args.key_env
+    text = os.environ.get(name)
+    if name == DEFAULT_KEY_ENV and os.environ.get(KEYS_ENV):
+        if text is not None:
+            raise _UsageError(
+                f"both ${DEFAULT_KEY_ENV} and ${KEYS_ENV} are set; unset one (a key ring "
+                f"in ${KEYS_ENV} holds every key, the signing key first)"
+            )
+        return KeyRing.from_env(KEYS_ENV)
+    if text is not None and len(text.replace(",", " ").split()) > 1:
+        return KeyRing.from_env(name)
+    return ApiKey.from_env(name)
 
 
 def _print_json(value: object, out: TextIO | None = None) -> None:
@@ -540,6 +558,7 @@ def _cmd_jwt(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from .jwt_tokens import DEFAULT_JWT_TTL, mint_jwt
+    from .keys import signing_key
     from .token_details import TokenDetails
 
     key = _load_key(args)
@@ -559,7 +578,7 @@ def _cmd_jwt(args: argparse.Namespace) -> int:
             expires=now + ttl,
             capability=args.capability,
             client_id=args.client_id,
-            key_name=key.name,
+            key_name=signing_key(key).name,
         )
         _print_json(details.to_dict())
     else:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from datetime import datetime, timedelta
     from typing import Any
 
-    from .keys import ApiKey
+    from .keys import ApiKey, KeyRing
 
 __all__ = ["Explanation", "explain"]
 
@@ -139,7 +139,7 @@ def _moment_text(moment: datetime, now: datetime) -> str:
 
 def explain(
     credential: str | Mapping[str, object] | TokenRequest | TokenDetails,
-    key: ApiKey | str | None = None,
+    key: ApiKey | KeyRing | str | None = None,
     *,
     now: datetime | None = None,
 ) -> Explanation:
@@ -177,7 +177,7 @@ def explain(
     )
 
 
-def _explain_jwt(token: str, key: ApiKey | str | None, moment: datetime) -> Explanation:
+def _explain_jwt(token: str, key: ApiKey | KeyRing | str | None, moment: datetime) -> Explanation:
     header, claims = read_unverified(token)
     problems: list[str] = []
     notes: list[str] = []
@@ -214,7 +214,9 @@ def _explain_jwt(token: str, key: ApiKey | str | None, moment: datetime) -> Expl
 
 
 def _explain_token_request(
-    request: TokenRequest | Mapping[str, object], key: ApiKey | str | None, moment: datetime
+    request: TokenRequest | Mapping[str, object],
+    key: ApiKey | KeyRing | str | None,
+    moment: datetime,
 ) -> Explanation:
     parsed = request if isinstance(request, TokenRequest) else TokenRequest.from_dict(request)
     problems: list[str] = []

@@ -9,11 +9,14 @@ client id (``x-ably-clientId``). Clients take it as-is from an ``authUrl`` serve
 Minting assembles the token directly: the header segment and the prepared HMAC key
 are cached on the :class:`~ably_authkit.ApiKey`, and the claims are written in a fixed
 order, byte-identical to what ``jwt.encode`` produces for the same claims (the tests
-compare). Verification goes through pyjwt.
+compare). Verification is strict where pyjwt is lenient (one base64url spelling per
+token, no claim named twice, a size cap), and picks the key by ``kid`` from a
+:class:`~ably_authkit.KeyRing`.
 """
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 
 from ._base64 import b64url_decode, b64url_encode
@@ -40,14 +43,13 @@ from .errors import (
     InvalidSignatureError,
     InvalidTokenFieldError,
     InvalidTTLError,
-    KeyMismatchError,
     MalformedTokenError,
     ParameterTypeError,
     TokenExpiredError,
     TokenNotYetValidError,
     TokenTooLargeError,
 )
-from .keys import as_api_key
+from .keys import ApiKey, as_keys, key_named, signing_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,13 +57,18 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any, Literal
 
-    from jwt import PyJWT
-
     from .capability import CapabilityLike
-    from .keys import ApiKey
+    from .keys import KeyRing
     from .token_details import TokenDetails
 
-__all__ = ["DEFAULT_JWT_TTL", "MAX_JWT_BYTES", "AblyJwtClaims", "mint_jwt", "verify_jwt"]
+__all__ = [
+    "DEFAULT_JWT_TTL",
+    "MAX_JWT_BYTES",
+    "MAX_VERIFIED_JWT_BYTES",
+    "AblyJwtClaims",
+    "mint_jwt",
+    "verify_jwt",
+]
 
 #: The TTL of a JWT when none is given.
 DEFAULT_JWT_TTL = timedelta(hours=1)
@@ -141,7 +148,7 @@ class AblyJwtClaims(Frozen):
 
 
 def mint_jwt(
-    key: ApiKey | str,
+    key: ApiKey | KeyRing | str,
     *,
     capability: CapabilityLike,
     client_id: str | None = None,
@@ -157,7 +164,8 @@ def mint_jwt(
     """Mint an Ably JWT signed with ``key``; no network.
 
     Args:
-        key: the API key (``ApiKey`` or ``"appId.keyId:secret"``).
+        key: the API key (``ApiKey`` or ``"appId.keyId:secret"``), or a
+            :class:`~ably_authkit.KeyRing`, whose signer signs.
         capability: what the holder may do, e.g. ``{"chat:*": ["publish", "subscribe"]}``.
             Ably grants its intersection with the key's capability.
         client_id: the identity the holder must use; ``"*"`` lets it choose any.
@@ -176,7 +184,7 @@ def mint_jwt(
         extra_claims: further claims of your own; names starting ``x-ably-`` are
             Ably's and are refused.
     """
-    api_key = as_api_key(key)
+    api_key = signing_key(key)
     granted = check_grantable(api_key, capability)
     span = check_ttl(ttl, revocable=api_key.revocable or revocation_key is not None)
     if span % ONE_SECOND:
@@ -369,75 +377,106 @@ def _json_value(value: object, where: str) -> str:
 
 # Verification ------------------------------------------------------------------------
 
-_decoder: PyJWT | None = None
-
-
-def _pyjwt() -> PyJWT:
-    """Our own pyjwt decoder (not pyjwt's module-level one, whose algorithms can be
-    re-registered by anyone), made on first use so that minting never imports pyjwt."""
-    global _decoder
-    if _decoder is None:
-        from jwt import PyJWT
-
-        _decoder = PyJWT(
-            options={
-                "verify_signature": True,
-                # Time claims are checked below, against the caller's `now`.
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-                "require": [],
-            }
-        )
-    return _decoder
+#: A longer token is refused before anything of it is read: ably-js refuses token strings
+#: over 128 KiB (``MAX_TOKEN_LENGTH``, spec RSA4f), so no client carries a longer one.
+MAX_VERIFIED_JWT_BYTES = 2**17
 
 
 def verify_jwt(
     token: str,
-    key: ApiKey | str,
+    key: ApiKey | KeyRing | str,
     *,
     now: datetime | None = None,
     leeway: timedelta = ZERO,
 ) -> AblyJwtClaims:
     """Check an Ably JWT as Ably would, and return its claims.
 
-    Checks: HS256 only (``none`` and every other algorithm refused), ``kid`` is this
-    key's name, the signature (constant time), ``iat``/``exp`` present, ``iat`` (and
-    ``nbf``) not in the future beyond ``leeway``, not expired, lifetime at most 24 h
-    (1 h for a revocable key or a token with a revocation key), a valid capability
-    that the key can grant, a valid client id. Raises a :class:`TokenError` subclass.
+    Checks: at most 128 KiB; three canonical base64url parts (no padding, no stray
+    bits: a strict verifier accepts one encoding of a signature, not several) holding
+    strict JSON (a name given twice in the header or the claims is refused); HS256 only
+    (``none`` and every other algorithm refused); ``kid`` is this key's name, or with a
+    :class:`~ably_authkit.KeyRing` the name of one of its keys, whose secret is then
+    used; the signature (constant time); ``iat``/``exp`` present, ``iat`` (and ``nbf``)
+    not in the future beyond ``leeway``, not expired, lifetime at most 24 h (1 h for a
+    revocable key or a token with a revocation key); a valid capability that the key
+    can grant; a valid client id. Raises a :class:`TokenError` subclass.
     """
-    import jwt
-
-    api_key = as_api_key(key)
+    keys = as_keys(key)
     moment = check_now(now)
     margin = check_leeway(leeway)
     if not isinstance(token, str):
         raise ParameterTypeError(f"token must be a str, not {type(token).__name__}")
-    try:
-        decoded = _pyjwt().decode_complete(token, api_key.secret, algorithms=["HS256"])
-    except jwt.InvalidSignatureError:
-        if _unverified_kid(token) != api_key.name:
-            raise _key_mismatch(token, api_key) from None
-        raise InvalidSignatureError(
-            f"the JWT's signature was not made with the secret of key {api_key.name}: "
-            "it was signed with another secret, or changed after signing"
-        ) from None
-    except jwt.InvalidAlgorithmError:
+    if len(token) > MAX_VERIFIED_JWT_BYTES:
         raise MalformedTokenError(
-            f"the JWT is signed with {_unverified_header(token).get('alg')!r}; Ably accepts "
-            "HS256 only, signed with the API key's secret"
-        ) from None
-    except jwt.InvalidTokenError as error:
-        raise MalformedTokenError(f"the token is not a readable JWT: {error}") from None
-    header, payload = decoded["header"], decoded["payload"]
+            f"the token is {len(token)} characters long, over the {MAX_VERIFIED_JWT_BYTES} "
+            "that Ably clients carry (ably-js refuses longer ones); it is not an Ably JWT"
+        )
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedTokenError(
+            "the token is not a readable JWT: a JWT is three base64url parts joined by '.'"
+        )
+    header = _strict_part(parts[0], "header")
+    if not isinstance(header, dict):
+        raise MalformedTokenError("the JWT's header is not a JSON object")
+    algorithm = header.get("alg")
+    if algorithm != "HS256":
+        raise MalformedTokenError(
+            f"the JWT is signed with {algorithm!r}; Ably accepts HS256 only, signed with the "
+            "API key's secret"
+        )
     if "kid" not in header:
         raise MalformedTokenError(
             "the JWT header has no kid; Ably needs the key name there to find the key"
         )
-    if header["kid"] != api_key.name:
-        raise _key_mismatch(token, api_key)
+    api_key = key_named(keys, header["kid"], "the JWT's kid", field="kid", known_app_code=40101)
+    signature = _canonical_bytes(parts[2], "signature")
+    signing_input = token[: len(parts[0]) + 1 + len(parts[1])].encode("ascii")
+    if not hmac.compare_digest(api_key.sign(signing_input), signature):
+        raise InvalidSignatureError(
+            f"the JWT's signature was not made with the secret of key {api_key.name}: "
+            "it was signed with another secret, or changed after signing"
+        )
+    payload = _strict_part(parts[1], "claims")
+    if not isinstance(payload, dict):
+        raise MalformedTokenError("the JWT's claims are not a JSON object")
     return _claims(payload, api_key, moment, margin)
+
+
+def _canonical_bytes(part: str, what: str) -> bytes:
+    """A JWT part decoded, if it is canonical unpadded base64url (RFC 7515 section 2):
+    ``=`` padding, characters outside the alphabet and non-zero unused trailing bits are
+    refused, so that one token has exactly one spelling."""
+    try:
+        raw = b64url_decode(part)
+    except (ValueError, UnicodeEncodeError):
+        raw = None
+    if raw is None or b64url_encode(raw) != part.encode("ascii"):
+        raise MalformedTokenError(
+            f"the JWT's {what} is not canonical base64url (RFC 7515: no '=' padding, only "
+            "A-Z, a-z, 0-9, - and _, no stray bits at the end); it was changed or mangled "
+            "after signing"
+        )
+    return raw
+
+
+def _strict_part(part: str, what: str) -> object:
+    """A JWT's header or claims: canonical base64url of strict JSON (no name twice)."""
+    from ._json import DuplicateKeyError, loads_strict
+
+    raw = _canonical_bytes(part, what)
+    try:
+        return loads_strict(raw)
+    except DuplicateKeyError as error:
+        raise MalformedTokenError(
+            f"the JWT's {what} {'holds' if what == 'header' else 'hold'} {error.key!r} twice; "
+            "a strict verifier refuses that, as readers disagree on which of the two "
+            "counts (pyjwt takes the last; the emulator and explain() refuse it)"
+        ) from None
+    except (ValueError, RecursionError):
+        raise MalformedTokenError(
+            f"the JWT's {what} {'is' if what == 'header' else 'are'} not JSON"
+        ) from None
 
 
 def _claims(
@@ -614,26 +653,3 @@ def read_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise MalformedTokenError("not a JWT: its header and claims must be JSON objects")
     return header, payload
-
-
-def _unverified_header(token: str) -> dict[str, Any]:
-    from ._json import loads_strict
-
-    try:
-        header = loads_strict(b64url_decode(token.partition(".")[0]))
-    except (ValueError, RecursionError):
-        return {}
-    return header if isinstance(header, dict) else {}
-
-
-def _unverified_kid(token: str) -> object:
-    return _unverified_header(token).get("kid")
-
-
-def _key_mismatch(token: str, api_key: ApiKey) -> KeyMismatchError:
-    kid = _unverified_kid(token)
-    return KeyMismatchError(
-        f"the JWT was issued for key {kid!r} (its kid), not for {api_key.name}; verify it "
-        "with the key it names",
-        field="kid",
-    )

@@ -7,6 +7,11 @@ key string is described, never echoed (it may be a secret with a typo).
 
 Parsing follows ably-js (``^([^:\\s]+):([^:.\\s]+)$``), which is stricter than
 ably-python, and adds that the name must have the ``appId.keyId`` form.
+
+A :class:`KeyRing` holds several keys, one of them the signer, so that a key can be
+rotated with no client noticing: everything that signs takes the signer, everything
+that verifies takes the key the credential names (JWT ``kid``, TokenRequest
+``keyName``). Wherever a key is accepted, a ring is too.
 """
 
 from __future__ import annotations
@@ -16,16 +21,21 @@ import os
 
 from ._frozen import Frozen
 from .capability import Capability
-from .errors import ApiKeyTypeError, InvalidApiKeyError
+from .errors import ApiKeyTypeError, InvalidApiKeyError, KeyMismatchError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from _hashlib import HASH
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from .capability import CapabilityLike
 
-__all__ = ["ApiKey", "as_api_key"]
+__all__ = ["KEYS_ENV", "KEY_ENV", "ApiKey", "KeyRing", "as_api_key", "as_keys", "signing_key"]
+
+#: The variable that holds the API key.
+KEY_ENV = "ABLY_API_KEY"
+#: The variable that holds a key ring: several keys, the first of which signs.
+KEYS_ENV = "ABLY_API_KEYS"
 
 _KEY_FORM = "'appId.keyId:secret'"
 # RFC 2104: HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)), with 64-byte SHA-256 blocks.
@@ -178,9 +188,14 @@ class ApiKey(Frozen):
         source = os.environ if environ is None else environ
         text = source.get(name)
         if text is None:
+            ring = (
+                f"; {KEYS_ENV} is set: read that ring with KeyRing.from_env()"
+                if (source.get(KEYS_ENV))
+                else ""
+            )
             raise InvalidApiKeyError(
                 f"the environment variable {name} is not set; set it to your Ably API key "
-                f"({_KEY_FORM}, from the dashboard's API Keys tab)",
+                f"({_KEY_FORM}, from the dashboard's API Keys tab){ring}",
                 field=name,
             )
         try:
@@ -231,13 +246,193 @@ class ApiKey(Frozen):
         return segment
 
 
-def as_api_key(key: ApiKey | str) -> ApiKey:
-    """Accept an ``ApiKey`` or the key string, as every public function does."""
+def _separate(text: str) -> list[str]:
+    """The keys in a ring's text: separated by commas and/or whitespace (neither is ever
+    part of a key: ``ApiKey.parse`` refuses whitespace, and Ably secrets hold no comma)."""
+    return text.replace(",", " ").split()
+
+
+class KeyRing(Frozen):
+    """Several API keys, one of which (the ``signer``) signs every new credential, while
+    credentials of any of them verify: the key a credential names (JWT ``kid``,
+    TokenRequest ``keyName``) checks it, and a name not in the ring is refused.
+
+    Rotate a key with no client noticing (docs/rotation.md): add the new key, make it the
+    signer, wait out the longest TTL handed out, remove the old one.
+
+    Args:
+        keys: the keys (``ApiKey`` or key strings), with distinct names.
+        signer: the name of the key that signs (or that ``ApiKey``); default: the first.
+    """
+
+    __slots__ = ("keys", "signer")
+
+    keys: tuple[ApiKey, ...]
+    signer: str
+
+    def __init__(self, *, keys: Iterable[ApiKey | str], signer: ApiKey | str | None = None) -> None:
+        if isinstance(keys, (str, ApiKey)) or not hasattr(keys, "__iter__"):
+            raise ApiKeyTypeError(
+                "keys must be a list of keys (ApiKey or key strings), such as [new_key, "
+                f"old_key], not {type(keys).__name__}; KeyRing.parse() reads a ring's text",
+                field="keys",
+            )
+        checked: list[ApiKey] = []
+        for position, key in enumerate(keys, 1):
+            try:
+                if not isinstance(key, (ApiKey, str)):
+                    raise ApiKeyTypeError(
+                        f"each key must be an ApiKey or a key string, not {type(key).__name__}"
+                    )
+                checked.append(as_api_key(key))
+            except InvalidApiKeyError as error:
+                raise type(error)(
+                    f"key #{position} of the ring: {error.message}", field="keys"
+                ) from None
+        if not checked:
+            raise InvalidApiKeyError(
+                "a key ring needs at least one key (the one that signs)", field="keys"
+            )
+        names = [key.name for key in checked]
+        for name in names:
+            if names.count(name) > 1:
+                raise InvalidApiKeyError(
+                    f"the key ring holds key {name} twice; each key once (a ring verifies a "
+                    "credential with the key it names, so two keys of one name are ambiguous)",
+                    field="keys",
+                )
+        if signer is None:
+            signer_name = names[0]
+        elif isinstance(signer, ApiKey):
+            if signer not in checked:
+                raise InvalidApiKeyError(
+                    f"the signer, key {signer.name}, is not in the ring "
+                    f"({', '.join(names)}); add it to keys as well",
+                    field="signer",
+                )
+            signer_name = signer.name
+        elif isinstance(signer, str):
+            if signer not in names:
+                shown = signer if ":" not in signer else "a key string (give its name, appId.keyId)"
+                raise InvalidApiKeyError(
+                    f"the signer must name a key of the ring ({', '.join(names)}), not {shown}",
+                    field="signer",
+                )
+            signer_name = signer
+        else:
+            raise ApiKeyTypeError(
+                f"signer must be a key name (str) or an ApiKey, not {type(signer).__name__}",
+                field="signer",
+            )
+        self._set("keys", tuple(checked))
+        self._set("signer", signer_name)
+
+    @classmethod
+    def parse(cls, text: str) -> KeyRing:
+        """Read keys separated by commas or whitespace; the first one signs."""
+        if not isinstance(text, str):
+            raise ApiKeyTypeError(
+                f"a key ring's text must be a str of keys, not {type(text).__name__}"
+            )
+        return cls(keys=_separate(text))
+
+    @classmethod
+    def from_env(cls, name: str = KEYS_ENV, *, environ: Mapping[str, str] | None = None) -> KeyRing:
+        """The ring in the environment variable ``name`` (default ``ABLY_API_KEYS``):
+        keys separated by commas or whitespace, the first of which signs, as in
+        ``ABLY_API_KEYS="appId.newKey:... appId.oldKey:..."``."""
+        source = os.environ if environ is None else environ
+        text = source.get(name)
+        if text is None or not text.strip():
+            raise InvalidApiKeyError(
+                f"the environment variable {name} is {'empty' if text is not None else 'not set'}; "
+                "set it to your Ably API keys separated by spaces or commas, the signing key "
+                f"first ({_KEY_FORM} each)",
+                field=name,
+            )
+        try:
+            return cls.parse(text)
+        except InvalidApiKeyError as error:
+            raise type(error)(f"{name}: {error.message}", field=name) from None
+
+    @property
+    def signing_key(self) -> ApiKey:
+        """The key that signs new credentials."""
+        for key in self.keys:
+            if key.name == self.signer:
+                return key
+        raise AssertionError  # pragma: no cover - checked when the ring was built
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of the ring's keys, in order."""
+        return tuple(key.name for key in self.keys)
+
+    def get(self, name: str) -> ApiKey | None:
+        """The ring's key named ``name`` (``appId.keyId``), or ``None``."""
+        for key in self.keys:
+            if key.name == name:
+                return key
+        return None
+
+    def __iter__(self) -> Iterator[ApiKey]:
+        return iter(self.keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def as_api_key(key: ApiKey | KeyRing | str) -> ApiKey:
+    """Accept an ``ApiKey`` or the key string, as every public function does (a ring
+    gives its signer: use :func:`as_keys` where a ring verifies by name)."""
     if isinstance(key, ApiKey):
         return key
     if isinstance(key, str):
         return ApiKey.parse(key)
+    if isinstance(key, KeyRing):
+        return key.signing_key
     raise ApiKeyTypeError(
-        f"key must be an ApiKey or a key string such as {_KEY_FORM}, not {type(key).__name__}",
+        f"key must be an ApiKey, a KeyRing or a key string such as {_KEY_FORM}, "
+        f"not {type(key).__name__}",
         field="key",
+    )
+
+
+#: The key that signs: a key's own, or a ring's signer.
+signing_key = as_api_key
+
+
+def as_keys(key: ApiKey | KeyRing | str) -> ApiKey | KeyRing:
+    """A key or a ring, for verifying: the ring is kept, to pick a key by name."""
+    return key if isinstance(key, KeyRing) else as_api_key(key)
+
+
+def key_named(
+    keys: ApiKey | KeyRing, name: object, what: str, *, field: str, known_app_code: int
+) -> ApiKey:
+    """The key of ``keys`` named ``name`` (a credential's ``kid`` or ``keyName``), or a
+    :class:`~ably_authkit.KeyMismatchError` carrying Ably's answer for a key it does not
+    know: 40400/404 when the name's app is none of the ring's (ably-js
+    ``test/rest/auth.test.js``, "JWT request with invalid key"), else ``known_app_code``.
+    """
+    if isinstance(keys, ApiKey):
+        if name == keys.name:
+            return keys
+        raise KeyMismatchError(
+            f"{what} names key {name!r}, not {keys.name}; verify it with the key it names",
+            field=field,
+        )
+    found = keys.get(name) if isinstance(name, str) else None
+    if found is not None:
+        return found
+    apps = {key.app_id for key in keys.keys}
+    known_app = isinstance(name, str) and name.partition(".")[0] in apps
+    code = known_app_code if known_app else 40400
+    raise KeyMismatchError(
+        f"{what} names key {name!r}, which is not in the key ring ({', '.join(keys.names)}); "
+        "a key removed from the ring no longer verifies its credentials: the client must "
+        "fetch a new one",
+        field=field,
+        code=code,
+        status_code=404 if code == 40400 else 401,
     )

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from ably.sync import AblyRestSync
 
     from .capability import CapabilityLike
-    from .keys import ApiKey
+    from .keys import ApiKey, KeyRing
 
     _T = TypeVar("_T")
 
@@ -385,7 +385,7 @@ class _Common:
 
     def __init__(
         self,
-        key: ApiKey | str,
+        key: ApiKey | KeyRing | str,
         *,
         endpoint: str | None = None,
         timeout: timedelta = DEFAULT_TIMEOUT,
@@ -414,11 +414,12 @@ class _Common:
 
 
 class RestClient(_Common):
-    """A reusable, blocking connection to Ably for one key (over ``ably.sync.AblyRestSync``)."""
+    """A reusable, blocking connection to Ably for one key (over ``ably.sync.AblyRestSync``);
+    given a :class:`~ably_authkit.KeyRing`, for its signer."""
 
     def __init__(
         self,
-        key: ApiKey | str,
+        key: ApiKey | KeyRing | str,
         *,
         endpoint: str | None = None,
         timeout: timedelta = DEFAULT_TIMEOUT,
@@ -463,6 +464,9 @@ class RestClient(_Common):
         key with revocable tokens enabled.
         """
         body = _revocation_body(client_ids, revocation_keys, issued_before, allow_reauth_margin)
+        return self._revoke(body)
+
+    def _revoke(self, body: dict[str, Any]) -> tuple[RevocationResult, ...]:
         path = f"/keys/{self.key.name}/revokeTokens"
         answer = _call(self._where, lambda: self._ably.http.post(path, body=body))
         return _revocation_results(answer.to_native())
@@ -491,11 +495,12 @@ class RestClient(_Common):
 
 
 class AsyncRestClient(_Common):
-    """A reusable asyncio connection to Ably for one key (over ``ably.AblyRest``)."""
+    """A reusable asyncio connection to Ably for one key (over ``ably.AblyRest``); given a
+    :class:`~ably_authkit.KeyRing`, for its signer."""
 
     def __init__(
         self,
-        key: ApiKey | str,
+        key: ApiKey | KeyRing | str,
         *,
         endpoint: str | None = None,
         timeout: timedelta = DEFAULT_TIMEOUT,
@@ -574,7 +579,7 @@ POOL_SIZE = 16
 
 
 def _ident(
-    key: ApiKey | str, endpoint: object, timeout: object, query_time: object
+    key: ApiKey | KeyRing | str, endpoint: object, timeout: object, query_time: object
 ) -> tuple[ApiKey, _Ident]:
     api_key = as_api_key(key)
     if not isinstance(timeout, timedelta) or not isinstance(endpoint, (str, type(None))):
@@ -607,7 +612,11 @@ class _SyncPool:
 
     @contextmanager
     def client(
-        self, key: ApiKey | str, endpoint: str | None, timeout: timedelta, query_time: bool
+        self,
+        key: ApiKey | KeyRing | str,
+        endpoint: str | None,
+        timeout: timedelta,
+        query_time: bool,
     ) -> Iterator[RestClient]:
         api_key, ident = _ident(key, endpoint, timeout, query_time)
         idle: list[RestClient] = []
@@ -664,7 +673,11 @@ class _AsyncPool:
         ] = weakref.WeakKeyDictionary()
 
     async def client(
-        self, key: ApiKey | str, endpoint: str | None, timeout: timedelta, query_time: bool
+        self,
+        key: ApiKey | KeyRing | str,
+        endpoint: str | None,
+        timeout: timedelta,
+        query_time: bool,
     ) -> AsyncRestClient:
         import asyncio
 
@@ -715,7 +728,7 @@ if hasattr(os, "register_at_fork"):  # POSIX
 
 
 def request_token(
-    key: ApiKey | str,
+    key: ApiKey | KeyRing | str,
     *,
     capability: CapabilityLike | None = None,
     client_id: str | None = None,
@@ -728,7 +741,8 @@ def request_token(
     ``POST /keys/{keyName}/requestToken``.
 
     Args:
-        key: the API key (an :class:`~ably_authkit.ApiKey` or its text).
+        key: the API key (an :class:`~ably_authkit.ApiKey` or its text), or a
+            :class:`~ably_authkit.KeyRing`, whose signer signs the request.
         capability: what the token may do; default: the key's own capability.
         client_id: the identity the token carries (``"*"``: any); default: none.
         ttl: the token's lifetime; default: Ably's (1 h).
@@ -751,7 +765,7 @@ def request_token(
 
 
 async def arequest_token(
-    key: ApiKey | str,
+    key: ApiKey | KeyRing | str,
     *,
     capability: CapabilityLike | None = None,
     client_id: str | None = None,
@@ -767,7 +781,10 @@ async def arequest_token(
 
 
 def server_time(
-    key: ApiKey | str, *, endpoint: str | None = None, timeout: timedelta = DEFAULT_TIMEOUT
+    key: ApiKey | KeyRing | str,
+    *,
+    endpoint: str | None = None,
+    timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> datetime:
     """Ably's clock, from ``GET /time`` (which needs no credentials; the key picks nothing
     but the client)."""
@@ -776,7 +793,7 @@ def server_time(
 
 
 def revoke_tokens(
-    key: ApiKey | str,
+    key: ApiKey | KeyRing | str,
     *,
     client_ids: Iterable[str] = (),
     revocation_keys: Iterable[str] = (),
@@ -786,11 +803,25 @@ def revoke_tokens(
     timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> tuple[RevocationResult, ...]:
     """Revoke tokens issued by ``key`` (``POST /keys/{keyName}/revokeTokens``), by client
-    id and/or by the JWT claim ``x-ably-revocation-key``; one result per target."""
-    with _SYNC_CLIENTS.client(key, endpoint, timeout, False) as client:
-        return client.revoke_tokens(
-            client_ids=client_ids,
-            revocation_keys=revocation_keys,
-            issued_before=issued_before,
-            allow_reauth_margin=allow_reauth_margin,
+    id and/or by the JWT claim ``x-ably-revocation-key``; one result per target.
+
+    Only the key that issued a token can revoke it (Ably error 40133), so with a
+    :class:`~ably_authkit.KeyRing` the targets are revoked under each of its keys in
+    turn, the signer first, and the results of all of them are returned, in that order
+    (during a rotation a user may hold a credential of either key)."""
+    from .keys import KeyRing
+
+    body = _revocation_body(client_ids, revocation_keys, issued_before, allow_reauth_margin)
+    keys: tuple[ApiKey | str, ...] = (
+        (key,)
+        if not isinstance(key, KeyRing)
+        else (
+            key.signing_key,
+            *(each for each in key.keys if each.name != key.signer),
         )
+    )
+    results: list[RevocationResult] = []
+    for each in keys:
+        with _SYNC_CLIENTS.client(each, endpoint, timeout, False) as client:
+            results += client._revoke(body)
+    return tuple(results)

@@ -42,12 +42,11 @@ from .errors import (
     InvalidSignatureError,
     InvalidTokenFieldError,
     InvalidTTLError,
-    KeyMismatchError,
     MalformedTokenError,
     ParameterTypeError,
     TimestampNotCurrentError,
 )
-from .keys import as_api_key
+from .keys import as_keys, key_named, signing_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,7 +54,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from .capability import CapabilityLike
-    from .keys import ApiKey
+    from .keys import ApiKey, KeyRing
 
 __all__ = [
     "MIN_NONCE_LENGTH",
@@ -295,7 +294,7 @@ def _optional_ttl(present: Mapping[str, object]) -> timedelta | None:
 
 
 def create_token_request(
-    key: ApiKey | str,
+    key: ApiKey | KeyRing | str,
     *,
     capability: CapabilityLike | None = None,
     client_id: str | None = None,
@@ -306,7 +305,8 @@ def create_token_request(
     """Create and sign a TokenRequest; no network.
 
     Args:
-        key: the API key (``ApiKey`` or ``"appId.keyId:secret"``).
+        key: the API key (``ApiKey`` or ``"appId.keyId:secret"``), or a
+            :class:`~ably_authkit.KeyRing`, whose signer signs.
         capability: what the token may do; omitted, the token gets all of the key's.
         client_id: the identity the token's holder must use; ``"*"`` for any.
         ttl: the token's lifetime, at most 24 h (1 h for a revocable key); omitted,
@@ -316,7 +316,7 @@ def create_token_request(
         nonce: for tests only; by default 16 hex characters from the operating
             system's CSPRNG (``os.urandom``, as :mod:`secrets` uses).
     """
-    api_key = as_api_key(key)
+    api_key = signing_key(key)
     capability_text = None if capability is None else check_grantable(api_key, capability).to_json()
     span = None if ttl is None else check_ttl(ttl, revocable=api_key.revocable)
     client = None if client_id is None else check_client_id(client_id)
@@ -356,26 +356,26 @@ def _mac(api_key: ApiKey, request: TokenRequest) -> str:
 
 def verify_token_request(
     data: TokenRequest | Mapping[str, object] | str,
-    key: ApiKey | str,
+    key: ApiKey | KeyRing | str,
     *,
     now: datetime | None = None,
 ) -> TokenRequest:
     """Check a TokenRequest as Ably's ``requestToken`` does, and return it.
 
-    Checks, in order: the wire shape, ``keyName`` is this key's, a nonce of 16+
+    Checks, in order: the wire shape, ``keyName`` is this key's (with a
+    :class:`~ably_authkit.KeyRing`: one of its keys, which then checks the rest; another
+    name is 40400, as Ably answers for a key it does not have), a nonce of 16+
     characters, the MAC (constant time; 40101), the timestamp within 2 minutes of
     ``now`` (40104), the TTL limit (40003), the capability is valid and grantable by
     the key, the client id. Replay of a nonce is for the server to track. Raises a
     :class:`TokenError` subclass.
     """
-    api_key = as_api_key(key)
+    keys = as_keys(key)
     moment = check_now(now)
     request = _as_request(data)
-    if request.key_name != api_key.name:
-        raise KeyMismatchError(
-            f"the TokenRequest is for key {request.key_name!r}, not {api_key.name}",
-            field="keyName",
-        )
+    api_key = key_named(
+        keys, request.key_name, "the TokenRequest's keyName", field="keyName", known_app_code=40400
+    )
     if request.mac is None or request.nonce is None:
         raise MalformedTokenError(
             "the TokenRequest is not signed (no mac or nonce); Ably takes an unsigned request "

@@ -51,3 +51,11 @@ any_capability_dicts = st.dictionaries(any_channel_names, operation_lists, min_s
 client_ids = st.text(min_size=1, max_size=20).filter(
     lambda s: "\n" not in s and all(not 0xD800 <= ord(c) <= 0xDFFF for c in s)
 )
+
+# User and room ids an attacker chooses: Ably's resource-name metacharacters, often.
+_hostile_pieces = st.sampled_from(
+    ["*", ":", "[", "]", "[*]", "[meta]", "[queue]", "?", "%", "%2A", "a", "b", "é", " ", "\n"]
+)
+hostile_ids = st.lists(
+    _hostile_pieces | st.text(st.characters(codec="utf-8"), max_size=2), max_size=6
+).map("".join)

@@ -30,7 +30,14 @@ from ably_authkit import (
     verify_jwt,
     verify_token_request,
 )
-from ably_authkit.endpoint import MODES, AuthEndpoint, AuthResponse, Grant, error_response
+from ably_authkit.endpoint import (
+    ANY_CLIENT_ID,
+    MODES,
+    AuthEndpoint,
+    AuthResponse,
+    Grant,
+    error_response,
+)
 from ably_authkit.rest import _SYNC_CLIENTS, DEFAULT_TIMEOUT
 from ably_authkit.testing import AblyEmulator
 from ably_authkit.token_requests import WIRE_KEYS
@@ -307,7 +314,7 @@ def test_anonymous_grant_cannot_take_an_identity(auth: AuthEndpoint, key: ApiKey
 
 
 def test_wildcard_grant_narrows_to_one_identity(auth: AuthEndpoint, key: ApiKey) -> None:
-    anyone = Grant(client_id="*", capability=CHAT)
+    anyone = Grant(client_id=ANY_CLIENT_ID, capability=CHAT)
     assert issued(auth.respond("jwt", anyone, now=NOW), key)[0] == "*"
     assert issued(auth.respond("jwt", anyone, query="clientId=*", now=NOW), key)[0] == "*"
     assert issued(auth.respond("jwt", anyone, query="clientId=carol", now=NOW), key)[0] == "carol"
@@ -360,7 +367,7 @@ def test_respond_wsgi_reads_the_environ_and_the_body_only_for_a_post(
 def test_respond_wsgi_reads_the_query_as_pep_3333_latin_1_of_utf_8_bytes(
     auth: AuthEndpoint, key: ApiKey
 ) -> None:
-    anyone = Grant(client_id="*", capability=CHAT)
+    anyone = Grant(client_id=ANY_CLIENT_ID, capability=CHAT)
     raw = "clientId=zoë".encode().decode("latin-1")  # what a WSGI server puts in the environ
     response = auth.respond_wsgi("jwt", anyone, {"REQUEST_METHOD": "GET", "QUERY_STRING": raw})
     assert verify_jwt(response.text, key).client_id == "zoë"
@@ -556,7 +563,9 @@ def test_the_issued_credential_never_exceeds_the_grant(
 ) -> None:
     key = ApiKey.parse(KEY_TEXT)
     grant = Grant(
-        client_id=grant_client, capability=grant_capability, ttl=timedelta(seconds=grant_seconds)
+        client_id=ANY_CLIENT_ID if grant_client == "*" else grant_client,
+        capability=grant_capability,
+        ttl=timedelta(seconds=grant_seconds),
     )
     response = AuthEndpoint(key).respond(mode, grant, query=params, now=NOW)
     if response.status != 200:
@@ -602,7 +611,11 @@ def test_the_endpoint_jwt_is_mint_jwt_of_the_grant_byte_for_byte(
         revocable=key_kind == "revocable",
     )
     ttl = timedelta(seconds=grant_seconds)
-    grant = Grant(client_id=grant_client, capability=grant_capability, ttl=ttl)
+    grant = Grant(
+        client_id=ANY_CLIENT_ID if grant_client == "*" else grant_client,
+        capability=grant_capability,
+        ttl=ttl,
+    )
     answer = AuthEndpoint(key).respond("jwt", grant, now=NOW)
     try:
         expected = mint_jwt(

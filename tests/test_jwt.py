@@ -24,6 +24,7 @@ from ably_authkit import (
     TokenNotYetValidError,
     TokenTooLargeError,
     TTLTypeError,
+    explain,
     mint_jwt,
     verify_jwt,
 )
@@ -364,3 +365,77 @@ def test_claims_are_typed_and_frozen(key: ApiKey) -> None:
     assert claims.client_id == "*"
     with pytest.raises(AttributeError):
         claims.client_id = "me"  # type: ignore[misc]
+
+
+# --- strict encoding (issue 12) -----------------------------------------------------
+
+
+def sign_raw(header: str, claims: str, secret: str = SECRET) -> str:
+    """A JWT of the given header and claims JSON text, signed, for shapes pyjwt won't write."""
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    signing_input = f"{b64(header.encode())}.{b64(claims.encode())}"
+    digest = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(digest)}"
+
+
+HEADER = '{"alg":"HS256","kid":"appId.keyId","typ":"JWT"}'
+
+
+def test_a_padded_or_non_canonical_signature_is_refused(key: ApiKey) -> None:
+    token = mint_jwt(key, capability=CHAT, now=NOW)
+    verify_jwt(token, key, now=NOW)
+    header, claims, signature = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # 32 bytes are 43 characters whose last carries 2 unused bits: 3 other spellings.
+    last = alphabet.index(signature[-1])
+    twins = [signature[:-1] + alphabet[last ^ bits] for bits in (1, 2, 3)]
+    for spelling in [signature + "=", signature + "==", *twins]:
+        with pytest.raises(MalformedTokenError, match="canonical base64url") as caught:
+            verify_jwt(f"{header}.{claims}.{spelling}", key, now=NOW)
+        assert caught.value.code == 40144
+    with pytest.raises(MalformedTokenError, match="canonical"):
+        verify_jwt(f"{header}=.{claims}.{signature}", key, now=NOW)
+
+
+def test_a_claim_named_twice_is_refused_as_explain_and_the_emulator_do(key: ApiKey) -> None:
+    claims = (
+        f'{{"iat":{EPOCH_NOW},"exp":{EPOCH_NOW + 3600},'
+        '"x-ably-capability":"{\\"chat:*\\":[\\"subscribe\\"]}",'
+        '"x-ably-capability":"{\\"*\\":[\\"*\\"]}"}'
+    )
+    token = sign_raw(HEADER, claims)
+    assert (
+        jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_exp": False})[
+            "x-ably-capability"
+        ]
+        == '{"*":["*"]}'
+    )  # pyjwt: the last one wins
+    with pytest.raises(MalformedTokenError, match="'x-ably-capability' twice"):
+        verify_jwt(token, key, now=NOW)
+    with pytest.raises(MalformedTokenError):
+        explain(token, key, now=NOW)
+    doubled_kid = '{"alg":"HS256","kid":"appId.other","kid":"appId.keyId"}'
+    with pytest.raises(MalformedTokenError, match="header holds 'kid' twice"):
+        verify_jwt(
+            sign_raw(doubled_kid, claims.replace('"x-ably-capability":"{\\"*', '"y":"{\\"*')),
+            key,
+            now=NOW,
+        )
+
+
+def test_a_huge_token_is_refused_before_it_is_read(key: ApiKey) -> None:
+    from ably_authkit.jwt_tokens import MAX_VERIFIED_JWT_BYTES
+
+    token = mint_jwt(key, capability=CHAT, now=NOW)
+    header, claims, signature = token.split(".")
+    huge = f"{header}.{claims + 'A' * (20 * 2**20)}.{signature}"
+    with pytest.raises(MalformedTokenError, match="over the 131072"):  # its size, not its bytes
+        verify_jwt(huge, key, now=NOW)
+    with pytest.raises(MalformedTokenError, match="over"):
+        verify_jwt("e" * (MAX_VERIFIED_JWT_BYTES + 1), key, now=NOW)

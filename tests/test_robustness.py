@@ -209,3 +209,170 @@ def test_errors_on_a_valid_key_do_not_show_its_secret() -> None:
 def test_a_naive_now_is_an_error_not_a_crash() -> None:
     with pytest.raises(AuthKitError):
         mint_jwt(KEY_TEXT, capability={"*": ["*"]}, now=datetime(2026, 1, 1))
+
+
+# -- everything reachable from an error, the CLI's output (issue 12) ------------------------
+
+
+def reachable_text(value: object, depth: int = 0, seen: set[int] | None = None) -> list[str]:
+    """The text of ``value`` and of everything reachable from it: an exception's args,
+    ``__cause__``, ``__context__`` and attributes (an httpx error's ``request.headers``,
+    whose ``repr`` hides Authorization but whose items do not), mappings, sequences."""
+    seen = set() if seen is None else seen
+    if id(value) in seen or depth > 6:
+        return []
+    seen.add(id(value))
+    texts = [repr(value)]
+    if isinstance(value, (str, bytes, int, float, bool, type(None))):
+        return [str(value), repr(value)]
+    children: list[object] = []
+    if isinstance(value, BaseException):
+        texts.append(str(value))
+        children += [value.args, value.__cause__, value.__context__]
+    if hasattr(value, "multi_items"):  # httpx.Headers, httpx.QueryParams
+        children.append(list(value.multi_items()))
+    if isinstance(value, dict):
+        children += [list(value.keys()), list(value.values())]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        children += list(value)
+    for name in getattr(value, "__dict__", {}):
+        children.append(getattr(value, name, None))
+    for slots in (getattr(klass, "__slots__", ()) for klass in type(value).__mro__):
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name != "secret":  # an ApiKey holds its own secret, as it must
+                children.append(getattr(value, name, None))
+    for child in children:
+        texts += reachable_text(child, depth + 1, seen)
+    return texts
+
+
+def assert_nothing_reachable_holds(error: BaseException, *secrets: str) -> None:
+    import base64
+
+    texts = reachable_text(error)
+    # Basic auth sends the key base64-encoded: look for that form too.
+    secrets += (base64.b64encode(KEY_TEXT.encode()).decode()[8:40],)
+    for secret in secrets:
+        for text in texts:
+            assert secret not in text, f"{type(error).__name__} reaches {text[:80]!r}"
+
+
+def test_the_walk_finds_a_key_in_an_httpx_request_s_headers() -> None:
+    """The check above would see the leak this file guards against."""
+    import base64
+
+    import httpx
+
+    basic = base64.b64encode(KEY_TEXT.encode()).decode()
+    request = httpx.Request(
+        "GET", "http://10.0.0.1:1/time", headers={"Authorization": f"Basic {basic}"}
+    )
+    assert "[secure]" in repr(request.headers)  # httpx hides it from repr...
+    try:
+        try:
+            raise httpx.ConnectError("refused", request=request)
+        except httpx.ConnectError as inner:
+            raise AuthKitError("could not reach Ably") from inner
+    except AuthKitError as outer:
+        with pytest.raises(AssertionError):  # ...but not from the walk
+            assert_nothing_reachable_holds(outer, SECRET)
+
+
+def test_network_errors_reach_no_secret_through_causes_or_requests() -> None:
+    """An unreachable Ably: the error has no cause or context holding httpx's request,
+    whose Authorization header is the key itself (basic auth)."""
+    import socket
+
+    from ably_authkit import AblyApiError, AblyConnectionError, RestClient
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with RestClient(
+        KEY_TEXT, endpoint=f"http://127.0.0.1:{port}", timeout=timedelta(seconds=2)
+    ) as client:
+        for attempt in (client.server_time, lambda: client.revoke_tokens(client_ids=["x"])):
+            # The ably package wraps some transport errors in its own (AblyApiError here).
+            with pytest.raises((AblyConnectionError, AblyApiError)) as caught:
+                attempt()
+            assert caught.value.__cause__ is None and caught.value.__context__ is None
+            assert_nothing_reachable_holds(caught.value, SECRET, SECRET[:12])
+
+
+def test_ably_s_refusals_reach_no_secret(ably_emulator: Any) -> None:
+    from ably_authkit import AblyApiError, KeyRing, request_token
+
+    stranger = ApiKey.parse(KEY_TEXT)  # not a key of the emulator
+    with pytest.raises(AblyApiError) as refused:
+        request_token(KeyRing(keys=[stranger]), endpoint=ably_emulator.url)
+    assert_nothing_reachable_holds(refused.value, SECRET, SECRET[:12])
+
+
+def test_key_ring_errors_reach_no_secret() -> None:
+    from ably_authkit import KeyRing
+
+    attempts: list[Callable[[], Any]] = [
+        lambda: KeyRing(keys=[KEY_TEXT, KEY_TEXT]),
+        lambda: KeyRing(keys=[KEY_TEXT], signer=KEY_TEXT),
+        lambda: KeyRing.parse(f"{KEY_TEXT} {KEY_TEXT}::"),
+        lambda: KeyRing.from_env(environ={"ABLY_API_KEYS": f"{KEY_TEXT},{SECRET}"}),
+        lambda: verify_jwt(
+            mint_jwt(KEY_TEXT, capability={"*": ["*"]}, now=NOW),
+            KeyRing(keys=[f"appId.other:{SECRET[::-1]}"]),
+            now=NOW,
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(AuthKitError) as caught:
+            attempt()
+        assert_nothing_reachable_holds(caught.value, SECRET, SECRET[:12], SECRET[::-1])
+
+
+@given(
+    args=st.lists(
+        st.sampled_from(
+            [
+                "jwt",
+                "verify",
+                "inspect",
+                "token-request",
+                "--capability",
+                '{"*":["*"]}',
+                "--client-id",
+                "*",
+                "--ttl",
+                "3600",
+                "--key-env",
+                KEY_TEXT,
+                f"--key={KEY_TEXT}",
+                f"--api_token={KEY_TEXT}",
+                SECRET,
+                "x" + KEY_TEXT,
+                "--json",
+            ]
+        ),
+        max_size=6,
+    )
+)
+def test_cli_output_never_holds_a_secret(args: list[str]) -> None:
+    """Whatever is typed, with a key ring in the environment, stdout and stderr hold no
+    secret (the CLI blanks key-shaped arguments in argparse's messages)."""
+    import contextlib
+    import io
+    import os
+    from unittest import mock
+
+    from ably_authkit.cli import main
+
+    ring = f"appId.other:{SECRET[::-1]} {KEY_TEXT}"
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, {"ABLY_API_KEYS": ring}, clear=False),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        os.environ.pop("ABLY_API_KEY", None)
+        with contextlib.suppress(SystemExit):
+            main(args)
+    for text in (out.getvalue(), err.getvalue()):
+        assert SECRET not in text and SECRET[::-1] not in text

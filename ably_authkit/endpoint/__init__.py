@@ -45,12 +45,14 @@ from __future__ import annotations
 from .auth_endpoint import EMULATOR_HOST_ENV as EMULATOR_HOST_ENV
 from .auth_endpoint import AuthEndpoint as AuthEndpoint
 from .demo import ably_js_response as ably_js_response
+from .grant import ANY_CLIENT_ID as ANY_CLIENT_ID
 from .grant import Grant as Grant
 from .params import MODES as MODES
 from .responses import AuthResponse as AuthResponse
 from .responses import error_response as error_response
 
 __all__ = [
+    "ANY_CLIENT_ID",
     "EMULATOR_HOST_ENV",
     "MODES",
     "AuthEndpoint",

@@ -22,9 +22,10 @@ from ably_authkit.errors import (
     InvalidParameterError,
     MissingExtraError,
     ParameterTypeError,
+    TokenTooLargeError,
 )
 from ably_authkit.jwt_tokens import _mint_granted, mint_jwt
-from ably_authkit.keys import ApiKey, as_api_key
+from ably_authkit.keys import KEYS_ENV, ApiKey, KeyRing, as_keys
 from ably_authkit.token_requests import create_token_request
 
 from .asgi import read_request
@@ -110,7 +111,9 @@ class AuthEndpoint:
 
     Args:
         key: the API key that signs every credential (an :class:`~ably_authkit.ApiKey`
-            or its text). Its secret never leaves the server.
+            or its text), or a :class:`~ably_authkit.KeyRing`, whose signer signs and whose
+            keys all verify (:meth:`explain_response`); :meth:`use_keys` swaps it while
+            serving, to rotate keys (docs/rotation.md). Secrets never leave the server.
         endpoint: where the ``token`` mode exchanges TokenRequests, and where
             :meth:`client_options` sends clients: an Ably routing policy (``"main"``,
             ``"nonprod:sandbox"``), a host, or a URL such as ``"http://127.0.0.1:8123"``
@@ -132,17 +135,15 @@ class AuthEndpoint:
         "_emulator",
         "_emulator_host",
         "_endpoint",
+        "_keys",
         "_query_time",
         "_target",
         "_timeout",
-        "key",
     )
-
-    key: ApiKey
 
     def __init__(
         self,
-        key: ApiKey | str,
+        key: ApiKey | KeyRing | str,
         *,
         endpoint: str | None = None,
         query_time: bool = False,
@@ -157,7 +158,7 @@ class AuthEndpoint:
                 field="clock",
             )
         self._clock = clock
-        self.key = as_api_key(key)
+        self._keys = as_keys(key)
         self._timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         options = _client_options(endpoint, self._timeout)  # a bad endpoint is refused now
         self._target = {
@@ -171,6 +172,24 @@ class AuthEndpoint:
         self._query_time = query_time
         self._emulator: AblyEmulator | None = None
         self._emulator_host: str | None = None
+
+    @property
+    def key(self) -> ApiKey:
+        """The key that signs new credentials (a ring's signer)."""
+        keys = self._keys
+        return keys if isinstance(keys, ApiKey) else keys.signing_key
+
+    @property
+    def keys(self) -> KeyRing:
+        """Every key this endpoint knows, as a :class:`~ably_authkit.KeyRing`."""
+        keys = self._keys
+        return keys if isinstance(keys, KeyRing) else KeyRing(keys=[keys])
+
+    def use_keys(self, keys: ApiKey | KeyRing | str) -> None:
+        """Sign with another key or ring from the next request on (requests in flight
+        finish with the old one): to rotate keys without a restart, or after reloading
+        them from a secret store. Checked here, as in the constructor."""
+        self._keys = as_keys(keys)
 
     @property
     def endpoint(self) -> str | None:
@@ -191,11 +210,14 @@ class AuthEndpoint:
         key_variable: str = "ABLY_API_KEY",
         endpoint_variable: str = "ABLY_ENDPOINT",
         emulator_variable: str = EMULATOR_HOST_ENV,
+        keys_variable: str = KEYS_ENV,
     ) -> AuthEndpoint:
         """The endpoint an app configures from its environment (default ``os.environ``).
 
         - ``ABLY_API_KEY`` set: that key; ``ABLY_ENDPOINT`` (a routing policy, host or
           URL), when set, is where the ``token`` mode asks and clients connect.
+        - ``ABLY_API_KEYS`` set instead: a :class:`~ably_authkit.KeyRing` of those keys
+          (separated by spaces or commas), the first of which signs; both set is refused.
         - ``ABLY_EMULATOR_HOST`` set (``HOST:PORT``, as Firebase's emulators are named):
           the Ably emulator running there (``ably-authkit emulator``) is used instead of
           Ably; the key is still ``ABLY_API_KEY`` (the emulator prints one).
@@ -210,6 +232,7 @@ class AuthEndpoint:
                 demos, examples and local development; needs the ``emulator`` extra).
                 :meth:`close` stops it; :meth:`describe` says so plainly.
             key_variable: the name of the key's variable.
+            keys_variable: the name of the key ring's variable.
             endpoint_variable: the name of the endpoint's variable.
             emulator_variable: the name of the running emulator's variable.
         """
@@ -222,10 +245,21 @@ class AuthEndpoint:
             source, endpoint_variable=endpoint_variable, emulator_variable=emulator_variable
         )
         emulator_host = source.get(emulator_variable) or None
+        if source.get(keys_variable):
+            if source.get(key_variable):
+                raise InvalidApiKeyError(
+                    f"{key_variable} and {keys_variable} are both set: the first holds one "
+                    "key, the second a key ring (every key, the signing key first); unset one",
+                    field=keys_variable,
+                )
+            ring = cls(KeyRing.from_env(keys_variable, environ=source), endpoint=endpoint)
+            ring._emulator_host = emulator_host
+            return ring
         if not source.get(key_variable):
             raise InvalidApiKeyError(
                 f"the environment variable {key_variable} is not set: set it to your Ably "
-                "API key (appId.keyId:secret, from the dashboard's API Keys tab). For local "
+                "API key (appId.keyId:secret, from the dashboard's API Keys tab), or "
+                f"{keys_variable} to several (a key ring, the signing key first). For local "
                 f"development without an account, run 'ably-authkit emulator' and set "
                 f"the {key_variable} and {emulator_variable} it prints, or build the "
                 "endpoint with from_env(emulator=True)",
@@ -296,7 +330,15 @@ class AuthEndpoint:
                 f"Credentials come from the LOCAL ABLY EMULATOR at {self._endpoint} "
                 "(not Ably: they work only there)."
             )
-        lines.append(f"Ably key: {self.key.name} (its secret stays on this server)")
+        keys = self._keys
+        if isinstance(keys, KeyRing) and len(keys) > 1:
+            others = ", ".join(name for name in keys.names if name != keys.signer)
+            lines.append(
+                f"Ably keys: {keys.signer} signs; {others} verify only "
+                "(their secrets stay on this server)"
+            )
+        else:
+            lines.append(f"Ably key: {self.key.name} (its secret stays on this server)")
         lines.append(f"Tokens are requested from: {self._endpoint or 'Ably (main)'}")
         if auth_url is not None:
             lines.append("Connect a realtime client:")
@@ -390,6 +432,15 @@ class AuthEndpoint:
                 now=now,
             )
             return _ok(_JSON, request.to_json().encode("utf-8"))
+        except TokenTooLargeError as error:
+            if isinstance(issue, _Issue):  # the client's capability param made it so
+                return error_response(
+                    400,
+                    40003,
+                    f"the capability asked for lists too many resources: {error.message}; ask "
+                    "for fewer, or for wildcard resources such as 'chat:*'",
+                )
+            return _server_error(error)
         except AuthKitError as error:
             return _server_error(error)
 
@@ -547,7 +598,7 @@ class AuthEndpoint:
         """
         from .demo import explain_response
 
-        return explain_response(self.key, credential, self._now(now))
+        return explain_response(self._keys, credential, self._now(now))
 
     def demo_page(
         self,
@@ -663,4 +714,7 @@ class AuthEndpoint:
 
     def __repr__(self) -> str:
         where = f", endpoint={self._endpoint!r}" if self._endpoint else ""
+        keys = self._keys
+        if isinstance(keys, KeyRing) and len(keys) > 1:
+            return f"AuthEndpoint(keys={keys.names!r}, signer={keys.signer!r}{where})"
         return f"AuthEndpoint(key={self.key.name!r}{where})"

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from ably_authkit.keys import ApiKey
+    from ably_authkit.keys import ApiKey, KeyRing
 
     from .auth_endpoint import AuthEndpoint
     from .grant import Grant
@@ -110,7 +110,9 @@ def ably_js_response() -> AuthResponse:
 # -- explain() of the panel's credential -----------------------------------------------------
 
 
-def explain_response(key: ApiKey, credential: str | bytes, now: datetime | None) -> AuthResponse:
+def explain_response(
+    key: ApiKey | KeyRing, credential: str | bytes, now: datetime | None
+) -> AuthResponse:
     """:meth:`AuthEndpoint.explain_response
     <ably_authkit.endpoint.AuthEndpoint.explain_response>`, with the endpoint's key and
     issue time."""
@@ -255,9 +257,9 @@ def _explained(auth: AuthEndpoint, mode: str, answer: AuthResponse, now: datetim
 
     try:
         if mode == "jwt":
-            return str(explain(answer.text, auth.key, now=now))
+            return str(explain(answer.text, auth.keys, now=now))
         if mode == "token-request":
-            return str(explain(answer.json(), auth.key, now=now))
+            return str(explain(answer.json(), auth.keys, now=now))
         return str(explain(answer.json(), now=now))
     except (AuthKitError, ValueError) as error:
         return f"explain() failed: {error}"

@@ -141,14 +141,23 @@ def _failure(error: AuthKitError) -> AuthResponse:
 
 
 def _upstream_error(error: AblyApiError | AblyConnectionError) -> AuthResponse:
-    """Ably refused this server's token request, or could not be reached: 502."""
-    if isinstance(error, AblyConnectionError):
-        return error_response(502, 50002, f"could not get a token from Ably: {error.message}")
-    return error_response(
-        502,
-        error.code or 50000,
-        f"Ably refused this server's token request: {error.message}",
+    """Ably refused this server's token request, or could not be reached: 502.
+
+    The body tells the client no more than that: where this server reaches Ably (an
+    internal address), errno and the like stay in this server's log (the
+    ``ably_authkit.endpoint`` logger). Ably's own refusal (a 4xxxx code, such as 40131 for
+    a revoked key) is passed on with its code."""
+    import logging
+
+    logging.getLogger("ably_authkit.endpoint").warning(
+        "authUrl token mode: no token from Ably: %s (code %s)", error.message, error.code
     )
+    code = error.code
+    if isinstance(error, AblyApiError) and code is not None and 40000 <= code < 50000:
+        return error_response(
+            502, code, f"Ably refused this server's token request (Ably error {code})"
+        )
+    return error_response(502, 50002, "could not get a token from Ably; this server's log says why")
 
 
 def _details_response(details: TokenDetails) -> AuthResponse:

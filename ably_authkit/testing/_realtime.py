@@ -21,7 +21,9 @@ answers:
   ``connectionId`` (RTN24). A token that has 30 seconds or less to live when the
   connection takes it gets no ``AUTH``. A connection whose token expires unrenewed gets
   ``DISCONNECTED`` (6) with 40142, one whose token is revoked gets ``DISCONNECTED`` with
-  40141 (both token errors, so the SDKs renew and reconnect, RTN15h2).
+  40141 (both token errors, so the SDKs renew and reconnect, RTN15h2);
+- a key revoked as in Ably's dashboard (``emu.revoke_key``): ``ERROR`` with 40131 and the
+  close for every connection of that key or of a credential it issued.
 
 Everything here runs on the emulator's event loop. The service's listeners
 (``on_publish``, ``on_revoke``) may be called from another thread and hop onto the loop.
@@ -95,7 +97,15 @@ def auth_due(credential: Credential, adopted: datetime) -> datetime | None:
 class RealtimeConnection(Frozen):
     """A read-only snapshot of one live connection, for tests (``emu.connections``)."""
 
-    __slots__ = ("connection_id", "client_id", "credential_kind", "expires", "channels", "format")
+    __slots__ = (
+        "connection_id",
+        "client_id",
+        "credential_kind",
+        "expires",
+        "channels",
+        "format",
+        "key_name",
+    )
 
     #: The ``connectionId`` the client was given.
     connection_id: str
@@ -109,6 +119,8 @@ class RealtimeConnection(Frozen):
     channels: frozenset[str]
     #: ``"json"`` or ``"msgpack"``.
     format: str
+    #: The name of the key the current credential is (or was issued by).
+    key_name: str
 
     def __init__(
         self,
@@ -119,6 +131,7 @@ class RealtimeConnection(Frozen):
         expires: datetime | None,
         channels: Iterable[str],
         format: str,
+        key_name: str = "",
     ) -> None:
         self._set("connection_id", connection_id)
         self._set("client_id", client_id)
@@ -126,6 +139,7 @@ class RealtimeConnection(Frozen):
         self._set("expires", expires)
         self._set("channels", frozenset(channels))
         self._set("format", format)
+        self._set("key_name", key_name)
 
 
 class _Connection:
@@ -208,6 +222,7 @@ class _Connection:
             expires=self.credential.expires,
             channels=self.channels,  # RealtimeConnection keeps a frozen copy
             format="msgpack" if self.binary else "json",
+            key_name=self.credential.key.name,
         )
 
 
@@ -599,7 +614,8 @@ class Realtime:
         self._check(connection)
 
     def _revoked(self, key_name: str) -> None:
-        """``service.on_revoke`` (any thread): re-check that key's connections."""
+        """``service.on_revoke`` (any thread): re-check that key's connections (after a
+        token revocation, or the key's own)."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
@@ -622,8 +638,17 @@ class Realtime:
         credential = connection.credential
         with self.service.lock:
             now = self.service.now()
+            key_revoked = credential.key.name in self.service.revoked_keys
             revoked = self.service.revoked(credential, now)
             pending = _pending_revocation(self.service, credential, now)
+        if key_revoked:
+            # Ably: "if a key is revoked entirely, ... all connections using that key (or a
+            # token derived from that key) will be forcibly terminated" (docs, Capabilities).
+            # Choice: ERROR 40131, not a token error, so the SDKs go FAILED, not renew.
+            error = ably_error(40131, 401, "key/token status changed (revoke)")
+            connection.close(_error_frame(error, ERROR))
+            self._forget(connection)
+            return
         if revoked:
             self._disconnect(connection, ably_error(40141, 401, "Token revoked"))
             return

@@ -95,6 +95,8 @@ class Service:
         #: The app ids that exist: the default app's and those provisioned since.
         self.apps: set[str] = {app_id}
         self.keys: dict[str, ApiKey] = {}
+        #: The names of the keys revoked as in Ably's dashboard (Control API status 1).
+        self.revoked_keys: set[str] = set()
         self.tokens: dict[str, TokenDetails] = {}
         self.issued: list[TokenDetails] = []
         #: key name -> the (nonce, timestamp ms) pairs used within the timestamp window.
@@ -126,6 +128,7 @@ class Service:
     def reset(self) -> None:
         self.apps = {self.default_app}
         self.keys.clear()
+        self.revoked_keys.clear()
         self.tokens.clear()
         self.issued.clear()
         self.nonces.clear()
@@ -193,7 +196,23 @@ class Service:
             # Choice: an unknown key name is 40400 Not Found, as Ably answers for a
             # key name that no app has.
             raise ably_error(40400, 404, f"No key found with name {name!r} in this emulator")
+        self.check_key(key)
         return key
+
+    def revoke_key(self, name: str) -> None:
+        """Revoke a key, as Ably's dashboard and Control API do (``POST
+        /apps/{app_id}/keys/{key_id}/revoke``, status 1): everything authenticated with it
+        or with a credential it issued is refused from now on, with 40131."""
+        self.key(name)  # 40400 for an unknown key; 40131 if it is revoked already
+        self.revoked_keys.add(name)
+        for listener in self.on_revoke:
+            listener(name)
+
+    def check_key(self, key: ApiKey) -> None:
+        """Refuse a revoked key, and every credential of it: 40131/401 with Ably's message
+        (ably-common errors/codes/40131.md, "key/token status changed (revoke)")."""
+        if key.name in self.revoked_keys:
+            raise ably_error(40131, 401, "key/token status changed (revoke)")
 
     # -- tokens -------------------------------------------------------------------
 
@@ -366,6 +385,7 @@ class Service:
             key.secret.encode("utf-8"), secret.encode("utf-8")
         ):
             raise ably_error(40101, 401, "Invalid credentials: unknown key or wrong secret")
+        self.check_key(key)
         client_id = None
         if client_id_header is not None:
             try:
@@ -390,6 +410,7 @@ class Service:
                 # the SDKs go FAILED instead of renewing it for ever (ably-python
                 # test/ably/realtime/realtimeauth_test.py, test_auth_with_invalid_token_*).
                 raise ably_error(40101, 401, "Invalid credentials: token not recognised")
+            self.check_key(key)
             if details.expires <= now:
                 raise ably_error(40142, 401, "Token expired")
             credential = Credential(
@@ -424,6 +445,7 @@ class Service:
                 raise ably_error(40400, 404, f"Invalid JWT: no app {app_id!r} in this emulator")
             # Choice: an unknown key of a known app is 40101, as for basic auth.
             raise ably_error(40101, 401, f"Invalid JWT: no key named {kid!r} in this emulator")
+        self.check_key(key)
         try:
             claims = verify_jwt(text, key, now=now, leeway=timedelta(0))
         except AuthKitError as error:

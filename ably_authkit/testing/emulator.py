@@ -225,6 +225,21 @@ class AblyEmulator:
         with self.service.lock:
             return self.service.add_key(granted, revocable, self.app_id)
 
+    def revoke_key(self, key: ApiKey | str) -> None:
+        """Revoke ``key`` (an ``ApiKey`` or its name) as Ably's dashboard does: from now
+        on the key, and every token and JWT it issued, is refused with 40131 ("key/token
+        status changed (revoke)") on REST, and every realtime connection using one gets
+        ERROR 40131 and is closed. Like Ably's, a revocation is for good."""
+        from ably_authkit.keys import ApiKey
+
+        name = key.name if isinstance(key, ApiKey) else key
+        if not isinstance(name, str):
+            raise ParameterTypeError(
+                f"revoke_key() takes an ApiKey or a key name, not {type(key).__name__}"
+            )
+        with self.service.lock:
+            self.service.revoke_key(name)
+
     def client_options(self, sdk: str = "ably-python") -> dict[str, Any]:
         """The options that point a client at this emulator, as ``sdk`` (``"ably-python"``,
         the default: keyword arguments for ``AblyRest``/``AblyRealtime``, or

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.views.decorators.csrf import csrf_exempt
 
+from ably_authkit import InvalidClientIdError, resource_segment
 from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
 
 if not settings.configured:  # in a real project, this is settings.py
@@ -31,9 +32,13 @@ def grant_for(user_id: str | None) -> Grant | None:
         return None
     capability = {
         "chat:*": ["publish", "subscribe", "presence", "history"],
-        f"user:{user_id}": ["subscribe"],
+        # The id is the user's, not ours: escaped, "*" or "a:b" names one channel only.
+        f"user:{resource_segment(user_id, escape=True)}": ["subscribe"],
     }
-    return Grant(client_id=user_id, capability=capability)
+    try:
+        return Grant(client_id=user_id, capability=capability)
+    except InvalidClientIdError:  # "*" (the wildcard identity), or an id Ably cannot carry
+        return None
 
 
 def current_user(request: HttpRequest) -> str | None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from ably_authkit import InvalidClientIdError, resource_segment
 from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant, ably_js_response
 
 
@@ -16,9 +17,13 @@ def grant_for(user_id: str | None) -> Grant | None:
         return None
     capability = {
         "chat:*": ["publish", "subscribe", "presence", "history"],
-        f"user:{user_id}": ["subscribe"],
+        # The id is the user's, not ours: escaped, "*" or "a:b" names one channel only.
+        f"user:{resource_segment(user_id, escape=True)}": ["subscribe"],
     }
-    return Grant(client_id=user_id, capability=capability)
+    try:
+        return Grant(client_id=user_id, capability=capability)
+    except InvalidClientIdError:  # "*" (the wildcard identity), or an id Ably cannot carry
+        return None
 
 
 def current_user(request: Request) -> str | None:

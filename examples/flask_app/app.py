@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from ably_authkit import InvalidClientIdError, resource_segment
 from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
 
 
@@ -13,9 +14,13 @@ def grant_for(user_id: str | None) -> Grant | None:
         return None
     capability = {
         "chat:*": ["publish", "subscribe", "presence", "history"],
-        f"user:{user_id}": ["subscribe"],
+        # The id is the user's, not ours: escaped, "*" or "a:b" names one channel only.
+        f"user:{resource_segment(user_id, escape=True)}": ["subscribe"],
     }
-    return Grant(client_id=user_id, capability=capability)
+    try:
+        return Grant(client_id=user_id, capability=capability)
+    except InvalidClientIdError:  # "*" (the wildcard identity), or an id Ably cannot carry
+        return None
 
 
 def current_user() -> str | None:
