@@ -217,13 +217,21 @@ def test_without_the_emulator_extra_the_testing_package_names_it(
     )
 
 
-def test_network_errors_keep_no_copy_of_the_key(ably_emulator: AblyEmulator) -> None:
-    key = ApiKey.parse(KEY_TEXT)
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda key: request_token(key, endpoint="http://127.0.0.1:9"),
+        # The ably package wraps this one as an "Unexpected exception" of its own.
+        lambda key: server_time(key, endpoint="http://127.0.0.1:9"),
+    ],
+    ids=["request_token", "server_time"],
+)
+def test_unreachable_is_a_connection_error_with_no_copy_of_the_key(call: Any) -> None:
     from ably_authkit import AblyConnectionError
 
     with pytest.raises(AblyConnectionError) as failed:
-        request_token(key, endpoint="http://127.0.0.1:9")
+        call(ApiKey.parse(KEY_TEXT))
     error = failed.value
     assert error.__cause__ is None and error.__context__ is None
     assert "Errno" not in str(error)
-    assert "Connection refused" in str(error)
+    assert str(error) == "could not reach Ably at http://127.0.0.1:9: Connection refused"
