@@ -1,5 +1,5 @@
 """ably_authkit.rest without a server: arguments, endpoints, and the unreachable case.
-(Against a server: tests/test_rest_emulator.py.)"""
+(Against a server: tests/test_rest_shared.py, and the emulator tests.)"""
 
 from __future__ import annotations
 
