@@ -43,6 +43,23 @@ def realtime_js() -> Iterator[AblyJsRealtime]:
     peer.close()
 
 
+def failed_reason(emu: AblyEmulator, **options: Any) -> tuple[int, int]:
+    """Connect the `ably` package's AblyRealtime with ``options``; the (code, status) of
+    the error it goes FAILED with."""
+
+    async def scenario() -> tuple[int, int]:
+        client = AblyRealtime(**options, **emu.client_options())
+        try:
+            change = await asyncio.wait_for(
+                client.connection.once_async(ConnectionState.FAILED), 10
+            )
+            return change.reason.code, change.reason.status_code
+        finally:
+            await client.close()
+
+    return asyncio.run(scenario())
+
+
 @contextmanager
 def js_rest(ably_js: AblyJs, *, id: str, **create: Any) -> Iterator[str]:
     """An ably-js Rest client in the peer (``restCreate``), closed when the block ends."""
@@ -91,18 +108,9 @@ def test_ably_python_realtime_unknown_token_fails_with_40101(
         calls[0] += 1
         return "invalid token"
 
-    async def scenario(**auth: Any) -> tuple[int, int]:
-        client = AblyRealtime(use_binary_protocol=binary, **auth, **ably_emulator.client_options())
-        try:
-            change = await asyncio.wait_for(
-                client.connection.once_async(ConnectionState.FAILED), 10
-            )
-            return change.reason.code, change.reason.status_code
-        finally:
-            await client.close()
-
-    assert asyncio.run(scenario(token="invalid-token")) == (40101, 401)
-    assert asyncio.run(scenario(auth_callback=callback)) == (40101, 401)
+    emu = ably_emulator
+    assert failed_reason(emu, token="invalid-token", use_binary_protocol=binary) == (40101, 401)
+    assert failed_reason(emu, auth_callback=callback, use_binary_protocol=binary) == (40101, 401)
     assert calls == [1]  # not renewed: 40101 is not a token error
     assert ably_emulator.connections == []
 
@@ -459,19 +467,8 @@ def test_jwt_of_an_unknown_app_is_404_40400(
 
 
 def test_realtime_jwt_of_an_unknown_app_fails_with_40400(ably_emulator: AblyEmulator) -> None:
-    async def scenario() -> tuple[int, int]:
-        client = AblyRealtime(
-            token=jwt_for(ably_emulator, "invalid.invalid"), **ably_emulator.client_options()
-        )
-        try:
-            change = await asyncio.wait_for(
-                client.connection.once_async(ConnectionState.FAILED), 10
-            )
-            return change.reason.code, change.reason.status_code
-        finally:
-            await client.close()
-
-    assert asyncio.run(scenario()) == (40400, 404)
+    unknown_app = jwt_for(ably_emulator, "invalid.invalid")
+    assert failed_reason(ably_emulator, token=unknown_app) == (40400, 404)
 
 
 # -- 7. GET /stats: an empty, paginated answer behind the usual credential checks -------
