@@ -588,7 +588,7 @@ def test_realtime_bad_channel_names_fail_the_channel_and_big_frames_get_an_error
                 "action": 15,
                 "channel": "chat:fine",
                 "msgSerial": 0,
-                "messages": [{"data": "x" * 600_000}],
+                "messages": [{"data": "x" * 3_000_000}],  # several socket buffers
             }
             await send(ws, oversized)
             error = await receive(ws)

@@ -70,6 +70,12 @@ CONNECTION_STATE_TTL = timedelta(minutes=2)
 MAX_IDLE_INTERVAL = timedelta(seconds=15)
 MAX_MESSAGE_SIZE = 65536
 MAX_FRAME_SIZE = 524288
+#: The largest frame the emulator reads at all. A frame between MAX_FRAME_SIZE and this
+#: is read whole, then refused with ERROR 40009 and a normal close; refusing it halfway
+#: (aiohttp's own ``max_msg_size``) would close the socket with the rest of the frame
+#: unread, which resets the TCP connection and can lose that ERROR before the client
+#: reads it.
+READ_LIMIT = 8 * MAX_FRAME_SIZE
 MAX_INBOUND_RATE = 50
 #: How often an idle connection gets a HEARTBEAT (real time: the clients' idle timers
 #: run on their own clocks), well inside maxIdleInterval.
@@ -226,10 +232,26 @@ class _Connection:
         )
 
 
+def _frame_too_big() -> AblyApiError:
+    return ably_error(
+        40009,
+        400,
+        f"the frame is over the maximum frame size of {MAX_FRAME_SIZE} bytes "
+        "(connectionDetails.maxFrameSize)",
+    )
+
+
+def _frame_size(data: str | bytes) -> int:
+    if isinstance(data, bytes) or len(data) > MAX_FRAME_SIZE or 4 * len(data) <= MAX_FRAME_SIZE:
+        return len(data)  # a str's UTF-8 size is between len() and 4 * len()
+    return len(data.encode())
+
+
 class _Socket(web.WebSocketResponse):
     """aiohttp closes a socket whose incoming frame is over ``max_msg_size`` (close code
     1009) from inside ``receive()``; this sends the client an ERROR (40009, the frame is
-    too large) just before that close, so the SDK is told why."""
+    too large) just before that close, so the SDK is told why. Only frames over
+    READ_LIMIT get here; smaller ones over MAX_FRAME_SIZE are refused in ``_read``."""
 
     def __init__(self, *, binary: bool, max_msg_size: int, heartbeat: float | None) -> None:
         super().__init__(max_msg_size=max_msg_size, heartbeat=heartbeat)
@@ -241,13 +263,7 @@ class _Socket(web.WebSocketResponse):
     ) -> bool:
         if code == WSCloseCode.MESSAGE_TOO_BIG and not self._told and not self.closed:
             self._told = True
-            error = ably_error(
-                40009,
-                400,
-                f"the frame is over the maximum frame size of {MAX_FRAME_SIZE} bytes "
-                "(connectionDetails.maxFrameSize)",
-            )
-            frame = _error_frame(error, ERROR)
+            frame = _error_frame(_frame_too_big(), ERROR)
             try:
                 if self._binary:
                     await self.send_bytes(msgpack.packb(frame, use_bin_type=True))
@@ -302,7 +318,7 @@ class Realtime:
         # WebSocket level, as Ably does; otherwise it sends HEARTBEAT messages.
         pings = HEARTBEAT_EVERY if request.query.get("heartbeats") == "false" else None
         binary = request.query.get("format") == "msgpack"
-        socket = _Socket(binary=binary, max_msg_size=MAX_FRAME_SIZE, heartbeat=pings)
+        socket = _Socket(binary=binary, max_msg_size=READ_LIMIT, heartbeat=pings)
         if not socket.can_prepare(request).ok:
             raise ably_error(
                 40000,
@@ -423,6 +439,11 @@ class Realtime:
 
     async def _read(self, connection: _Connection) -> None:
         async for frame in connection.socket:
+            if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY) and (
+                _frame_size(frame.data) > MAX_FRAME_SIZE
+            ):
+                connection.close(_error_frame(_frame_too_big(), ERROR))
+                continue
             if frame.type == WSMsgType.TEXT:
                 try:
                     message = json.loads(frame.data)
