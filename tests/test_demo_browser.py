@@ -13,9 +13,8 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,7 +24,7 @@ from ably_authkit.endpoint.demo import ABLY_JS_VERSION, find_ably_js
 from ably_authkit.testing import AblyEmulator
 
 from .peers import JS_DIR, AblyJs
-from .test_examples import serving
+from .test_examples import FRAMEWORKS, framework_client, serving
 from .test_realtime_apps import CountingEndpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
@@ -77,47 +76,80 @@ def test_ably_js_path_serves_another_build_and_a_wrong_one_is_not_replaced(
     assert find_ably_js({"ABLY_JS_PATH": "missing"}, cwd=tmp_path) is None
 
 
-# -- the page and /ably.js through the FastAPI example ------------------------------------
+# -- the page, /ably.js, /explain and the clock through each example ----------------------
 
 
-@pytest.fixture
-def fastapi_client(ably_emulator: AblyEmulator) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from examples.fastapi_app.app import create_app
-
-    with (
-        AuthEndpoint(ably_emulator.create_key(), endpoint=ably_emulator.url) as auth,
-        TestClient(create_app(auth)) as client,
-    ):
-        yield client
+@pytest.fixture(params=FRAMEWORKS)
+def framework(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def test_the_page_runs_the_shipped_ably_js_with_no_install(
-    fastapi_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ably_emulator: AblyEmulator, framework: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no node_modules anywhere near
     monkeypatch.delenv("ABLY_JS_PATH", raising=False)
-    page = fastapi_client.get("/?user=alice")
-    assert page.status_code == 200
-    assert "<script src='/ably.js'></script>" in page.text
-    assert "npm install" not in page.text
-    script = fastapi_client.get("/ably.js")
-    assert script.status_code == 200
-    assert script.headers["content-type"] == "text/javascript; charset=utf-8"
-    assert f"Ably JavaScript Library v{ABLY_JS_VERSION}" in script.text[:200]
-    assert list(tmp_path.iterdir()) == []  # nothing written into the user's tree
-    assert '"explainUrl":"/explain"' in page.text
-    # Started without an emulator of its own, the app offers no clock button.
-    assert '"clockUrl":null' in page.text
-    assert fastapi_client.post("/emulator/advance?seconds=5").status_code in (404, 405)
-    explained = fastapi_client.post("/explain", content=b"an-opaque-token")
-    assert (explained.status_code, explained.text.splitlines()[0]) == (200, "Ably token")
+    with (
+        AuthEndpoint(ably_emulator.create_key(), endpoint=ably_emulator.url) as auth,
+        framework_client(framework, auth) as call,
+    ):
+        page = call("GET", "/?user=alice")
+        assert page.status == 200
+        html = page.body.decode()
+        assert "<script src='/ably.js'></script>" in html
+        assert "npm install" not in html
+        script = call("GET", "/ably.js")
+        assert script.status == 200
+        assert script.content_type == "text/javascript; charset=utf-8"
+        assert f"Ably JavaScript Library v{ABLY_JS_VERSION}" in script.body[:200].decode()
+        assert list(tmp_path.iterdir()) == []  # nothing written into the user's tree
+        assert '"explainUrl":"/explain"' in html
+        explained = call("POST", "/explain", body=b"an-opaque-token", content_type="text/plain")
+        assert (explained.status, explained.body.decode().splitlines()[0]) == (200, "Ably token")
+        # Started without an emulator of its own, the app offers no clock button, and its
+        # clock route says why in Ably's shape.
+        assert '"clockUrl":null' in html
+        no_clock = call("POST", "/emulator/advance?seconds=5")
+        assert (no_clock.status, no_clock.json()["error"]["code"]) == (404, 40400)
+        assert "no local emulator of its own" in no_clock.json()["error"]["message"]
 
-    monkeypatch.setenv("ABLY_JS_PATH", "missing")
-    refused = fastapi_client.get("/ably.js")
-    assert refused.status_code == 404
-    assert "$ABLY_JS_PATH names no ably-js bundle" in refused.text
+        monkeypatch.setenv("ABLY_JS_PATH", "missing")
+        refused = call("GET", "/ably.js")
+        assert refused.status == 404
+        assert "$ABLY_JS_PATH names no ably-js bundle" in refused.body.decode()
+
+
+def test_the_clock_button_moves_the_apps_own_emulator(framework: str) -> None:
+    with (
+        AuthEndpoint.from_env({}, emulator=True) as auth,
+        framework_client(framework, auth) as call,
+    ):
+        emulator = auth.emulator
+        assert emulator is not None
+        assert '"clockUrl":"/emulator/advance"' in call("GET", "/").body.decode()
+        before = emulator.now()
+        moved = call("POST", "/emulator/advance?seconds=90")
+        assert moved.status == 200, moved.body
+        assert moved.content_type == "application/json"
+        assert moved.headers["cache-control"] == "no-store"
+        # The emulator's new time (its clock runs on from there in real time).
+        now = datetime.fromtimestamp(moved.json()["now"] / 1000, timezone.utc)
+        assert timedelta(seconds=90) <= now - before < timedelta(seconds=100)
+        assert timedelta(0) <= emulator.now() - now < timedelta(seconds=10)
+        for bad in (
+            "",
+            "?seconds=0",
+            "?seconds=86401",
+            "?seconds=1.5",
+            "?seconds=-5",
+            "?seconds=%D9%A3",
+            "?seconds=9999999999",
+        ):
+            refused = call("POST", f"/emulator/advance{bad}")
+            assert (refused.status, refused.json()["error"]["code"]) == (400, 40003), bad
+            assert "whole seconds from 1 to 86400" in refused.json()["error"]["message"]
+        assert emulator.now() - before < timedelta(seconds=100)  # nothing moved it
+        assert call("GET", "/emulator/advance?seconds=5").status == 405
 
 
 def test_the_live_panel_is_configured_from_client_options(ably_emulator: AblyEmulator) -> None:

@@ -600,6 +600,21 @@ class AuthEndpoint:
 
         return explain_response(self._keys, credential, self._now(now))
 
+    def clock_response(self, seconds: str | None) -> AuthResponse:
+        """Move the clock of this endpoint's own emulator (:attr:`emulator`, as
+        ``--emulator`` and ``ably-authkit demo`` start it) forward by ``seconds``, the
+        text of the request's ``?seconds=`` (whole seconds, 1 to 86400): ``{"now": ms}``,
+        the emulator's new time; 400 with an Ably error for any other value; 404 when the
+        endpoint has no emulator of its own.
+
+        For the demo page's clock button (``clock_url``): serve it at
+        ``POST /emulator/advance``. DEMO ONLY: anyone who can reach it moves the clock
+        every credential of that emulator is checked against.
+        """
+        from .demo import clock_response
+
+        return clock_response(self._emulator, seconds)
+
     def demo_page(
         self,
         grant: Grant | None,

@@ -19,11 +19,11 @@ from __future__ import annotations
 import os
 
 from ably_authkit._time import ONE_MS as _ONE_MS
-from ably_authkit._time import describe
+from ably_authkit._time import describe, to_ms
 from ably_authkit.errors import AuthKitError
 
 from .params import _MAX_BODY
-from .responses import _NO_STORE, AuthResponse, _ok, error_response
+from .responses import _NO_STORE, AuthResponse, _json_bytes, _ok, error_response
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ably_authkit.keys import ApiKey, KeyRing
+    from ably_authkit.testing import AblyEmulator
 
     from .auth_endpoint import AuthEndpoint
     from .grant import Grant
@@ -132,6 +133,35 @@ def explain_response(
     except AuthKitError as error:
         return error_response(400, error.code or 40003, f"cannot explain it: {error.message}")
     return _ok("text/plain; charset=utf-8", str(explanation).encode("utf-8"))
+
+
+# -- the clock button -------------------------------------------------------------------------
+
+#: The furthest the clock button moves the emulator's clock in one go: a day.
+_MAX_SKIP = 86_400
+
+
+def clock_response(emulator: AblyEmulator | None, seconds: str | None) -> AuthResponse:
+    """:meth:`AuthEndpoint.clock_response
+    <ably_authkit.endpoint.AuthEndpoint.clock_response>`, for the endpoint's emulator."""
+    from datetime import timedelta
+
+    if emulator is None:
+        return error_response(
+            404,
+            40400,
+            "this app runs against no local emulator of its own, so there is no clock to move",
+        )
+    if (
+        seconds is None
+        or not (seconds.isascii() and seconds.isdigit() and len(seconds) <= 5)
+        or not 1 <= int(seconds) <= _MAX_SKIP
+    ):
+        return error_response(
+            400, 40003, f"seconds must be whole seconds from 1 to {_MAX_SKIP} (?seconds=N)"
+        )
+    now = emulator.advance(timedelta(seconds=int(seconds)))
+    return _ok("application/json", _json_bytes({"now": to_ms(now)}))
 
 
 # -- templates -------------------------------------------------------------------------------

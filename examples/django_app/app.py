@@ -10,9 +10,10 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from ably_authkit import InvalidClientIdError, resource_segment
-from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
+from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant, ably_js_response
 
 if not settings.configured:  # in a real project, this is settings.py
     settings.configure(
@@ -64,7 +65,38 @@ def create_app(auth: AuthEndpoint) -> WSGIHandler:
     def page(request: HttpRequest) -> HttpResponse:
         # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
         user = request.GET.get("user") or current_user(request) or "demo-user"
-        return reply(auth.demo_page(grant_for(user), page_url=request.build_absolute_uri("/")))
+        page = auth.demo_page(
+            grant_for(user),
+            page_url=request.build_absolute_uri("/"),
+            # The live panel, served below; the clock button only on the app's own emulator.
+            ably_js_url="/ably.js",
+            explain_url="/explain",
+            clock_url=None if auth.emulator is None else "/emulator/advance",
+        )
+        return reply(page)
 
-    urlpatterns[:] = [path("", page), path("auth/<str:mode>", credentials)]
+    # DEMO ONLY, the page's live panel: its ably-js (shipped with ably_authkit: offline),
+    # explain() of its credential, and its button that moves the local emulator's clock
+    # (404 unless the app was started with its own: --emulator, `ably-authkit demo`).
+    @require_GET
+    def ably_js(request: HttpRequest) -> HttpResponse:
+        return reply(ably_js_response())
+
+    @csrf_exempt
+    @require_POST
+    def explain(request: HttpRequest) -> HttpResponse:
+        return reply(auth.explain_response(request.body))
+
+    @csrf_exempt
+    @require_POST
+    def advance(request: HttpRequest) -> HttpResponse:
+        return reply(auth.clock_response(request.GET.get("seconds")))
+
+    urlpatterns[:] = [
+        path("", page),
+        path("auth/<str:mode>", credentials),
+        path("ably.js", ably_js),
+        path("explain", explain),
+        path("emulator/advance", advance),
+    ]
     return WSGIHandler()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from fastapi import FastAPI, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request, Response
 
 from ably_authkit import InvalidClientIdError, resource_segment
 from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant, ably_js_response
@@ -46,35 +43,33 @@ def create_app(auth: AuthEndpoint) -> FastAPI:
         answer = await auth.respond_asgi(mode, grant_for(current_user(request)), request)
         return reply(answer)
 
-    # The local emulator this app was started with (--emulator, `ably-authkit demo`), if any.
-    emulator = auth.emulator
-
     @app.get("/")
     async def page(request: Request, user: str | None = None) -> Response:
         # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
         grant = grant_for(user or current_user(request) or "demo-user")
         page = await auth.ademo_page(
             grant,
+            page_url=str(request.base_url),
+            # The live panel, served below; the clock button only on the app's own emulator.
             ably_js_url="/ably.js",
             explain_url="/explain",
-            clock_url=None if emulator is None else "/emulator/advance",
-            page_url=str(request.base_url),
+            clock_url=None if auth.emulator is None else "/emulator/advance",
         )
         return reply(page)
 
-    if emulator is not None:
-
-        @app.post("/emulator/advance")  # DEMO ONLY: the page's button moves the emulator's clock
-        async def advance(seconds: int = Query(ge=1, le=86_400)) -> JSONResponse:
-            now = emulator.advance(timedelta(seconds=seconds))
-            return JSONResponse({"now": int(now.timestamp() * 1000)})
-
-    @app.get("/ably.js")  # the live panel's ably-js, shipped with ably_authkit: offline
+    # DEMO ONLY, the page's live panel: its ably-js (shipped with ably_authkit: offline),
+    # explain() of its credential, and its button that moves the local emulator's clock
+    # (404 unless the app was started with its own: --emulator, `ably-authkit demo`).
+    @app.get("/ably.js")
     async def ably_js() -> Response:
         return reply(ably_js_response())
 
-    @app.post("/explain")  # DEMO ONLY: the live panel shows explain() of its credential
+    @app.post("/explain")
     async def explain(request: Request) -> Response:
         return reply(auth.explain_response(await request.body()))
+
+    @app.post("/emulator/advance")
+    async def advance(seconds: str | None = None) -> Response:
+        return reply(auth.clock_response(seconds))
 
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from ably_authkit import InvalidClientIdError, resource_segment
-from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
+from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant, ably_js_response
 
 
 def grant_for(user_id: str | None) -> Grant | None:
@@ -49,6 +49,29 @@ def create_app(auth: AuthEndpoint) -> Flask:
     def page() -> Response:
         # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
         user = request.args.get("user") or current_user() or "demo-user"
-        return reply(auth.demo_page(grant_for(user), page_url=request.host_url))
+        page = auth.demo_page(
+            grant_for(user),
+            page_url=request.host_url,
+            # The live panel, served below; the clock button only on the app's own emulator.
+            ably_js_url="/ably.js",
+            explain_url="/explain",
+            clock_url=None if auth.emulator is None else "/emulator/advance",
+        )
+        return reply(page)
+
+    # DEMO ONLY, the page's live panel: its ably-js (shipped with ably_authkit: offline),
+    # explain() of its credential, and its button that moves the local emulator's clock
+    # (404 unless the app was started with its own: --emulator, `ably-authkit demo`).
+    @app.get("/ably.js")
+    def ably_js() -> Response:
+        return reply(ably_js_response())
+
+    @app.post("/explain")
+    def explain() -> Response:
+        return reply(auth.explain_response(request.get_data()))
+
+    @app.post("/emulator/advance")
+    def advance() -> Response:
+        return reply(auth.clock_response(request.args.get("seconds")))
 
     return app
