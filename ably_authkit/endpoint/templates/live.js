@@ -208,7 +208,13 @@
     const shown = credentials.slice(-LAST);
     if (!shown.length) return;
     const now = ablyNow();
-    const start = Math.min(shown[0].issued, now);
+    // From the call of the authUrl that brought the first credential shown: it comes
+    // before the credential's issue time (a JWT's iat is in whole seconds, too).
+    let start = Math.min(shown[0].issued, now);
+    for (const event of events) {
+      const t = when(event);
+      if (event.kind === 'request' && t < start && t >= shown[0].issued - 5000) start = t;
+    }
     const end = Math.max(now, shown[shown.length - 1].expires) + 2000;
     const x = (t) => 10 + ((t - start) / (end - start)) * (WIDTH - 20);
     const row = (HEIGHT - 40) / LAST;
