@@ -65,6 +65,10 @@ MODE_FLAGS = {"presence": 1 << 16, "publish": 1 << 17, "subscribe": 1 << 18}
 PRESENCE_SUBSCRIBE = 1 << 19
 ALL_MODES = sum(MODE_FLAGS.values()) | PRESENCE_SUBSCRIBE
 
+#: The channel params Ably documents (docs, channels/options: rewind, delta, occupancy,
+#: echo, objects), which ATTACHED echoes (RTL4k1). Only ``echo`` acts in the emulator.
+CHANNEL_PARAMS = frozenset({"rewind", "delta", "occupancy", "echo", "objects"})
+
 # connectionDetails (CD2). Ably's production values, except the serverId/siteCode.
 CONNECTION_STATE_TTL = timedelta(minutes=2)
 MAX_IDLE_INTERVAL = timedelta(seconds=15)
@@ -173,6 +177,8 @@ class _Connection:
         self.id = secrets.token_urlsafe(9)
         self.key = f"{secrets.token_hex(4)}!{secrets.token_urlsafe(15)}"
         self.channels: set[str] = set()
+        #: The channels attached with the ``echo=false`` channel param.
+        self.echo_off: set[str] = set()
         self.outbox: asyncio.Queue[object] = asyncio.Queue()
         self.timer: asyncio.TimerHandle | None = None
         self.auth_requested = False
@@ -527,7 +533,21 @@ class Realtime:
         if isinstance(asked, int) and asked & ALL_MODES:
             modes &= asked
         connection.channels.add(channel)
-        connection.send({"action": ATTACHED, "channel": channel, "flags": modes})
+        attached: dict[str, Any] = {"action": ATTACHED, "channel": channel, "flags": modes}
+        asked_params = message.get("params")
+        if isinstance(asked_params, Mapping) and asked_params:
+            # RTL4k1: ATTACHED carries the params the server recognised; the others are
+            # dropped (ably-python realtimechannel_test.py: "foo" is skipped).
+            params = {
+                name: str(value)
+                for name, value in asked_params.items()
+                if name in CHANNEL_PARAMS and isinstance(value, (str, int, bool))
+            }
+            attached["params"] = params
+            connection.echo_off.discard(channel)
+            if params.get("echo") == "false":
+                connection.echo_off.add(channel)
+        connection.send(attached)
 
     def _publish(self, connection: _Connection, message: dict[str, Any]) -> None:
         items = message.get("messages")
@@ -539,12 +559,7 @@ class Realtime:
         except AblyApiError as error:
             connection.send(_nack(message, error))
             return
-        messages = []
-        for index, item in enumerate(items):
-            entry = dict(item) if isinstance(item, Mapping) else item
-            if isinstance(entry, dict) and "id" not in entry:
-                entry["id"] = f"{connection.id}:{serial}:{index}"
-            messages.append(entry)
+        messages = [dict(item) if isinstance(item, Mapping) else item for item in items]
         identity = Credential(
             kind=connection.credential.kind,
             key=connection.credential.key,
@@ -556,7 +571,10 @@ class Realtime:
             with service.lock:
                 self._publisher = connection
                 try:
-                    service.publish(identity, channel, messages)
+                    # Messages with no id get connectionId:msgSerial:index, as Ably's do.
+                    service.publish(
+                        identity, channel, messages, id_prefix=f"{connection.id}:{serial}"
+                    )
                 finally:
                     self._publisher = None
         except AblyApiError as error:
@@ -564,17 +582,48 @@ class Realtime:
             return
         connection.send({"action": ACK, "msgSerial": serial, "count": 1})
 
-    def _published(self, channel: str, messages: list[dict[str, Any]]) -> None:
-        """``service.on_publish``: deliver to the attached connections (any thread)."""
+    def _published(self, app_id: str, channel: str, messages: list[dict[str, Any]]) -> None:
+        """``service.on_publish``: deliver to the app's attached connections (any thread)."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         publisher = self._publisher
         copied = [dict(message) for message in messages]
-        loop.call_soon_threadsafe(self._deliver, channel, copied, publisher)
+        loop.call_soon_threadsafe(self._deliver, app_id, channel, copied, publisher)
+
+    def check_connection_keys(self, credential: Credential, body: object) -> None:
+        """A REST message published on behalf of a realtime connection names its
+        ``connectionKey`` (TM2h): one that names no live connection of the credential's
+        app is refused with 40006; a good one becomes the message's ``connectionId``, and
+        is never passed on (TM2h: never populated for messages received). Call it on the
+        emulator's loop."""
+        for message in body if isinstance(body, list) else [body]:
+            if not isinstance(message, dict) or "connectionKey" not in message:
+                continue
+            key = message.pop("connectionKey")
+            app_id = credential.key.app_id
+            owner = next(
+                (
+                    connection
+                    for connection in self._connections.values()
+                    if connection.key == key and connection.credential.key.app_id == app_id
+                ),
+                None,
+            )
+            if owner is None:
+                raise ably_error(
+                    40006,
+                    400,
+                    "Invalid connectionKey: it names no live realtime connection of this app",
+                )
+            message["connectionId"] = owner.id
 
     def _deliver(
-        self, channel: str, messages: list[dict[str, Any]], publisher: _Connection | None
+        self,
+        app_id: str,
+        channel: str,
+        messages: list[dict[str, Any]],
+        publisher: _Connection | None,
     ) -> None:
         timestamp = messages[0].get("timestamp") if messages else None
         frame: dict[str, Any] = {"action": MESSAGE, "channel": channel, "messages": messages}
@@ -585,9 +634,9 @@ class Realtime:
             for message in messages:
                 message["connectionId"] = publisher.id
         for connection in list(self._connections.values()):
-            if channel not in connection.channels:
+            if channel not in connection.channels or connection.credential.key.app_id != app_id:
                 continue
-            if connection is publisher and not connection.echo:
+            if connection is publisher and (not connection.echo or channel in connection.echo_off):
                 continue
             if not connection.credential.capability.allows(channel, "subscribe"):
                 continue

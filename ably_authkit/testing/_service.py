@@ -18,6 +18,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 from ably_authkit._time import MAX_REVOCABLE_TTL, MAX_TTL, ONE_MS, from_ms, to_ms
 from ably_authkit.capability import Capability
@@ -35,6 +36,10 @@ DEFAULT_CAPABILITY = Capability({"[*]*": ["*"]})
 DEFAULT_TTL = timedelta(hours=1)
 #: How long before issuedBefore a revocation with allowReauthMargin takes effect.
 REAUTH_MARGIN = timedelta(seconds=30)
+#: How long a message id is remembered for idempotent publishing: "Ably can only detect
+#: duplicate messages within a 2-minute window" (docs, pub-sub/advanced, Idempotent
+#: publishing).
+IDEMPOTENCY_WINDOW = timedelta(minutes=2)
 HELP = "https://help.ably.io/error/"
 
 
@@ -105,12 +110,18 @@ class Service:
         self._nonce_ages: dict[str, list[tuple[int, str]]] = {}
         # key name -> target ("clientId:alice") -> (issuedBefore, appliesAt)
         self.revocations: dict[str, dict[str, tuple[datetime, datetime]]] = {}
-        self.messages: dict[str, list[dict[str, Any]]] = {}
+        #: channel name -> (serial, app id, message) of every message, oldest first. A
+        #: channel belongs to its app, as in Ably: one app never sees another's messages.
+        self.messages: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        #: (app id, channel, idempotency key) -> when it was first published (ms) and
+        #: the messages stored for it.
+        self._published_ids: dict[tuple[str, str, str], tuple[int, list[dict[str, Any]]]] = {}
+        self._id_ages: list[tuple[int, tuple[str, str, str]]] = []
         self.offset = timedelta(0)
         self._serial = 0
-        #: Called with (channel, messages) after every publish; the realtime side
-        #: delivers them to subscribers.
-        self.on_publish: list[Callable[[str, list[dict[str, Any]]], None]] = []
+        #: Called with (app id, channel, messages) after every publish; the realtime
+        #: side delivers them to that app's subscribers.
+        self.on_publish: list[Callable[[str, str, list[dict[str, Any]]], None]] = []
         #: Called with (key name, targets) after a revocation.
         self.on_revoke: list[Callable[[str], None]] = []
 
@@ -135,6 +146,8 @@ class Service:
         self._nonce_ages.clear()
         self.revocations.clear()
         self.messages.clear()
+        self._published_ids.clear()
+        self._id_ages.clear()
         self.offset = timedelta(0)
 
     def add_key(self, capability: Capability, revocable: bool, app_id: str) -> ApiKey:
@@ -499,8 +512,26 @@ class Service:
                 "'stats' on '*' or '[*]*'",
             )
 
-    def publish(self, credential: Credential, channel: str, body: object) -> list[dict[str, Any]]:
+    def publish(
+        self,
+        credential: Credential,
+        channel: str,
+        body: object,
+        *,
+        id_prefix: str | None = None,
+        force_nack: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Store and deliver the messages of ``body`` (one or an array, published
+        atomically); return them as stored. A message with no id gets
+        ``{id_prefix}:{index}`` (a realtime publish: connection id and msgSerial, as
+        Ably forms them) or one of the emulator's. A publish that repeats a
+        client-supplied id within the idempotency window is acknowledged with the
+        messages first stored for it, and neither stored nor delivered again (RSL1k)."""
         self.require(credential, channel, "publish")
+        if force_nack:
+            # ably-python's suite (restchannelpublish_test.py, test_publish_params) asks
+            # the sandbox to refuse a publish with ?_forceNack=true: 400, 40099.
+            raise ably_error(40099, 400, "the publish was refused as asked (_forceNack)")
         messages = [
             message
             for message in (body if isinstance(body, list) else [body])
@@ -508,9 +539,16 @@ class Service:
         ]
         if not messages or len(messages) != (len(body) if isinstance(body, list) else 1):
             raise ably_error(40000, 400, "the body must be a message object or an array of them")
+        app_id = credential.key.app_id
+        key = _idempotency_key(messages)
         now = to_ms(self.now())
+        if key is not None:
+            self._forget_ids(now)
+            first = self._published_ids.get((app_id, channel, key))
+            if first is not None:
+                return [dict(message) for message in first[1]]
         stored = []
-        for message in messages:
+        for index, message in enumerate(messages):
             client_id = message.get("clientId")
             if client_id is not None and not isinstance(client_id, str):
                 raise ably_error(40012, 400, "a message's clientId must be a string")
@@ -541,19 +579,109 @@ class Service:
                     f"Invalid message data: {problem}, which JSON or msgpack clients cannot read",
                 )
             entry = {name: value for name, value in message.items() if name != "clientId"}
-            entry.setdefault("id", self.next_id("msg"))
+            if "id" not in entry:
+                entry["id"] = self.next_id("msg") if id_prefix is None else f"{id_prefix}:{index}"
             entry["timestamp"] = now
             if client_id is not None:
                 entry["clientId"] = client_id
             stored.append(entry)
-        self.messages.setdefault(channel, []).extend(stored)
+        if key is not None:
+            self._published_ids[(app_id, channel, key)] = (now, stored)
+            heapq.heappush(self._id_ages, (now, (app_id, channel, key)))
+        log = self.messages.setdefault(channel, [])
+        for entry in stored:
+            self._serial += 1
+            log.append((self._serial, app_id, entry))
         for listener in self.on_publish:
-            listener(channel, stored)
+            listener(app_id, channel, stored)
         return stored
 
-    def history(self, credential: Credential, channel: str) -> list[dict[str, Any]]:
+    def _forget_ids(self, now: int) -> None:
+        horizon = now - IDEMPOTENCY_WINDOW // ONE_MS
+        ages = self._id_ages
+        while ages and ages[0][0] < horizon:
+            _, ident = heapq.heappop(ages)
+            first = self._published_ids.get(ident)
+            if first is not None and first[0] < horizon:
+                del self._published_ids[ident]
+
+    def history(
+        self,
+        credential: Credential,
+        channel: str,
+        query: HistoryQuery | None = None,
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of the channel's messages for ``query`` (every message, oldest
+        first, without one), and the serial the next page continues from, if any."""
         self.require(credential, channel, "history")
-        return list(self.messages.get(channel, ()))
+        app_id = credential.key.app_id
+        entries = [
+            (serial, message)
+            for serial, app, message in self.messages.get(channel, ())
+            if app == app_id
+        ]
+        if query is None:
+            return [message for _, message in entries], None
+        selected = [
+            (serial, message)
+            for serial, message in entries
+            if query.start <= message["timestamp"] <= query.end
+            and (
+                query.after is None
+                or (serial > query.after if query.forwards else serial < query.after)
+            )
+        ]
+        if not query.forwards:
+            selected.reverse()
+        page = selected[: query.limit]
+        more = len(selected) > query.limit
+        return [message for _, message in page], page[-1][0] if more else None
+
+
+class HistoryQuery(NamedTuple):
+    """The parameters of a history request (RSL2b), resolved: ``start`` and ``end`` in
+    ms, both inclusive; ``after``, the serial the page continues from."""
+
+    start: int
+    end: int
+    forwards: bool
+    limit: int
+    after: int | None = None
+
+
+def _base(message: Mapping[str, Any]) -> str | None:
+    """The base of a message's ``<base id>:<index>`` id, or its whole id."""
+    ident = message.get("id")
+    if not isinstance(ident, str):
+        return None
+    base, colon, index = ident.rpartition(":")
+    return base if colon and base and index.isascii() and index.isdigit() else ident
+
+
+def _idempotency_key(messages: list[Mapping[str, Any]]) -> str | None:
+    """The idempotency key of a publish: for one message its id's base (its whole id if
+    it has no ``:<index>``), for several the base id they all share; None when no
+    message carries an id. Several messages with ids must have ``<base id>:<index>``
+    ids of one base, indexed from 0 in order (docs, pub-sub/advanced, "ID format
+    requirements"); else 40031 (ably-common errors/codes/40031.md)."""
+    idents = [message.get("id") for message in messages]
+    if all(ident is None for ident in idents):
+        return None
+    for ident in idents:
+        if ident is not None and (not isinstance(ident, str) or not ident):
+            raise ably_error(40031, 400, "Client-specified message id cannot be empty")
+    if len(messages) == 1:
+        return _base(messages[0])
+    bases = {_base(message) for message in messages}
+    expected = [f"{next(iter(bases))}:{index}" for index in range(len(messages))]
+    if len(bases) != 1 or idents != expected:
+        raise ably_error(
+            40031,
+            400,
+            "Client-specified message ids do not match the required format for "
+            "multi-message ProtocolMessages: <base id>:<index> for each, indexed from 0",
+        )
+    return next(iter(bases))
 
 
 def check_channel(channel: str) -> None:

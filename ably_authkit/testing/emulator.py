@@ -33,7 +33,7 @@ from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError, InvalidParameterError, ParameterTypeError
 
 from ._realtime import Realtime, RealtimeConnection
-from ._service import DEFAULT_CAPABILITY, Service, ably_error, json_text
+from ._service import DEFAULT_CAPABILITY, HistoryQuery, Service, ably_error, json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -289,11 +289,16 @@ class AblyEmulator:
         with self.service.lock:
             return list(self.service.issued)
 
-    def published(self, channel: str) -> list[dict[str, Any]]:
+    def published(self, channel: str, *, app_id: str | None = None) -> list[dict[str, Any]]:
         """The messages published on ``channel``, oldest first, as stored (with the
-        ``id``, ``timestamp`` and ``clientId`` the emulator assigned)."""
+        ``id``, ``timestamp`` and ``clientId`` the emulator assigned): in every app, or
+        in ``app_id``'s only (a channel belongs to its app, as in Ably)."""
         with self.service.lock:
-            return [dict(message) for message in self.service.messages.get(channel, ())]
+            return [
+                dict(message)
+                for _, app, message in self.service.messages.get(channel, ())
+                if app_id is None or app == app_id
+            ]
 
     @property
     def connections(self) -> list[RealtimeConnection]:
@@ -360,9 +365,12 @@ class AblyEmulator:
     async def _publish(self, request: web.Request) -> web.Response:
         body = await _body(request)
         channel = request.match_info["channel"]
+        force_nack = request.query.get("_forceNack") == "true"
         with self.service.lock:
             credential = self._credential(request)
-            stored = self.service.publish(credential, channel, body)
+            self.service.require(credential, channel, "publish")
+            self.realtime.check_connection_keys(credential, body)
+            stored = self.service.publish(credential, channel, body, force_nack=force_nack)
         serials = [message["id"] for message in stored]
         return _answer(
             request,
@@ -371,13 +379,37 @@ class AblyEmulator:
         )
 
     async def _history(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}/messages`` (RSL2): ``start``, ``end`` (ms, both
+        inclusive), ``direction`` and ``limit``, in pages with ``first``, ``current``
+        and ``next`` links (docs, REST API "Pagination")."""
         channel = request.match_info["channel"]
+        query = request.query
+        direction = query.get("direction", "backwards")
+        if direction not in ("forwards", "backwards"):
+            raise ably_error(40003, 400, "direction must be forwards or backwards")
+        limit = _limit(query.get("limit", "100"))
         with self.service.lock:
             credential = self._credential(request)
-            messages = self.service.history(credential, channel)
-        if request.query.get("direction", "backwards") == "backwards":
-            messages.reverse()
-        return _answer(request, messages[: _limit(request.query.get("limit", "100"))])
+            now = to_ms(self.service.now())
+            start = _ms(query, "start")
+            start = 0 if start is None else start
+            end = _ms(query, "end")
+            end = now if end is None else end
+            if start > end:
+                raise ably_error(40003, 400, "start must be at or before end")
+            after = _ms(query, "cursor")
+            resolved = HistoryQuery(start, end, direction == "forwards", limit, after)
+            messages, following = self.service.history(credential, channel, resolved)
+        params = {"start": str(start), "end": str(end), "limit": str(limit)}
+        params["direction"] = direction
+        links = {"first": params, "current": dict(params)}
+        if after is not None:
+            links["current"]["cursor"] = str(after)
+        if following is not None:
+            links["next"] = {**params, "cursor": str(following)}
+        response = _answer(request, messages)
+        _link(response, "./messages", links)
+        return response
 
     def create_app(self, spec: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Provision an app as ``POST /apps`` does (Ably's test-app API, the
@@ -468,13 +500,10 @@ class AblyEmulator:
             raise ably_error(40003, 400, "unit must be minute, hour, day or month")
         if params["direction"] not in ("forwards", "backwards"):
             raise ably_error(40003, 400, "direction must be forwards or backwards")
-        from urllib.parse import urlencode
-
-        link = "./stats?" + urlencode({n: v for n, v in params.items() if v is not None})
+        given = {name: value for name, value in params.items() if value is not None}
         response = _answer(request, [])
-        # Ably's form (docs, REST API "Pagination"): relative links; an empty result has
-        # a first and a current page and no next one.
-        response.headers["Link"] = f'<{link}>; rel="first", <{link}>; rel="current"'
+        # An empty result has a first and a current page and no next one.
+        _link(response, "./stats", {"first": given, "current": given})
         return response
 
     def _ssl_context(self) -> ssl.SSLContext:
@@ -518,6 +547,26 @@ async def _body(request: web.Request) -> object:
         415,
         f"Unsupported Content-Type {kind!r}: send {JSON} or {MSGPACK}",
     )
+
+
+def _link(response: web.Response, path: str, links: Mapping[str, Mapping[str, str]]) -> None:
+    """Ably's paginated-response links (docs, REST API "Pagination"): URLs relative to
+    the query's, a separate ``Link`` header for each of ``first``, ``current`` and
+    ``next`` (the last only when there is a next page)."""
+    from urllib.parse import urlencode
+
+    for rel, params in links.items():
+        response.headers.add("Link", f'<{path}?{urlencode(params)}>; rel="{rel}"')
+
+
+def _ms(query: Mapping[str, str], name: str) -> int | None:
+    """A time parameter in ms since 1970, as ASCII digits, if given; else 40003."""
+    text = query.get(name)
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 16):
+        raise ably_error(40003, 400, f"{name} must be milliseconds since 1970")
+    return int(text)
 
 
 def _limit(text: str) -> int:
