@@ -25,6 +25,8 @@ from ably.types.message import Message
 from ably_authkit import ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
+from .peers import AblyJs
+
 EVERYTHING = {"*": ["*"]}
 BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 
@@ -106,6 +108,43 @@ def test_history_comes_in_pages_that_continue_where_the_last_ended(
         assert names(page) == expected[24:]
         assert page.is_last() and page.next() is None
         assert names(page.first()) == expected[:12]
+
+
+@pytest.mark.parametrize("direction", ["forwards", "backwards"])
+def test_ably_js_pages_through_history_with_the_same_links(
+    ably_emulator: AblyEmulator, ably_js: AblyJs, direction: str
+) -> None:
+    """ably-js's PaginatedResult reads the same Link headers (paginatedresource.ts)."""
+    emu = ably_emulator
+    key = emu.create_key()
+    with rest(emu, key) as client:
+        channel = client.channels.get("persisted:js")
+        channel.publish(messages=[SyncMessage(f"m{index:02}", str(index)) for index in range(7)])
+    expected = [f"m{index:02}" for index in range(7)]
+    if direction == "backwards":
+        expected.reverse()
+    ably_js.call(
+        "restCreate",
+        id="pages",
+        options={
+            "token": token(key, emu),
+            "endpoint": emu.host,
+            "port": emu.port,
+            "tls": False,
+            "fallbackHosts": [],
+        },
+    )
+    try:
+        answer = ably_js.call(
+            "restHistoryPages",
+            id="pages",
+            channel="persisted:js",
+            params={"direction": direction, "limit": 3},
+        )
+    finally:
+        ably_js.call("restClose", id="pages")
+    assert answer["pages"] == [expected[:3], expected[3:6], expected[6:]]
+    assert answer["first"] == expected[:3]
 
 
 def test_history_refuses_bad_times_with_40003(ably_emulator: AblyEmulator) -> None:

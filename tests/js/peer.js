@@ -46,6 +46,17 @@ const ops = {
     const page = await clients.get(id).rest.channels.get(channel).history();
     return page.items.map((m) => ({ name: m.name, data: m.data, clientId: m.clientId }));
   },
+  // Every page of a history query, following next() to the end, and first()'s page.
+  async restHistoryPages({ id, channel, params }) {
+    let page = await clients.get(id).rest.channels.get(channel).history(params || {});
+    const first = page;
+    const pages = [];
+    while (page) {
+      pages.push(page.items.map((m) => m.name));
+      page = page.hasNext() ? await page.next() : null;
+    }
+    return { pages, first: (await first.first()).items.map((m) => m.name) };
+  },
   async restRequestToken({ id, tokenParams }) {
     return await clients.get(id).rest.auth.requestToken(tokenParams || null);
   },
