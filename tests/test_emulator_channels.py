@@ -7,6 +7,7 @@ sockets; the ably-python test each follows is named in its docstring."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -22,10 +23,11 @@ from ably.types.channeloptions import ChannelOptions
 from ably.types.connectionstate import ConnectionState
 from ably.types.message import Message
 
-from ably_authkit import ApiKey, mint_jwt
+from ably_authkit import ApiKey, mint_jwt, request_token
 from ably_authkit.testing import AblyEmulator
 
-from .peers import AblyJs
+from .peers import AblyJs, AblyJsError
+from .realtime_peers import AblyJsRealtime
 
 EVERYTHING = {"*": ["*"]}
 BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
@@ -354,3 +356,160 @@ def test_force_nack_refuses_the_publish_with_40099(ably_emulator: AblyEmulator) 
             channel.publish(SyncMessage("n", "d"), {"_forceNack": "true"})
         assert (refused.value.code, refused.value.status_code) == (40099, 400)
         assert channel.history().items == []
+
+
+# -- what ably-js's own suite expects of attach, clientId and the REST routes ---------------
+
+
+@pytest.fixture
+def realtime_js() -> Iterator[AblyJsRealtime]:
+    peer = AblyJsRealtime()
+    yield peer
+    peer.close()
+
+
+def js_realtime_options(emu: AblyEmulator, **options: Any) -> dict[str, Any]:
+    return {
+        "endpoint": emu.host,
+        "port": emu.port,
+        "tls": False,
+        "fallbackHosts": [],
+        "useBinaryProtocol": False,
+        **options,
+    }
+
+
+def test_attach_modes_and_params_as_ably_js_expects(
+    ably_emulator: AblyEmulator, realtime_js: AblyJsRealtime
+) -> None:
+    """ably-js test/realtime/channel.test.js: the default modes of a key that may do
+    everything (attachWithInvalidChannelParams), ``params.modes`` winning over ``modes``
+    and echoed (attachWithChannelParamsModesAndChannelModes, ...BasicChannelsGet), and a
+    publish refused on a channel attached without ``publish`` (checkCantPublish)."""
+    emu = ably_emulator
+    key = emu.create_key()
+    realtime_js.call("connect", options=js_realtime_options(emu, token=token(key, emu)))
+    plain = realtime_js.call("attachWith", channel="chat:plain")
+    assert plain["modes"] == [
+        "presence",
+        "publish",
+        "subscribe",
+        "presence_subscribe",
+        "annotation_publish",
+    ]
+    assert plain["params"] == {}
+    params = {"modes": "subscribe", "delta": "vcdiff"}
+    only = realtime_js.call(
+        "attachWith",
+        channel="chat:subscribe-only",
+        options={"params": params, "modes": ["publish", "presence_subscribe"]},
+    )
+    assert (only["modes"], only["params"]) == (["subscribe"], params)
+    with pytest.raises(AblyJsError) as refused:
+        realtime_js.call("publish", channel="chat:subscribe-only", name="n", data="d")
+    assert (refused.value.code, refused.value.status_code) == (40160, 401)
+    assert emu.published("chat:subscribe-only") == []
+
+
+def test_an_empty_channel_name_fails_that_channel_only(
+    ably_emulator: AblyEmulator, realtime_js: AblyJsRealtime
+) -> None:
+    """ably-js test/realtime/channel.test.js, channelattachempty: the attach fails
+    (40010) and the connection stays up."""
+    emu = ably_emulator
+    key = emu.create_key()
+    realtime_js.call("connect", options=js_realtime_options(emu, token=token(key, emu)))
+    with pytest.raises(AblyJsError) as refused:
+        realtime_js.call("attach", channel="")
+    assert refused.value.code == 40010
+    assert realtime_js.call("attach", channel="chat:after") == "attached"
+    assert realtime_js.call("state")["state"] == "connected"
+
+
+def test_a_wildcard_token_connects_as_the_wildcard(
+    ably_emulator: AblyEmulator, realtime_js: AblyJsRealtime
+) -> None:
+    """ably-js test/realtime/init.test.js, init_usetokenauth_defaulttokenparams_wildcard:
+    CONNECTED's ``connectionDetails.clientId`` is ``"*"`` (RSA7b4, CD2a), and the
+    connection may publish as any client."""
+    emu = ably_emulator
+    key = emu.create_key()
+    wildcard = mint_jwt(key, capability=EVERYTHING, client_id="*", now=emu.now())
+    connected = realtime_js.call("connect", options=js_realtime_options(emu, token=wildcard))
+    assert connected["clientId"] == "*"
+    assert emu.connections[0].client_id == "*"
+    realtime_js.call("publish", channel="chat:any", name="n", data="d")
+    assert emu.published("chat:any")[0].get("clientId") is None
+
+    async def as_bob() -> None:  # the `ably` package's client, naming a client
+        client = AblyRealtime(token=wildcard, **emu.client_options())
+        try:
+            await asyncio.wait_for(client.connection.once_async(ConnectionState.CONNECTED), 10)
+            await client.channels.get("chat:any").publish(Message("m", "d", client_id="bob"))
+        finally:
+            await client.close()
+
+    asyncio.run(as_bob())
+    assert emu.published("chat:any")[1]["clientId"] == "bob"
+
+
+def test_a_route_asked_with_another_method_is_not_found(ably_emulator: AblyEmulator) -> None:
+    """ably-js test/rest/request.test.js, request_404: ``GET`` on requestToken is
+    404 with 40400."""
+    emu = ably_emulator
+    key = emu.create_key()
+    answer = httpx.get(f"{emu.url}/keys/{key.name}/requestToken")
+    assert (answer.status_code, answer.json()["error"]["code"]) == (404, 40400)
+    assert answer.headers["X-Ably-ErrorCode"] == "40400"
+
+
+def test_stats_take_interval_ids(ably_emulator: AblyEmulator) -> None:
+    """ably-js test/rest/stats.test.js (appstats_minute0 ...): ``start``/``end`` as
+    interval ids; anything else is 40003."""
+    emu = ably_emulator
+    key = emu.create_key()
+    headers = {"Authorization": f"Bearer {token(key, emu)}"}
+    for start, end in (("2025-02-03:15:03", "2025-02-03:15:05"), ("2025-02-03", "2025-02")):
+        answer = httpx.get(f"{emu.url}/stats", params={"start": start, "end": end}, headers=headers)
+        assert (answer.status_code, answer.json()) == (200, []), answer.text
+    for bad in ("2025-2-3", "2025-02-03T15:03", "yesterday"):
+        answer = httpx.get(f"{emu.url}/stats", params={"start": bad}, headers=headers)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, 40003), bad
+
+
+def embedded_token_jwt(inner: str, *, exp: int, where: str = "header") -> str:
+    """An app's own JWT (HS256 with a secret Ably does not hold, no ``kid``) carrying an
+    Ably token, as ably-js's echo server makes them (``createJWT?...&jwtType=embedded``)."""
+    import jwt
+
+    extra = {"x-ably-token": inner}
+    return jwt.encode(
+        {"exp": exp, **(extra if where == "claims" else {})},
+        "the-apps-own-secret-of-32-bytes!",
+        algorithm="HS256",
+        headers=extra if where == "header" else None,
+    )
+
+
+@pytest.mark.parametrize("where", ["header", "claims"])
+def test_an_embedded_token_jwt_authenticates_as_its_token(
+    ably_emulator: AblyEmulator, where: str
+) -> None:
+    """docs, auth/token "Embedded Token JWT"; ably-js test/rest/auth.test.js, "Rest
+    embedded JWT": ``stats()`` succeeds with it; its exp may not outlive the token."""
+    emu = ably_emulator
+    key = emu.create_key()
+    inner = request_token(key, endpoint=emu.url, client_id="alice")
+    now = int(emu.now().timestamp())
+    inside = int(inner.expires.timestamp())
+    good = embedded_token_jwt(inner.token, exp=now + 600, where=where)
+    with AblyRestSync(token=good, **emu.client_options()) as client:
+        assert client.stats().items == []
+        client.channels.get("chat:embedded").publish("n", "d")
+    assert emu.published("chat:embedded")[0]["clientId"] == "alice"
+    headers = {}
+    for outer, code in ((inside + 60, 40144), (now - 1, 40142)):
+        bad = embedded_token_jwt(inner.token, exp=outer, where=where)
+        headers["Authorization"] = "Bearer " + base64.b64encode(bad.encode()).decode()
+        answer = httpx.get(f"{emu.url}/stats", headers=headers)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (401, code)

@@ -44,7 +44,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from ably_authkit._frozen import Frozen
 from ably_authkit._time import ONE_MS
-from ably_authkit.capability import OPERATIONS
+from ably_authkit.capability import OPERATIONS, Capability
 from ably_authkit.errors import AblyApiError
 
 from ._service import Credential, Service, ably_error, check_channel, json_text
@@ -61,13 +61,42 @@ CLOSE, CLOSED, ERROR, ATTACH, ATTACHED, DETACH, DETACHED = range(7, 14)
 PRESENCE, MESSAGE, SYNC, AUTH = 14, 15, 16, 17
 
 # Channel mode flags (TR3): what ATTACHED says the connection may do on the channel.
-MODE_FLAGS = {"presence": 1 << 16, "publish": 1 << 17, "subscribe": 1 << 18}
-PRESENCE_SUBSCRIBE = 1 << 19
-ALL_MODES = sum(MODE_FLAGS.values()) | PRESENCE_SUBSCRIBE
+# The flags of the channel modes (ably-js protocolmessagecommon.ts), by the names
+# ``params.modes`` and ably-js's ``channel.modes`` use.
+MODE_FLAGS = {
+    "presence": 1 << 16,
+    "publish": 1 << 17,
+    "subscribe": 1 << 18,
+    "presence_subscribe": 1 << 19,
+    "annotation_publish": 1 << 21,
+    "annotation_subscribe": 1 << 22,
+    "object_subscribe": 1 << 24,
+    "object_publish": 1 << 25,
+}
+PRESENCE_SUBSCRIBE = MODE_FLAGS["presence_subscribe"]
+ALL_MODES = sum(MODE_FLAGS.values())
+#: The modes an ATTACH that asks for none gets, as far as the capability allows (ably-js
+#: test/realtime/channel.test.js, attachWithInvalidChannelParams: "presence,publish,
+#: subscribe,presence_subscribe,annotation_publish").
+DEFAULT_MODES = sum(
+    MODE_FLAGS[name]
+    for name in ("presence", "publish", "subscribe", "presence_subscribe", "annotation_publish")
+)
+# The capability operation each mode needs (presence_subscribe: see _granted_modes).
+_MODE_OPERATION = {
+    "presence": "presence",
+    "publish": "publish",
+    "subscribe": "subscribe",
+    "annotation_publish": "annotation-publish",
+    "annotation_subscribe": "annotation-subscribe",
+    "object_subscribe": "object-subscribe",
+    "object_publish": "object-publish",
+}
 
 #: The channel params Ably documents (docs, channels/options: rewind, delta, occupancy,
-#: echo, objects), which ATTACHED echoes (RTL4k1). Only ``echo`` acts in the emulator.
-CHANNEL_PARAMS = frozenset({"rewind", "delta", "occupancy", "echo", "objects"})
+#: echo, objects) and ``modes``, which ATTACHED echoes (RTL4k1). Only ``echo`` and
+#: ``modes`` act in the emulator.
+CHANNEL_PARAMS = frozenset({"rewind", "delta", "occupancy", "echo", "objects", "modes"})
 
 # connectionDetails (CD2). Ably's production values, except the serverId/siteCode.
 CONNECTION_STATE_TTL = timedelta(minutes=2)
@@ -177,6 +206,8 @@ class _Connection:
         self.id = secrets.token_urlsafe(9)
         self.key = f"{secrets.token_hex(4)}!{secrets.token_urlsafe(15)}"
         self.channels: set[str] = set()
+        #: The mode flags each attached channel was granted.
+        self.modes: dict[str, int] = {}
         #: The channels attached with the ``echo=false`` channel param.
         self.echo_off: set[str] = set()
         self.outbox: asyncio.Queue[object] = asyncio.Queue()
@@ -486,6 +517,7 @@ class Realtime:
         elif action == DETACH:
             channel = _channel(message)
             connection.channels.discard(channel)
+            connection.modes.pop(channel, None)
             connection.send({"action": DETACHED, "channel": channel})
         elif action == MESSAGE:
             self._publish(connection, message)
@@ -507,8 +539,10 @@ class Realtime:
         except AblyApiError as bad_name:
             # A bad name fails that channel, not the connection (as 40160 does, RTL14).
             named = message.get("channel")
-            if not isinstance(named, str) or not named:
+            if not isinstance(named, str):
                 raise  # no channel to fail: the connection's fault, as before
+            # An empty name too (ably-js channel.test.js, channelattachempty: the
+            # connection stays up).
             connection.send({**_error_frame(bad_name, ERROR), "channel": named})
             return
         capability = connection.credential.capability
@@ -523,18 +557,9 @@ class Realtime:
             )
             connection.send({**_error_frame(error, ERROR), "channel": channel})
             return
-        modes = 0
-        for operation, flag in MODE_FLAGS.items():
-            if capability.allows(channel, operation):
-                modes |= flag
-        if modes & MODE_FLAGS["presence"] or capability.allows(channel, "subscribe"):
-            modes |= PRESENCE_SUBSCRIBE if capability.allows(channel, "presence") else 0
-        asked = message.get("flags")
-        if isinstance(asked, int) and asked & ALL_MODES:
-            modes &= asked
-        connection.channels.add(channel)
-        attached: dict[str, Any] = {"action": ATTACHED, "channel": channel, "flags": modes}
+        granted = _granted_modes(capability, channel)
         asked_params = message.get("params")
+        params: dict[str, str] | None = None
         if isinstance(asked_params, Mapping) and asked_params:
             # RTL4k1: ATTACHED carries the params the server recognised; the others are
             # dropped (ably-python realtimechannel_test.py: "foo" is skipped).
@@ -543,6 +568,22 @@ class Realtime:
                 for name, value in asked_params.items()
                 if name in CHANNEL_PARAMS and isinstance(value, (str, int, bool))
             }
+        asked = message.get("flags")
+        if params is not None and "modes" in params:
+            # params.modes wins over the flags (ably-js channel.test.js,
+            # attachWithChannelParamsModesAndChannelModes); unknown names are ignored.
+            wanted = sum(
+                MODE_FLAGS.get(name.strip().lower(), 0) for name in params["modes"].split(",")
+            )
+            modes = granted & wanted
+        elif isinstance(asked, int) and asked & ALL_MODES:
+            modes = granted & asked
+        else:
+            modes = granted & DEFAULT_MODES
+        connection.channels.add(channel)
+        connection.modes[channel] = modes
+        attached: dict[str, Any] = {"action": ATTACHED, "channel": channel, "flags": modes}
+        if params is not None:
             attached["params"] = params
             connection.echo_off.discard(channel)
             if params.get("echo") == "false":
@@ -558,6 +599,16 @@ class Realtime:
                 raise ably_error(40000, 400, "MESSAGE needs a non-empty messages array")
         except AblyApiError as error:
             connection.send(_nack(message, error))
+            return
+        modes = connection.modes.get(channel)
+        if modes is not None and not modes & MODE_FLAGS["publish"]:
+            # Attached without the publish mode (ably-js channel.test.js, checkCantPublish).
+            refused = ably_error(
+                40160,
+                401,
+                f"Unable to publish on {channel}: it was attached without 'publish' mode",
+            )
+            connection.send(_nack(message, refused))
             return
         messages = [dict(item) if isinstance(item, Mapping) else item for item in items]
         identity = Credential(
@@ -638,6 +689,8 @@ class Realtime:
                 continue
             if connection is publisher and (not connection.echo or channel in connection.echo_off):
                 continue
+            if not connection.modes.get(channel, MODE_FLAGS["subscribe"]) & MODE_FLAGS["subscribe"]:
+                continue
             if not connection.credential.capability.allows(channel, "subscribe"):
                 continue
             connection.send(frame)
@@ -676,6 +729,7 @@ class Realtime:
         for channel in sorted(connection.channels):
             if not any(credential.capability.allows(channel, op) for op in _CONCRETE):
                 connection.channels.discard(channel)
+                connection.modes.pop(channel, None)
                 denied = ably_error(
                     40160, 401, f"Channel denied access based on given capability; {channel}"
                 )
@@ -764,6 +818,18 @@ class Realtime:
 _CONCRETE = sorted(OPERATIONS - {"*"})
 
 
+def _granted_modes(capability: Capability, channel: str) -> int:
+    """The mode flags ``capability`` grants on ``channel``: each mode's operation, and
+    presence_subscribe with presence."""
+    modes = 0
+    for name, operation in _MODE_OPERATION.items():
+        if capability.allows(channel, operation):
+            modes |= MODE_FLAGS[name]
+    if capability.allows(channel, "presence"):
+        modes |= PRESENCE_SUBSCRIBE
+    return modes
+
+
 def _connection_client_id(credential: Credential, requested: str | None) -> str | None:
     """The connection's clientId from the credential and the ``clientId`` parameter
     (RSA7, RSA15): a key or a wildcard token takes the parameter; a token with a
@@ -771,8 +837,13 @@ def _connection_client_id(credential: Credential, requested: str | None) -> str 
     if requested is not None and (not requested or requested == "*"):
         raise ably_error(40012, 400, "clientId must name one client, not '' or '*'")
     granted = credential.client_id
-    if credential.kind == "basic" or granted == "*":
+    if credential.kind == "basic":
         return requested
+    if granted == "*":
+        # A wildcard token's connection is "*" until it names a client (RSA7b4: the
+        # SDK's auth.clientId becomes "*"; ably-js test/realtime/init.test.js,
+        # init_usetokenauth_defaulttokenparams_wildcard).
+        return "*" if requested is None else requested
     if requested is not None and requested != granted:
         raise ably_error(
             40102,

@@ -20,6 +20,7 @@ what :meth:`AblyEmulator.advance` added, and every check uses it.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -494,8 +495,15 @@ class AblyEmulator:
         }
         for name in ("start", "end"):
             value = params[name]
-            if value is not None and not (value.isascii() and value.isdigit()):
-                raise ably_error(40003, 400, f"{name} must be milliseconds since 1970")
+            if value is not None and not (
+                (value.isascii() and value.isdigit()) or _INTERVAL_ID.fullmatch(value)
+            ):
+                raise ably_error(
+                    40003,
+                    400,
+                    f"{name} must be milliseconds since 1970 or an interval id "
+                    "(2025-02-03:15:03, 2025-02-03:15, 2025-02-03 or 2025-02)",
+                )
         if params["unit"] not in ("minute", "hour", "day", "month"):
             raise ably_error(40003, 400, "unit must be minute, hour, day or month")
         if params["direction"] not in ("forwards", "backwards"):
@@ -547,6 +555,12 @@ async def _body(request: web.Request) -> object:
         415,
         f"Unsupported Content-Type {kind!r}: send {JSON} or {MSGPACK}",
     )
+
+
+#: A stats interval id, as ably-js's suite passes for ``start``/``end``
+#: (test/rest/stats.test.js, appstats_minute0: ``2025-02-03:15:03``) and Ably's stats
+#: records carry (``intervalId``): a month, a day, an hour or a minute.
+_INTERVAL_ID = re.compile(r"\d{4}-\d{2}(-\d{2}(:\d{2}(:\d{2})?)?)?", re.ASCII)
 
 
 def _link(response: web.Response, path: str, links: Mapping[str, Mapping[str, str]]) -> None:
@@ -617,6 +631,12 @@ async def _ably_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return _error_response(request, error)
     except web.HTTPRequestEntityTooLarge:
         return _error_response(request, ably_error(40009, 413, "the request body is too large"))
+    except web.HTTPMethodNotAllowed:
+        # A route asked with a method it does not take is not found, as on Ably (ably-js
+        # test/rest/request.test.js, request_404: GET /keys/{keyName}/requestToken).
+        return _error_response(
+            request, ably_error(40400, 404, f"Not found: no {request.method} {request.path}")
+        )
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -50,6 +50,12 @@ const ops = {
     await chan.attach();
     return chan.state;
   },
+  // {channel, options}: attach with ChannelOptions (params, modes); what was granted.
+  async attachWith({ channel, options }) {
+    const chan = client.channels.get(channel, options || {});
+    await chan.attach();
+    return { state: chan.state, modes: chan.modes, params: chan.params };
+  },
   async channelState({ channel }) {
     return client.channels.get(channel).state;
   },
