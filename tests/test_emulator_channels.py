@@ -211,6 +211,10 @@ def test_a_repeated_message_id_is_published_once(ably_emulator: AblyEmulator, bi
         channel.publish(messages=batch)
         channel.publish(messages=batch)
         assert names(channel.history(direction="forwards")) == ["name1", "b0", "b1", "b2"]
+        # Ids that only look alike are different messages.
+        channel.publish(messages=[SyncMessage("o1", "x", id="order:1")])
+        channel.publish(messages=[SyncMessage("o2", "x", id="order:2")])
+        assert names(channel.history(limit=2)) == ["o2", "o1"]
         emu.advance(timedelta(minutes=2, seconds=1))
         channel.publish(messages=[SyncMessage("name1", "again", id="foobar")])
         assert [m.data for m in channel.history(limit=1).items] == ["again"]

@@ -60,9 +60,9 @@ HEARTBEAT, ACK, NACK, CONNECT, CONNECTED, DISCONNECT, DISCONNECTED = range(7)
 CLOSE, CLOSED, ERROR, ATTACH, ATTACHED, DETACH, DETACHED = range(7, 14)
 PRESENCE, MESSAGE, SYNC, AUTH = 14, 15, 16, 17
 
-# Channel mode flags (TR3): what ATTACHED says the connection may do on the channel.
-# The flags of the channel modes (ably-js protocolmessagecommon.ts), by the names
-# ``params.modes`` and ably-js's ``channel.modes`` use.
+# Channel mode flags (TR3): what ATTACHED says the connection may do on the channel, by
+# the names ``params.modes`` and ably-js's ``channel.modes`` use (values: ably-js
+# protocolmessagecommon.ts).
 MODE_FLAGS = {
     "presence": 1 << 16,
     "publish": 1 << 17,

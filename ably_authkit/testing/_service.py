@@ -675,39 +675,37 @@ class HistoryQuery(NamedTuple):
     after: int | None = None
 
 
-def _base(message: Mapping[str, Any]) -> str | None:
-    """The base of a message's ``<base id>:<index>`` id, or its whole id."""
-    ident = message.get("id")
-    if not isinstance(ident, str):
-        return None
+def _base(ident: str) -> str:
+    """The base of a ``<base id>:<index>`` id, or the whole id."""
     base, colon, index = ident.rpartition(":")
     return base if colon and base and index.isascii() and index.isdigit() else ident
 
 
 def _idempotency_key(messages: list[Mapping[str, Any]]) -> str | None:
-    """The idempotency key of a publish: for one message its id's base (its whole id if
-    it has no ``:<index>``), for several the base id they all share; None when no
+    """The idempotency key of a publish: one message's id (so ``order:1`` and
+    ``order:2`` are two messages), or the base id several messages share; None when no
     message carries an id. Several messages with ids must have ``<base id>:<index>``
     ids of one base, indexed from 0 in order (docs, pub-sub/advanced, "ID format
     requirements"); else 40031 (ably-common errors/codes/40031.md)."""
     idents = [message.get("id") for message in messages]
     if all(ident is None for ident in idents):
         return None
-    for ident in idents:
-        if ident is not None and (not isinstance(ident, str) or not ident):
-            raise ably_error(40031, 400, "Client-specified message id cannot be empty")
-    if len(messages) == 1:
-        return _base(messages[0])
-    bases = {_base(message) for message in messages}
-    expected = [f"{next(iter(bases))}:{index}" for index in range(len(messages))]
-    if len(bases) != 1 or idents != expected:
+    texts = [ident for ident in idents if isinstance(ident, str) and ident]
+    if len(texts) != len(idents):
+        raise ably_error(
+            40031, 400, "Client-specified message id cannot be empty: an id is a non-empty string"
+        )
+    if len(texts) == 1:
+        return texts[0]
+    base = _base(texts[0])
+    if texts != [f"{base}:{index}" for index in range(len(texts))]:
         raise ably_error(
             40031,
             400,
             "Client-specified message ids do not match the required format for "
             "multi-message ProtocolMessages: <base id>:<index> for each, indexed from 0",
         )
-    return next(iter(bases))
+    return base
 
 
 def check_channel(channel: str) -> None:
