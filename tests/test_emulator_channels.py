@@ -22,6 +22,7 @@ from ably.sync.util.exceptions import AblyException
 from ably.types.channeloptions import ChannelOptions
 from ably.types.connectionstate import ConnectionState
 from ably.types.message import Message
+from ably.util.exceptions import AblyException as AsyncAblyException
 
 from ably_authkit import ApiKey, mint_jwt, request_token
 from ably_authkit.testing import AblyEmulator
@@ -517,3 +518,44 @@ def test_an_embedded_token_jwt_authenticates_as_its_token(
         headers["Authorization"] = "Bearer " + base64.b64encode(bad.encode()).decode()
         answer = httpx.get(f"{emu.url}/stats", headers=headers)
         assert (answer.status_code, answer.json()["error"]["code"]) == (401, code)
+
+
+def test_a_capability_upgraded_through_auth_counts_on_attached_channels(
+    ably_emulator: AblyEmulator,
+) -> None:
+    """ably-js test/realtime/reauth.test.js, reauthCapabilityUpgradeAddPublish (RTC8a1):
+    attached with a subscribe-only token, the channel can publish once AUTH brings a
+    token that may, with no new attach."""
+    emu = ably_emulator
+    key = emu.create_key()
+    tokens = iter(
+        [
+            mint_jwt(key, capability={"chat:up": ["subscribe"]}, now=emu.now()),
+            mint_jwt(key, capability={"chat:up": ["subscribe", "publish"]}, now=emu.now()),
+        ]
+    )
+
+    async def callback(params: Any) -> str:
+        return next(tokens)
+
+    async def scenario() -> list[int]:
+        client = AblyRealtime(auth_callback=callback, **emu.client_options())
+        codes = []
+        try:
+            await asyncio.wait_for(client.connection.once_async(ConnectionState.CONNECTED), 10)
+            channel = client.channels.get("chat:up")
+            await channel.attach()
+            for _ in range(2):
+                try:
+                    await channel.publish("n", "d")
+                    codes.append(0)
+                except AsyncAblyException as error:
+                    codes.append(error.code)
+                if len(codes) == 1:
+                    await client.auth.authorize()
+            return codes
+        finally:
+            await client.close()
+
+    assert asyncio.run(scenario()) == [40160, 0]
+    assert len(emu.published("chat:up")) == 1

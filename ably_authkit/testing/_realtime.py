@@ -206,7 +206,9 @@ class _Connection:
         self.id = secrets.token_urlsafe(9)
         self.key = f"{secrets.token_hex(4)}!{secrets.token_urlsafe(15)}"
         self.channels: set[str] = set()
-        #: The mode flags each attached channel was granted.
+        #: The mode flags each attached channel asked for (Ably's default set when it
+        #: asked for none). What the capability allows is checked at each operation, so
+        #: a capability upgraded through AUTH counts at once.
         self.modes: dict[str, int] = {}
         #: The channels attached with the ``echo=false`` channel param.
         self.echo_off: set[str] = set()
@@ -575,14 +577,17 @@ class Realtime:
             wanted = sum(
                 MODE_FLAGS.get(name.strip().lower(), 0) for name in params["modes"].split(",")
             )
-            modes = granted & wanted
         elif isinstance(asked, int) and asked & ALL_MODES:
-            modes = granted & asked
+            wanted = asked & ALL_MODES
         else:
-            modes = granted & DEFAULT_MODES
+            wanted = DEFAULT_MODES
         connection.channels.add(channel)
-        connection.modes[channel] = modes
-        attached: dict[str, Any] = {"action": ATTACHED, "channel": channel, "flags": modes}
+        connection.modes[channel] = wanted
+        attached: dict[str, Any] = {
+            "action": ATTACHED,
+            "channel": channel,
+            "flags": granted & wanted,
+        }
         if params is not None:
             attached["params"] = params
             connection.echo_off.discard(channel)
@@ -602,7 +607,8 @@ class Realtime:
             return
         modes = connection.modes.get(channel)
         if modes is not None and not modes & MODE_FLAGS["publish"]:
-            # Attached without the publish mode (ably-js channel.test.js, checkCantPublish).
+            # Attached without asking for the publish mode (ably-js channel.test.js,
+            # checkCantPublish); the capability is the service's to check.
             refused = ably_error(
                 40160,
                 401,
@@ -725,7 +731,10 @@ class Realtime:
         connection.credential = credential
         connection.auth_due = auth_due(credential, adopted)
         connection.auth_requested = False
-        # RTC8a1: a capability that no longer covers an attached channel fails it.
+        # RTC8a1: a capability that no longer covers an attached channel fails it. One
+        # that grows counts at once (ably-js test/realtime/reauth.test.js,
+        # reauthCapabilityUpgradeAddPublish: publish works after the upgrade, with no
+        # new attach), as each operation checks the current capability.
         for channel in sorted(connection.channels):
             if not any(credential.capability.allows(channel, op) for op in _CONCRETE):
                 connection.channels.discard(channel)
