@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings
 from ably_authkit import ApiKey
 
 from .peers import AblyJs
+from .realtime_peers import AblyJsRealtime
 
 # Secrets of 32+ bytes: pyjwt warns below that, and warnings are errors here.
 SECRET = "bW9jay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDAwMDAw"
@@ -41,5 +42,13 @@ def other_key() -> ApiKey:
 def ably_js() -> Iterator[AblyJs]:
     """ably-js in a Node process, for byte-for-byte comparisons with a second SDK."""
     peer = AblyJs()
+    yield peer
+    peer.close()
+
+
+@pytest.fixture
+def realtime_js() -> Iterator[AblyJsRealtime]:
+    """One ably-js ``Realtime`` client in a Node process of its own, closed after the test."""
+    peer = AblyJsRealtime()
     yield peer
     peer.close()

@@ -29,6 +29,7 @@ from ably_authkit.testing import AblyEmulator
 
 from .peers import AblyJs, AblyJsError
 from .realtime_peers import AblyJsRealtime
+from .test_emulator_fidelity import js_options
 
 EVERYTHING = {"*": ["*"]}
 BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
@@ -366,24 +367,6 @@ def test_force_nack_refuses_the_publish_with_40099(ably_emulator: AblyEmulator) 
 # -- what ably-js's own suite expects of attach, clientId and the REST routes ---------------
 
 
-@pytest.fixture
-def realtime_js() -> Iterator[AblyJsRealtime]:
-    peer = AblyJsRealtime()
-    yield peer
-    peer.close()
-
-
-def js_realtime_options(emu: AblyEmulator, **options: Any) -> dict[str, Any]:
-    return {
-        "endpoint": emu.host,
-        "port": emu.port,
-        "tls": False,
-        "fallbackHosts": [],
-        "useBinaryProtocol": False,
-        **options,
-    }
-
-
 def test_attach_modes_and_params_as_ably_js_expects(
     ably_emulator: AblyEmulator, realtime_js: AblyJsRealtime
 ) -> None:
@@ -393,7 +376,9 @@ def test_attach_modes_and_params_as_ably_js_expects(
     publish refused on a channel attached without ``publish`` (checkCantPublish)."""
     emu = ably_emulator
     key = emu.create_key()
-    realtime_js.call("connect", options=js_realtime_options(emu, token=token(key, emu)))
+    realtime_js.call(
+        "connect", options=js_options(emu, useBinaryProtocol=False, token=token(key, emu))
+    )
     plain = realtime_js.call("attachWith", channel="chat:plain")
     assert plain["modes"] == [
         "presence",
@@ -423,7 +408,9 @@ def test_an_empty_channel_name_fails_that_channel_only(
     (40010) and the connection stays up."""
     emu = ably_emulator
     key = emu.create_key()
-    realtime_js.call("connect", options=js_realtime_options(emu, token=token(key, emu)))
+    realtime_js.call(
+        "connect", options=js_options(emu, useBinaryProtocol=False, token=token(key, emu))
+    )
     with pytest.raises(AblyJsError) as refused:
         realtime_js.call("attach", channel="")
     assert refused.value.code == 40010
@@ -440,7 +427,9 @@ def test_a_wildcard_token_connects_as_the_wildcard(
     emu = ably_emulator
     key = emu.create_key()
     wildcard = mint_jwt(key, capability=EVERYTHING, client_id="*", now=emu.now())
-    connected = realtime_js.call("connect", options=js_realtime_options(emu, token=wildcard))
+    connected = realtime_js.call(
+        "connect", options=js_options(emu, useBinaryProtocol=False, token=wildcard)
+    )
     assert connected["clientId"] == "*"
     assert emu.connections[0].client_id == "*"
     realtime_js.call("publish", channel="chat:any", name="n", data="d")

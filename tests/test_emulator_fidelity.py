@@ -36,13 +36,6 @@ CHAT = {"chat:*": ["publish", "subscribe", "history"]}
 BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 
 
-@pytest.fixture
-def realtime_js() -> Iterator[AblyJsRealtime]:
-    peer = AblyJsRealtime()
-    yield peer
-    peer.close()
-
-
 def failed_reason(emu: AblyEmulator, **options: Any) -> tuple[int, int]:
     """Connect the `ably` package's AblyRealtime with ``options``; the (code, status) of
     the error it goes FAILED with."""

@@ -188,13 +188,6 @@ def test_ably_python_revoked_token_is_disconnected_with_40141(
 # -- ably-js Realtime under Node, through an authUrl --------------------------------------
 
 
-@pytest.fixture
-def realtime_js() -> Iterator[AblyJsRealtime]:
-    peer = AblyJsRealtime()
-    yield peer
-    peer.close()
-
-
 def js_options(emu: AblyEmulator, auth_url: str, binary: bool) -> dict[str, Any]:
     return {
         "authUrl": auth_url,

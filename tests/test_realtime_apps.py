@@ -52,13 +52,6 @@ def auth(ably_emulator: AblyEmulator) -> Iterator[CountingEndpoint]:
         yield endpoint
 
 
-@pytest.fixture
-def realtime_js() -> Iterator[AblyJsRealtime]:
-    peer = AblyJsRealtime()
-    yield peer
-    peer.close()
-
-
 def js_options(auth: AuthEndpoint, auth_url: str, binary: bool) -> dict[str, Any]:
     """What a browser page would pass to ``new Ably.Realtime``: the authUrl, who the user
     is, and where ``auth.client_options("ably-js")`` says Ably is."""

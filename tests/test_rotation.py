@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -33,13 +33,6 @@ def wait_for(found: Callable[[], Any], what: str) -> Any:
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def realtime_js() -> Iterator[AblyJsRealtime]:
-    peer = AblyJsRealtime()
-    yield peer
-    peer.close()
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
