@@ -205,11 +205,10 @@ class _Connection:
         self.protocol_heartbeats = protocol_heartbeats
         self.id = secrets.token_urlsafe(9)
         self.key = f"{secrets.token_hex(4)}!{secrets.token_urlsafe(15)}"
-        self.channels: set[str] = set()
-        #: The mode flags each attached channel asked for (Ably's default set when it
-        #: asked for none). What the capability allows is checked at each operation, so
-        #: a capability upgraded through AUTH counts at once.
-        self.modes: dict[str, int] = {}
+        #: The attached channels, each with the mode flags it asked for (Ably's default
+        #: set when it asked for none). What the capability allows is checked at each
+        #: operation, so a capability upgraded through AUTH counts at once.
+        self.channels: dict[str, int] = {}
         #: The channels attached with the ``echo=false`` channel param.
         self.echo_off: set[str] = set()
         self.outbox: asyncio.Queue[object] = asyncio.Queue()
@@ -518,8 +517,7 @@ class Realtime:
             self._attach(connection, message)
         elif action == DETACH:
             channel = _channel(message)
-            connection.channels.discard(channel)
-            connection.modes.pop(channel, None)
+            connection.channels.pop(channel, None)
             connection.send({"action": DETACHED, "channel": channel})
         elif action == MESSAGE:
             self._publish(connection, message)
@@ -581,8 +579,7 @@ class Realtime:
             wanted = asked & ALL_MODES
         else:
             wanted = DEFAULT_MODES
-        connection.channels.add(channel)
-        connection.modes[channel] = wanted
+        connection.channels[channel] = wanted
         attached: dict[str, Any] = {
             "action": ATTACHED,
             "channel": channel,
@@ -605,7 +602,7 @@ class Realtime:
         except AblyApiError as error:
             connection.send(_nack(message, error))
             return
-        modes = connection.modes.get(channel)
+        modes = connection.channels.get(channel)
         if modes is not None and not modes & MODE_FLAGS["publish"]:
             # Attached without asking for the publish mode (ably-js channel.test.js,
             # checkCantPublish); the capability is the service's to check.
@@ -654,11 +651,11 @@ class Realtime:
         app is refused with 40006; a good one becomes the message's ``connectionId``, and
         is never passed on (TM2h: never populated for messages received). Call it on the
         emulator's loop."""
+        app_id = credential.key.app_id
         for message in body if isinstance(body, list) else [body]:
             if not isinstance(message, dict) or "connectionKey" not in message:
                 continue
             key = message.pop("connectionKey")
-            app_id = credential.key.app_id
             owner = next(
                 (
                     connection
@@ -695,7 +692,7 @@ class Realtime:
                 continue
             if connection is publisher and (not connection.echo or channel in connection.echo_off):
                 continue
-            if not connection.modes.get(channel, MODE_FLAGS["subscribe"]) & MODE_FLAGS["subscribe"]:
+            if not connection.channels[channel] & MODE_FLAGS["subscribe"]:
                 continue
             if not connection.credential.capability.allows(channel, "subscribe"):
                 continue
@@ -737,8 +734,7 @@ class Realtime:
         # new attach), as each operation checks the current capability.
         for channel in sorted(connection.channels):
             if not any(credential.capability.allows(channel, op) for op in _CONCRETE):
-                connection.channels.discard(channel)
-                connection.modes.pop(channel, None)
+                del connection.channels[channel]
                 denied = ably_error(
                     40160, 401, f"Channel denied access based on given capability; {channel}"
                 )

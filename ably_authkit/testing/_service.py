@@ -18,7 +18,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from ably_authkit._time import MAX_REVOCABLE_TTL, MAX_TTL, ONE_MS, from_ms, to_ms
 from ably_authkit.capability import Capability
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["Credential", "Service", "json_text"]
+
+_K = TypeVar("_K", bound=tuple[object, ...])
+_V = TypeVar("_V")
 
 DEFAULT_CAPABILITY = Capability({"[*]*": ["*"]})
 DEFAULT_TTL = timedelta(hours=1)
@@ -105,18 +108,15 @@ class Service:
         self.tokens: dict[str, TokenDetails] = {}
         self.issued: list[TokenDetails] = []
         #: key name -> the (nonce, timestamp ms) pairs used within the timestamp window.
-        self.nonces: dict[str, set[tuple[str, int]]] = {}
-        # key name -> heap of (timestamp ms, nonce), to forget pairs once out of the window.
-        self._nonce_ages: dict[str, list[tuple[int, str]]] = {}
+        self.nonces: dict[str, _Recent[tuple[str, int], None]] = {}
         # key name -> target ("clientId:alice") -> (issuedBefore, appliesAt)
         self.revocations: dict[str, dict[str, tuple[datetime, datetime]]] = {}
         #: channel name -> (serial, app id, message) of every message, oldest first. A
         #: channel belongs to its app, as in Ably: one app never sees another's messages.
         self.messages: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
-        #: (app id, channel, idempotency key) -> when it was first published (ms) and
-        #: the messages stored for it.
-        self._published_ids: dict[tuple[str, str, str], tuple[int, list[dict[str, Any]]]] = {}
-        self._id_ages: list[tuple[int, tuple[str, str, str]]] = []
+        #: (app id, channel, idempotency key) -> the messages first stored for it, within
+        #: the idempotency window.
+        self._published_ids: _Recent[tuple[str, str, str], list[dict[str, Any]]] = _Recent()
         self.offset = timedelta(0)
         self._serial = 0
         #: Called with (app id, channel, messages) after every publish; the realtime
@@ -143,11 +143,9 @@ class Service:
         self.tokens.clear()
         self.issued.clear()
         self.nonces.clear()
-        self._nonce_ages.clear()
         self.revocations.clear()
         self.messages.clear()
         self._published_ids.clear()
-        self._id_ages.clear()
         self.offset = timedelta(0)
 
     def add_key(self, capability: Capability, revocable: bool, app_id: str) -> ApiKey:
@@ -298,16 +296,11 @@ class Service:
         refused as not current (40104) before its nonce is looked at."""
         from ably_authkit.token_requests import TIMESTAMP_WINDOW
 
-        seen = self.nonces.setdefault(key_name, set())
-        ages = self._nonce_ages.setdefault(key_name, [])
-        oldest = to_ms(now - TIMESTAMP_WINDOW)
-        while ages and ages[0][0] < oldest:
-            stale_ms, stale_nonce = heapq.heappop(ages)
-            seen.discard((stale_nonce, stale_ms))
+        seen = self.nonces.setdefault(key_name, _Recent())
+        seen.forget_before(to_ms(now - TIMESTAMP_WINDOW))
         if (nonce, timestamp_ms) in seen:
             raise ably_error(40105, 401, "Nonce value replayed")
-        seen.add((nonce, timestamp_ms))
-        heapq.heappush(ages, (timestamp_ms, nonce))
+        seen.add((nonce, timestamp_ms), timestamp_ms, None)
 
     def revoke(self, key: ApiKey, body: object) -> dict[str, Any]:
         """``POST /keys/{keyName}/revokeTokens``: record revocations, answer a BatchResult."""
@@ -492,10 +485,11 @@ class Service:
         exp = claims.get("exp")
         if not isinstance(exp, int) or isinstance(exp, bool):
             raise ably_error(40144, 401, "Invalid JWT: an embedded-token JWT needs a numeric exp")
-        if from_ms(exp * 1000) <= now:
+        expires = from_ms(exp * 1000)
+        if expires <= now:
             raise ably_error(40142, 401, "Token expired")
         credential = self.token(inner, embedded=True)
-        if credential.expires is not None and from_ms(exp * 1000) > credential.expires:
+        if credential.expires is not None and expires > credential.expires:
             raise ably_error(
                 40144,
                 401,
@@ -569,10 +563,10 @@ class Service:
         key = _idempotency_key(messages)
         now = to_ms(self.now())
         if key is not None:
-            self._forget_ids(now)
+            self._published_ids.forget_before(now - IDEMPOTENCY_WINDOW // ONE_MS)
             first = self._published_ids.get((app_id, channel, key))
             if first is not None:
-                return [dict(message) for message in first[1]]
+                return [dict(message) for message in first]
         stored = []
         for index, message in enumerate(messages):
             client_id = message.get("clientId")
@@ -612,8 +606,7 @@ class Service:
                 entry["clientId"] = client_id
             stored.append(entry)
         if key is not None:
-            self._published_ids[(app_id, channel, key)] = (now, stored)
-            heapq.heappush(self._id_ages, (now, (app_id, channel, key)))
+            self._published_ids.add((app_id, channel, key), now, stored)
         log = self.messages.setdefault(channel, [])
         for entry in stored:
             self._serial += 1
@@ -621,15 +614,6 @@ class Service:
         for listener in self.on_publish:
             listener(app_id, channel, stored)
         return stored
-
-    def _forget_ids(self, now: int) -> None:
-        horizon = now - IDEMPOTENCY_WINDOW // ONE_MS
-        ages = self._id_ages
-        while ages and ages[0][0] < horizon:
-            _, ident = heapq.heappop(ages)
-            first = self._published_ids.get(ident)
-            if first is not None and first[0] < horizon:
-                del self._published_ids[ident]
 
     def history(
         self,
@@ -662,6 +646,42 @@ class Service:
         page = selected[: query.limit]
         more = len(selected) > query.limit
         return [message for _, message in page], page[-1][0] if more else None
+
+
+class _Recent(Generic[_K, _V]):
+    """What was seen within a time window: each entry with its time in ms, forgotten
+    once :meth:`forget_before` passes it (a heap by time, so forgetting costs only what
+    it forgets). The nonces of a key and the ids of idempotent publishing use it."""
+
+    def __init__(self) -> None:
+        self._entries: dict[_K, tuple[int, _V]] = {}
+        self._ages: list[tuple[int, _K]] = []
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, ident: object) -> bool:
+        return ident in self._entries
+
+    def get(self, ident: _K) -> _V | None:
+        entry = self._entries.get(ident)
+        return None if entry is None else entry[1]
+
+    def add(self, ident: _K, at_ms: int, value: _V) -> None:
+        self._entries[ident] = (at_ms, value)
+        heapq.heappush(self._ages, (at_ms, ident))
+
+    def forget_before(self, oldest_ms: int) -> None:
+        ages = self._ages
+        while ages and ages[0][0] < oldest_ms:
+            at_ms, ident = heapq.heappop(ages)
+            entry = self._entries.get(ident)
+            if entry is not None and entry[0] == at_ms:
+                del self._entries[ident]
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._ages.clear()
 
 
 class HistoryQuery(NamedTuple):
