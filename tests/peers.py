@@ -7,9 +7,18 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ably_authkit.testing import AblyEmulator
 
 JS_DIR = Path(__file__).parent / "js"
+
+
+def js_options(emu: AblyEmulator, **options: Any) -> dict[str, Any]:
+    """ably-js client options for ``emu``: what ``emu.client_options("ably-js")`` prints,
+    no fallback hosts, and the test's own ``options`` (authUrl, token, key, ...)."""
+    return {**emu.client_options("ably-js"), "fallbackHosts": [], **options}
 
 
 class AblyJsError(Exception):

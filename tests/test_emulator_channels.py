@@ -27,9 +27,8 @@ from ably.util.exceptions import AblyException as AsyncAblyException
 from ably_authkit import ApiKey, mint_jwt, request_token
 from ably_authkit.testing import AblyEmulator
 
-from .peers import AblyJs, AblyJsError
+from .peers import AblyJs, AblyJsError, js_options
 from .realtime_peers import AblyJsRealtime
-from .test_emulator_fidelity import js_options
 
 EVERYTHING = {"*": ["*"]}
 BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
@@ -178,7 +177,7 @@ def test_a_channel_belongs_to_its_app(ably_emulator: AblyEmulator) -> None:
             with rest(emu, theirs) as client:
                 client.channels.get("chat:shared").publish("theirs", "2")
                 assert names(client.channels.get("chat:shared").history()) == ["theirs"]
-            for _ in range(100):
+            for _ in range(500):
                 if heard:
                     break
                 await asyncio.sleep(0.02)

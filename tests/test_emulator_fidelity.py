@@ -28,7 +28,7 @@ from ably_authkit import ApiKey, create_token_request, mint_jwt, request_token
 from ably_authkit._time import to_ms
 from ably_authkit.testing import AblyEmulator
 
-from .peers import AblyJs, AblyJsError
+from .peers import AblyJs, AblyJsError, js_options
 from .realtime_peers import AblyJsRealtime, AuthUrlServer
 
 AblyException = (AsyncAblyException, SyncAblyException)
@@ -61,16 +61,6 @@ def js_rest(ably_js: AblyJs, *, id: str, **create: Any) -> Iterator[str]:
         yield id
     finally:
         ably_js.call("restClose", id=id)
-
-
-def js_options(emu: AblyEmulator, **options: Any) -> dict[str, Any]:
-    return {
-        "endpoint": emu.host,
-        "port": emu.port,
-        "tls": False,
-        "fallbackHosts": [],
-        **options,
-    }
 
 
 def wait_js_state(

@@ -21,6 +21,7 @@ from ably_authkit import ApiKey, create_token_request, mint_jwt, request_token, 
 from ably_authkit.testing import AblyEmulator
 from ably_authkit.testing._realtime import AUTH_MARGIN
 
+from .peers import js_options
 from .realtime_peers import AblyJsRealtime, AuthUrlServer, check_channels
 
 CHAT = {"chat:*": ["publish", "subscribe"]}
@@ -188,17 +189,6 @@ def test_ably_python_revoked_token_is_disconnected_with_40141(
 # -- ably-js Realtime under Node, through an authUrl --------------------------------------
 
 
-def js_options(emu: AblyEmulator, auth_url: str, binary: bool) -> dict[str, Any]:
-    return {
-        "authUrl": auth_url,
-        "endpoint": emu.host,
-        "port": emu.port,
-        "tls": False,
-        "fallbackHosts": [],
-        "useBinaryProtocol": binary,
-    }
-
-
 @pytest.mark.parametrize("mode", ["jwt", "token-request"])
 @BINARY
 def test_ably_js_realtime_through_an_auth_url(
@@ -218,7 +208,9 @@ def test_ably_js_realtime_through_an_auth_url(
 
     auth = AuthUrlServer(mint)
     try:
-        connected = realtime_js.call("connect", options=js_options(emu, auth.url, binary))
+        connected = realtime_js.call(
+            "connect", options=js_options(emu, authUrl=auth.url, useBinaryProtocol=binary)
+        )
         assert connected["clientId"] == "bob"
         (connection,) = emu.connections
         assert connection.connection_id == connected["connectionId"]
@@ -258,12 +250,14 @@ def test_ably_js_expired_without_renewal_reconnects_with_a_new_token(
         lambda: ("application/jwt", mint_jwt(key, capability=CHAT, ttl=TTL, now=emu.now()))
     )
     try:
-        realtime_js.call("connect", options=js_options(emu, auth.url, True))
+        realtime_js.call(
+            "connect", options=js_options(emu, authUrl=auth.url, useBinaryProtocol=True)
+        )
         emu.advance(TTL + timedelta(seconds=1))
         disconnected = realtime_js.call("waitState", state="disconnected")
         assert disconnected["reason"]["code"] == 40142
         state = realtime_js.call("state")
-        for _ in range(250):  # polling the reconnection (real time), not the expiry
+        for _ in range(750):  # polling the reconnection (real time), not the expiry
             if state["state"] == "connected" and auth.calls >= 2:
                 break
             time.sleep(0.02)
