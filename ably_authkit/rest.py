@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from .keys import ApiKey, KeyRing
 
     _T = TypeVar("_T")
+    _Client = TypeVar("_Client", bound="RestClient")
+    _AsyncClient = TypeVar("_AsyncClient", bound="AsyncRestClient")
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -486,7 +488,7 @@ class RestClient(_Common):
     def close(self) -> None:
         self._ably.close()
 
-    def __enter__(self) -> RestClient:
+    def __enter__(self: _Client) -> _Client:
         return self
 
     def __exit__(
@@ -560,7 +562,7 @@ class AsyncRestClient(_Common):
     async def close(self) -> None:
         await self._ably.close()
 
-    async def __aenter__(self) -> AsyncRestClient:
+    async def __aenter__(self: _AsyncClient) -> _AsyncClient:
         return self
 
     async def __aexit__(

@@ -51,11 +51,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from datetime import datetime
     from types import TracebackType
-    from typing import Any
+    from typing import Any, TypeVar
 
     from starlette.requests import Request
 
     from ably_authkit.testing import AblyEmulator
+
+    _Endpoint = TypeVar("_Endpoint", bound="AuthEndpoint")
 
 __all__ = ["EMULATOR_HOST_ENV", "AuthEndpoint"]
 
@@ -716,7 +718,7 @@ class AuthEndpoint:
         """:meth:`close`, for an asyncio app's shutdown."""
         self.close()
 
-    def __enter__(self) -> AuthEndpoint:
+    def __enter__(self: _Endpoint) -> _Endpoint:
         return self
 
     def __exit__(

@@ -40,11 +40,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
     from types import TracebackType
-    from typing import Any
+    from typing import Any, TypeVar
 
     from ably_authkit.capability import CapabilityLike
     from ably_authkit.keys import ApiKey
     from ably_authkit.token_details import TokenDetails
+
+    _Emulator = TypeVar("_Emulator", bound="AblyEmulator")
 
 __all__ = ["AblyEmulator"]
 
@@ -183,8 +185,9 @@ class AblyEmulator:
         except KeyboardInterrupt:
             pass
 
-    def __enter__(self) -> AblyEmulator:
-        return self.start()
+    def __enter__(self: _Emulator) -> _Emulator:
+        self.start()
+        return self
 
     def __exit__(
         self,
