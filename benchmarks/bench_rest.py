@@ -34,7 +34,8 @@ def interleaved_median(
     ours: Callable[[], object], reference: Callable[[], object], rounds: int = 15, calls: int = 40
 ) -> tuple[float, float]:
     """Median per-call time over rounds, alternating which goes first."""
-    times_ours, times_reference = [], []
+    times_ours: list[float] = []
+    times_reference: list[float] = []
     for round_number in range(rounds):
         pair = [(ours, times_ours), (reference, times_reference)]
         for function, times in pair if round_number % 2 else reversed(pair):

@@ -495,7 +495,7 @@ def test_the_secret_never_appears_in_any_output(
 
 
 def _cli(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    result: subprocess.CompletedProcess[str] = subprocess.run(
         [sys.executable, "-m", "ably_authkit", *argv],
         capture_output=True,
         text=True,
@@ -505,6 +505,7 @@ def _cli(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
         cwd=ROOT,
         **kwargs,  # type: ignore[call-overload]
     )
+    return result
 
 
 def test_python_m_ably_authkit_round_trip(key: ApiKey) -> None:

@@ -317,7 +317,7 @@ def headings(path: Path) -> list[str]:
 def sections(path: Path) -> list[tuple[str, str]]:
     """(heading text without backticks, the text up to the next heading), in order."""
     found: list[tuple[str, str]] = []
-    heading, lines = "", []
+    heading, lines = "", list[str]()
     for line in _without_code(path).splitlines():
         match = _HEADING.match(line)
         if match:

@@ -538,13 +538,13 @@ def test_realtime_bad_channel_names_fail_the_channel_and_big_frames_get_an_error
     key = emu.create_key()
     fmt = "msgpack" if binary else "json"
 
-    async def send(ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any]) -> None:
+    async def send(ws: aiohttp.ClientWebSocketResponse[bool], message: dict[str, Any]) -> None:
         if binary:
             await ws.send_bytes(msgpack.packb(message, use_bin_type=True))
         else:
             await ws.send_str(json.dumps(message))
 
-    async def receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any] | None:
+    async def receive(ws: aiohttp.ClientWebSocketResponse[bool]) -> dict[str, Any] | None:
         while True:
             frame = await asyncio.wait_for(ws.receive(), 5)
             if frame.type == aiohttp.WSMsgType.TEXT:

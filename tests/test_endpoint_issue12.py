@@ -147,7 +147,7 @@ def test_an_endpoint_with_a_ring_signs_with_its_signer_and_explains_either() -> 
         assert SECRET not in text and OTHER_SECRET not in text
     auth.use_keys(NEW)
     assert "verified:    NO" in auth.explain_response(old_jwt).text  # OLD is gone
-    assert auth.keys.names == (NEW.name,)
+    assert list(auth.keys.names) == [NEW.name]
 
 
 def test_from_env_reads_a_key_ring() -> None:

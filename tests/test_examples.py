@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from http.server import HTTPServer
 from typing import Any
 from urllib.parse import urlencode
 
@@ -244,10 +245,11 @@ def serving(framework: str, auth: AuthEndpoint) -> Iterator[str]:
             thread.join()
             sock.close()
         return
+    wsgi: HTTPServer
     if framework == "flask":
-        from werkzeug.serving import make_server
+        from werkzeug.serving import make_server as werkzeug_server
 
-        wsgi = make_server("127.0.0.1", 0, app, threaded=True)
+        wsgi = werkzeug_server("127.0.0.1", 0, app, threaded=True)
     else:
         from socketserver import ThreadingMixIn
         from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server

@@ -93,9 +93,9 @@ def test_from_env_uses_the_process_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_keys_are_frozen_values() -> None:
     key = ApiKey.parse(KEY_TEXT)
     with pytest.raises(AttributeError, match="immutable"):
-        key.name = "other.key"  # type: ignore[misc]
+        key.name = "other.key"
     with pytest.raises(AttributeError, match="immutable"):
-        del key.secret  # type: ignore[misc]
+        del key.secret
     assert key == ApiKey.parse(KEY_TEXT)
     assert hash(key) == hash(ApiKey.parse(KEY_TEXT))
     assert key != ApiKey.parse(KEY_TEXT.replace("keyId", "keyI2"))

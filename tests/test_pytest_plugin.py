@@ -60,6 +60,7 @@ def test_with_a_test_endpoint_the_same_tests_run_there(
         # The token came from the provisioned app, which was deleted at the session's end.
         (token,) = sandbox.issued_tokens
         assert token.client_id == "ann"
+        assert token.key_name is not None
         assert token.key_name.split(".")[0] not in sandbox.service.apps
 
 

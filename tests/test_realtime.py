@@ -72,7 +72,12 @@ async def check_python_client(
         lobby = client.channels.get("chat:lobby")
         await asyncio.wait_for(lobby.attach(), 5)
         received: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await lobby.subscribe(lambda m: received.done() or received.set_result(m))
+
+        def on_message(message: Any) -> None:
+            if not received.done():
+                received.set_result(message)
+
+        await lobby.subscribe(on_message)
         await asyncio.wait_for(lobby.publish("greeting", {"text": "hello"}), 5)
         message = await asyncio.wait_for(received, 5)
         assert (message.name, message.data) == ("greeting", {"text": "hello"})
@@ -274,7 +279,7 @@ def test_ably_js_expired_without_renewal_reconnects_with_a_new_token(
 class Socket:
     """A bare WebSocket to the emulator, speaking JSON or msgpack frames."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, binary: bool) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse[bool], binary: bool) -> None:
         self.ws = ws
         self.binary = binary
 
@@ -596,7 +601,7 @@ def test_reset_drops_live_connections_and_a_reconnect_is_judged_afresh(
             frozenset(),
         )
         with pytest.raises(AttributeError, match="immutable"):
-            snapshot.format = "msgpack"  # type: ignore[misc]
+            snapshot.format = "msgpack"
         await asyncio.to_thread(emu.reset)
         assert await socket.receive() is None  # the transport is closed, no message
         assert emu.connections == []

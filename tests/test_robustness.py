@@ -27,7 +27,7 @@ from ably_authkit import (
 
 from .conftest import KEY_TEXT, NOW, SECRET
 
-anything = st.deferred(
+anything: st.SearchStrategy[Any] = st.deferred(
     lambda: (
         st.none()
         | st.booleans()
