@@ -14,9 +14,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TypeVar
 
+    from typing_extensions import dataclass_transform
+
     _F = TypeVar("_F", bound="Frozen")
+else:
+
+    def dataclass_transform(**_: object) -> object:
+        return lambda cls: cls
 
 
+# Type checkers treat subclasses as frozen, keyword-only dataclasses: assigning a field is
+# an error there too, as it is at run time. Each subclass keeps its own ``__init__``.
+@dataclass_transform(frozen_default=True, kw_only_default=True)
 class Frozen:
     __slots__ = ()
     #: Fields left out of ``repr`` (secrets).

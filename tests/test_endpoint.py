@@ -99,7 +99,7 @@ def test_grant_validates_once() -> None:
     with pytest.raises(ValueError, match="capability"):
         Grant(client_id="alice", capability={})
     with pytest.raises(AttributeError, match="immutable"):
-        grant.ttl = timedelta(hours=2)
+        grant.ttl = timedelta(hours=2)  # type: ignore[misc]
     assert grant.replace(client_id="bob").client_id == "bob"
 
 

@@ -364,7 +364,7 @@ def test_claims_are_typed_and_frozen(key: ApiKey) -> None:
     assert claims.issued == NOW and claims.expires == NOW + timedelta(hours=1)
     assert claims.client_id == "*"
     with pytest.raises(AttributeError):
-        claims.client_id = "me"
+        claims.client_id = "me"  # type: ignore[misc]
 
 
 # --- strict encoding (issue 12) -----------------------------------------------------

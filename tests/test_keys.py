@@ -93,7 +93,7 @@ def test_from_env_uses_the_process_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_keys_are_frozen_values() -> None:
     key = ApiKey.parse(KEY_TEXT)
     with pytest.raises(AttributeError, match="immutable"):
-        key.name = "other.key"
+        key.name = "other.key"  # type: ignore[misc]
     with pytest.raises(AttributeError, match="immutable"):
         del key.secret
     assert key == ApiKey.parse(KEY_TEXT)

@@ -601,7 +601,7 @@ def test_reset_drops_live_connections_and_a_reconnect_is_judged_afresh(
             frozenset(),
         )
         with pytest.raises(AttributeError, match="immutable"):
-            snapshot.format = "msgpack"
+            snapshot.format = "msgpack"  # type: ignore[misc]
         await asyncio.to_thread(emu.reset)
         assert await socket.receive() is None  # the transport is closed, no message
         assert emu.connections == []

@@ -371,7 +371,7 @@ def test_create_refuses_what_ably_would(key: ApiKey) -> None:
 def test_requests_are_frozen(key: ApiKey) -> None:
     request = create_token_request(key, now=NOW)
     with pytest.raises(AttributeError):
-        request.mac = "forged"
+        request.mac = "forged"  # type: ignore[misc]
     assert SECRET not in repr(request)
 
 
