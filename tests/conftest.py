@@ -18,6 +18,16 @@ KEY_TEXT = f"appId.keyId:{SECRET}"
 OTHER_SECRET = "b3RoZXItbW9jay1zZWNyZXQtZm9yLXRlc3RzLTExMTEx"
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=timezone.utc)
 
+
+def tampered(jwt_text: str) -> str:
+    """``jwt_text`` with another first character of its signature: always other bytes.
+    (Overwriting its last characters with ``"AA"`` left it intact whenever the signature
+    already ended so, about once in a thousand clock seconds.)"""
+    header, claims, signature = jwt_text.split(".")
+    first = "B" if signature[0] == "A" else "A"
+    return f"{header}.{claims}.{first}{signature[1:]}"
+
+
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100
 )

@@ -34,7 +34,7 @@ from ably_authkit.cli import EXIT_ABLY, EXIT_INVALID, EXIT_OK, EXIT_USAGE, main,
 from ably_authkit.endpoint import AuthEndpoint
 from ably_authkit.testing import AblyEmulator
 
-from .conftest import KEY_TEXT, OTHER_SECRET, SECRET
+from .conftest import KEY_TEXT, OTHER_SECRET, SECRET, tampered
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = '{"chat:*":["publish","subscribe"]}'
@@ -285,9 +285,7 @@ def test_verify_reads_stdin(
 def test_verify_fails_with_exit_1(
     capsys: pytest.CaptureFixture[str], key: ApiKey, other_key: ApiKey
 ) -> None:
-    good = mint_jwt(key, capability=CHAT)
-    header, payload, signature = good.split(".")
-    tampered = f"{header}.{payload}.{signature[:-2]}AA"
+    forged = tampered(mint_jwt(key, capability=CHAT))
     expired = mint_jwt(
         key,
         capability=CHAT,
@@ -295,7 +293,7 @@ def test_verify_fails_with_exit_1(
         now=datetime.now(timezone.utc) - timedelta(hours=2),
     )
     cases = {
-        tampered: "signature was not made with the secret",
+        forged: "signature was not made with the secret",
         mint_jwt(other_key, capability=CHAT): "otherKey",
         expired: "expired",
         create_token_request(other_key).to_json(): "otherKey",
@@ -429,7 +427,7 @@ def test_the_secret_never_appears_in_any_output(
 ) -> None:
     jwt_text = mint_jwt(key, capability=CHAT)
     request_text = create_token_request(key).to_json()
-    tampered = jwt_text[:-3] + "AAA"
+    forged = tampered(jwt_text)
     invocations = [
         ["jwt", "--capability", CHAT],
         ["jwt", "--capability", CHAT, "--json"],
@@ -453,7 +451,7 @@ def test_the_secret_never_appears_in_any_output(
         ["request-token", "--ttl", "1"],
         ["verify", jwt_text],
         ["verify", "--json", request_text],
-        ["verify", tampered],
+        ["verify", forged],
         ["verify", KEY_TEXT],
         ["verify", SECRET],
         ["verify", "{}"],
@@ -763,7 +761,7 @@ def test_json_output_uses_ablys_wire_names(
     facts = json.loads(out)
     assert (facts["keyName"], facts["clientId"]) == ("appId.keyId", "ann")
     assert isinstance(facts["issued"], int)
-    code, out, _ = run(capsys, "verify", "--json", mint_jwt(key, capability=CHAT)[:-2] + "AA")
+    code, out, _ = run(capsys, "verify", "--json", tampered(mint_jwt(key, capability=CHAT)))
     assert code == EXIT_INVALID
     assert set(json.loads(out)["error"]) == {"message", "code", "statusCode"}
 
