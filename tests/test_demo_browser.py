@@ -188,7 +188,10 @@ def test_explain_response_verifies_with_the_endpoints_key(
     emu = ably_emulator
     with AuthEndpoint(emu.create_key(), endpoint=emu.url, clock=emu.now) as auth:
         emu.advance(timedelta(days=2))  # explain() reads the endpoint's clock
-        genuine = mint_jwt(auth.key, client_id="alice", capability=CHAT, now=emu.now())
+        # Issued a second ago: explained in the same millisecond of a whole second, a JWT
+        # issued now would have exactly 1 h to live ("in 1 h").
+        issued = emu.now() - timedelta(seconds=1)
+        genuine = mint_jwt(auth.key, client_id="alice", capability=CHAT, now=issued)
         answer = auth.explain_response(genuine.encode())
         assert (answer.status, answer.content_type) == (200, "text/plain; charset=utf-8")
         assert answer.header("Cache-Control") == "no-store"

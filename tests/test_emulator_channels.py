@@ -106,6 +106,7 @@ def test_history_comes_in_pages_that_continue_where_the_last_ended(
         page = page.next()
         seen += names(page)
         assert names(page) == expected[12:24]
+        emu.advance(timedelta(milliseconds=1))  # after the first page's end, not at it
         channel.publish("late", "published after the first page")
         page = page.next()
         assert names(page) == expected[24:]

@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -99,7 +99,9 @@ async def check_python_client(
 
         client.connection.on(ConnectionEvent.UPDATE, on_update)
         assert calls == [1]
-        await on_loop(emu, lambda: emu.advance(TTL - AUTH_MARGIN - timedelta(seconds=5)))
+        assert connection.expires is not None  # (mint_jwt floors iat: emu.now() + TTL is late)
+        auth_due = connection.expires - AUTH_MARGIN
+        await on_loop(emu, lambda: emu.set_time(auth_due - timedelta(seconds=5)))
         await asyncio.sleep(0.3)
         assert calls == [1] and updates == []  # nothing before the 30 s
         await on_loop(emu, lambda: emu.advance(timedelta(seconds=6)))
@@ -313,6 +315,15 @@ async def open_socket(
     return Socket(ws, binary)
 
 
+async def expires_of(emu: AblyEmulator, connected: dict[str, Any]) -> datetime:
+    """When the emulator expires the connection CONNECTED announced: ``mint_jwt`` floors
+    ``iat`` to the second, so ``emu.now() + ttl`` may be up to a second late for it."""
+    connections = await asyncio.to_thread(lambda: emu.connections)
+    (connection,) = [c for c in connections if c.connection_id == connected["connectionId"]]
+    assert connection.expires is not None
+    return connection.expires
+
+
 def run_with_socket(
     emu: AblyEmulator, scenario: Callable[[aiohttp.ClientSession], Awaitable[None]]
 ) -> None:
@@ -496,8 +507,10 @@ def test_auth_before_expiry_renewal_and_refusals(ably_emulator: AblyEmulator) ->
     async def expiry(session: aiohttp.ClientSession) -> None:
         token = mint_jwt(key, capability=CHAT, ttl=TTL, now=emu.now())
         socket = await open_socket(emu, session, accessToken=token)
-        assert (await socket.receive() or {}).get("action") == 4
-        await asyncio.to_thread(emu.advance, TTL - timedelta(seconds=1))
+        connected = await socket.receive()
+        assert connected is not None and connected["action"] == 4
+        expires = await expires_of(emu, connected)
+        await asyncio.to_thread(emu.set_time, expires - timedelta(seconds=1))
         assert await socket.receive() == {"action": 17}
         await asyncio.to_thread(emu.advance, timedelta(seconds=1))
         disconnected = await socket.receive()
@@ -510,11 +523,13 @@ def test_auth_before_expiry_renewal_and_refusals(ably_emulator: AblyEmulator) ->
         # expiry (ably-js auth_token_expires, auth_jwt_with_token_that_expires).
         token = mint_jwt(key, capability=CHAT, ttl=AUTH_MARGIN, now=emu.now())
         socket = await open_socket(emu, session, accessToken=token)
-        assert (await socket.receive() or {}).get("action") == 4
-        await asyncio.to_thread(emu.advance, AUTH_MARGIN - timedelta(seconds=1))
+        connected = await socket.receive()
+        assert connected is not None and connected["action"] == 4
+        expires = await expires_of(emu, connected)
+        await asyncio.to_thread(emu.set_time, expires - timedelta(seconds=5))
         await socket.send({"action": 10, "channel": "chat:x"})
         assert (await socket.receive() or {}).get("action") == 11  # no AUTH before it
-        await asyncio.to_thread(emu.advance, timedelta(seconds=1))
+        await asyncio.to_thread(emu.advance, timedelta(seconds=5))
         disconnected = await socket.receive()
         assert disconnected is not None and disconnected["action"] == 6
         assert (disconnected["error"]["code"], disconnected["error"]["statusCode"]) == (40142, 401)
