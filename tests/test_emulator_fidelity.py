@@ -169,10 +169,12 @@ def test_ably_js_short_token_with_auth_url_is_disconnected_then_renewed(
         realtime_js.call(
             "connect", options=js_options(emu, authUrl=auth.url, useBinaryProtocol=binary)
         )
-        emu.advance(SHORT - timedelta(seconds=1))
+        (connection,) = emu.connections
+        assert connection.expires is not None
+        emu.set_time(connection.expires - timedelta(seconds=5))
         time.sleep(0.3)
         assert realtime_js.call("state")["updates"] == 0  # no AUTH for a 20 s token
-        emu.advance(timedelta(seconds=2))
+        emu.advance(timedelta(seconds=6))
         disconnected = realtime_js.call("waitState", state="disconnected")
         assert (disconnected["reason"]["code"], disconnected["reason"]["statusCode"]) == (
             40142,
