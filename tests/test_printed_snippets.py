@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,13 +140,17 @@ def example() -> Iterator[tuple[str, list[str]]]:
     try:
         lines = read_until(process, "Open http://")
         url = f"http://127.0.0.1:{port}"
-        for _ in range(200):  # the banner comes before uvicorn listens
+        deadline = time.monotonic() + 30  # the banner comes before uvicorn listens
+        while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     break
             except OSError:
-                import time
-
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"the example never listened on port {port} "
+                        f"(exit code {process.poll()}); its banner: {lines}"
+                    ) from None
                 time.sleep(0.05)
         yield url, lines
     finally:
