@@ -861,7 +861,7 @@ _SECRET_ARGUMENTS = [
 def test_a_key_shaped_argument_is_never_echoed(
     capsys: pytest.CaptureFixture[str], command: list[str], extra: list[str]
 ) -> None:
-    """Issue 12: argparse echoes what it does not recognise; a key in it is blanked."""
+    """argparse echoes what it does not recognise; a key in it is blanked."""
     code = main([*command, *extra])
     out, err = capsys.readouterr()
     assert code != EXIT_OK

@@ -41,7 +41,7 @@ README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 ERRORS_DOC = DOCS / "errors.md"
 
-#: The two commands README.md opens with (issue 2): run the main job, run the tests.
+#: The two commands README.md opens with: run the main job, run the tests.
 INSTALL_AND_DEMO = (
     'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]" && .venv/bin/ably-authkit demo'
 )

@@ -1,4 +1,4 @@
-"""The endpoint layer's part of issue 12: wildcard identities only by name, hostile user
+"""The endpoint's limits against hostile input: wildcard identities only by name, hostile user
 ids through the examples' grants, oversized narrowings, 502 bodies, key rings."""
 
 from __future__ import annotations
