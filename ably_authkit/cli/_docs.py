@@ -36,8 +36,28 @@ def _cmd_docs(args: argparse.Namespace) -> int:
         folder = next(iter(guides.values())).parent
         print(f"\n{PROG} docs GUIDE prints one (Markdown); they are in {folder}")
         return EXIT_OK
-    guide = guides.get(args.guide.removesuffix(".md"))
-    if guide is None:
-        raise _UsageError(f"no guide named {args.guide[:40]!r}; choose one of: {', '.join(guides)}")
-    sys.stdout.write(guide.read_text(encoding="utf-8"))
+    sys.stdout.write(guides[_guide_named(args.guide, list(guides))].read_text(encoding="utf-8"))
     return EXIT_OK
+
+
+def _guide_named(text: str, names: list[str]) -> str:
+    """The guide ``text`` names: its name (``.md`` optional, any case), or the start of
+    one name only (``quick`` for quickstart); else a usage error that lists the guides
+    it could be, or the one it is probably misspelt from."""
+    import difflib
+
+    wanted = text.removesuffix(".md").lower()
+    if wanted in names:
+        return wanted
+    starting = [name for name in names if name.startswith(wanted)]
+    if len(starting) == 1:
+        return starting[0]
+    shown = repr(text[:40])
+    if starting:
+        raise _UsageError(
+            f"{shown} starts the names of several guides: {', '.join(starting)}; "
+            "give more of the name"
+        )
+    close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
+    meant = f" did you mean {close[0]!r}?" if close else ""
+    raise _UsageError(f"no guide named {shown};{meant} choose one of: {', '.join(names)}")

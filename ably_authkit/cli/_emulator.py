@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+
 from ._common import DEFAULT_KEY_ENV, EXIT_OK, _Stop, _stop_on_sigterm, _UsageError
+from ._serving import _port_in_use
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,6 +25,8 @@ def _start_emulator(host: str, port: int) -> Any:
     try:
         emulator.start()
     except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise _port_in_use(host, port) from None
         raise _UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     return emulator
 

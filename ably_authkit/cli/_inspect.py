@@ -117,7 +117,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from ably_authkit.token_requests import verify_token_request
 
     text = _read_token(args.token)
-    key = _load_key(args)
+    key = _load_key(
+        args,
+        when_missing=f". verify checks a credential's signature, which needs the key; to read "
+        f"what a credential says, run '{PROG} inspect', which needs no key",
+    )
     now = datetime.now(timezone.utc)
     try:
         kind = _credential_kind(text)

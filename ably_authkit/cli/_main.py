@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 EXIT_USAGE,
             )
     try:
+        parser.check_command(args_list)
         args = parser.parse_args(args_list)
     except SystemExit as exit:  # --help, --version, or a usage error already printed
         return exit.code if isinstance(exit.code, int) else EXIT_USAGE

@@ -19,9 +19,11 @@ from ._docs import _cmd_docs
 from ._emulator import _cmd_emulator
 from ._inspect import _cmd_inspect, _cmd_verify
 from ._secrets import _redact
+from ._serving import _listen_options, _port_free_first
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import NoReturn
 
 EXIT_CODES_HELP = """\
@@ -98,6 +100,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with anything key-shaped blanked out of its error messages."""
 
     secrets: tuple[str, ...] = ()
+    #: The top level's commands, in the order of its help.
+    commands: tuple[str, ...] = ()
 
     def format_help(self) -> str:
         text = super().format_help()
@@ -109,6 +113,52 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {_redact(message, self.secrets)}\n")
+
+    def check_command(self, argv: Sequence[str]) -> None:
+        """Refuse an unknown COMMAND with the one that was probably meant, where argparse
+        would say only 'invalid choice'. The top level takes no option with a value, so
+        the first argument that is not an option is the command."""
+        word = next((arg for arg in argv if not arg.startswith("-")), None)
+        if word is not None and word not in self.commands:
+            self.error(_unknown_command(word, self.commands))
+
+
+#: Words a newcomer tries for a command, from other tools and from the docs' own verbs.
+COMMAND_ALIASES = {
+    "mint": "jwt",
+    "explain": "inspect",
+    "decode": "inspect",
+    "check": "verify",
+    "validate": "verify",
+    "guide": "docs",
+    "guides": "docs",
+}
+
+
+def _unknown_command(word: str, commands: Sequence[str]) -> str:
+    """What to say of ``word``, which names no command: the command meant (an alias, or
+    a close spelling), or the list of commands."""
+    import difflib
+
+    if word.lower() == "help":
+        return (
+            f"unknown command 'help'; run '{PROG} --help' for the commands, or "
+            f"'{PROG} COMMAND --help' for one command's options and examples"
+        )
+    spelt = word.lower().replace("_", "-")
+    meant = COMMAND_ALIASES.get(spelt) or next(
+        iter(difflib.get_close_matches(spelt, commands, n=1, cutoff=0.6)), None
+    )
+    if meant is None:  # also without dashes: tokenrequest, requesttoken
+        bare = {command.replace("-", ""): command for command in commands}
+        close = difflib.get_close_matches(spelt.replace("-", ""), bare, n=1, cutoff=0.8)
+        meant = bare[close[0]] if close else None
+    if meant is not None:
+        return (
+            f"unknown command {word!r}; did you mean {meant!r}? "
+            f"('{PROG} {meant} --help' shows its options and examples)"
+        )
+    return f"unknown command {word!r}; the commands are: {', '.join(commands)} ('{PROG} --help')"
 
 
 def _build_parser() -> _Parser:
@@ -161,6 +211,7 @@ def _build_parser() -> _Parser:
             formatter_class=formatter,
             allow_abbrev=False,
         )
+        parser.commands += (name,)
         return sub
 
     jwt = add(
@@ -263,15 +314,9 @@ def _build_parser() -> _Parser:
         "place (AUTH) every 30 s, 30s is disconnected (40142) at expiry and renews (default: "
         "60s; whole seconds, up to 1h, the example's grant)",
     )
-    demo.set_defaults(run=_cmd_demo)
+    demo.set_defaults(run=_port_free_first(_cmd_demo))
 
     docs = add("docs", "list the guides installed with the package, or print one", [])
     docs.add_argument("guide", nargs="?", metavar="GUIDE", help="a guide's name, e.g. quickstart")
     docs.set_defaults(run=_cmd_docs)
     return parser
-
-
-def _listen_options(command: argparse.ArgumentParser, *, port: int) -> None:
-    """``--host`` and ``--port`` of a command that serves on 127.0.0.1 by default."""
-    command.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
-    command.add_argument("--port", type=int, default=port, help=f"port (default: {port})")
