@@ -81,10 +81,19 @@ def _capability_arg(text: str) -> str:
     from ably_authkit.capability import Capability
     from ably_authkit.errors import AuthKitError
 
+    from ._secrets import _KEY_LIKE, _without_secrets
+
+    if _KEY_LIKE.fullmatch(text.strip().strip("'\"")):
+        # Described, never echoed, as keys.py describes a malformed key.
+        raise argparse.ArgumentTypeError(
+            "that looks like an API key (appId.keyId:secret), not a capability: a capability "
+            'is JSON, e.g. \'{"chat:*":["publish","subscribe"]}\'; the key belongs in '
+            "$ABLY_API_KEY, never on the command line"
+        )
     try:
         return Capability.parse(text).to_json()
     except AuthKitError as error:
-        raise argparse.ArgumentTypeError(error.message) from None
+        raise argparse.ArgumentTypeError(_without_secrets(error.message, text)) from None
 
 
 def _env_name_arg(text: str) -> str:

@@ -36,7 +36,12 @@ exit codes:
 
 The API key is read from $ABLY_API_KEY (or the variable named by --key-env), never
 from the command line; a key ring (several keys, the signing key first, separated by
-spaces or commas) from $ABLY_API_KEYS, or from that variable. {docs}"""
+spaces or commas) from $ABLY_API_KEYS, or from that variable. Set it without typing
+the key, which the shell's history would keep: from a file or a secret manager,
+  export ABLY_API_KEY="$(cat ~/.ably/key)"
+or pasted at a prompt that shows nothing,
+  read -rs ABLY_API_KEY; export ABLY_API_KEY
+{docs}"""
 #: Where the help sends a reader: the package's Documentation URL, from its metadata
 #: ([project.urls] in pyproject.toml), so that it is right wherever pip installed it.
 DOCS_PLACEHOLDER = "{docs}"
@@ -44,7 +49,7 @@ DOCS_PLACEHOLDER = "{docs}"
 EXAMPLES = {
     "jwt": """\
 examples:
-  export ABLY_API_KEY='appId.keyId:...'     # the key, from the environment
+  export ABLY_API_KEY="$(cat ~/.ably/key)"  # the key, from a file: never typed
   ably-authkit jwt --capability '{"chat:*":["publish","subscribe"]}' --client-id user-42
   ably-authkit jwt --capability '{"*":["*"]}' --ttl 30m --json""",
     "docs": """\

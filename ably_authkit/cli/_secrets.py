@@ -60,3 +60,67 @@ def _known_secrets(argv: Sequence[str]) -> tuple[str, ...]:
     ]
     found += [text.rpartition(":")[2] for text in found]
     return tuple(sorted({item for item in found if len(item) >= 8}, key=len, reverse=True))
+
+
+# What a value inside a capability may be that must not be echoed back: a key (a name
+# "x.y", a colon, then a secret of some length), or a secret alone (long base64 text).
+_KEY_LIKE = re.compile(r"[^\s.:\"'{}\[\],]+\.[^\s:\"'{}\[\],]+:[^\s\"'{}\[\],]{8,}")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}", re.ASCII)
+
+
+def _secret_kind(text: str) -> str | None:
+    """``"an API key"`` or ``"a long base64 string"`` when ``text`` holds what looks like
+    one (a secret has upper- and lower-case letters and digits; a long channel name
+    such as ``notifications-for-everyone`` has not), else ``None``."""
+    if _KEY_LIKE.search(text):
+        return "an API key"
+    for run in _BASE64_RUN.findall(text):
+        classes = (str.isupper, str.islower, str.isdigit)
+        if all(any(test(char) for char in run) for test in classes):
+            return "a long base64 string"
+    return None
+
+
+def _strings_in(text: str) -> list[str]:
+    """The strings in ``text``: its JSON strings (keys and values, decoded) if it is
+    JSON, and its words either way."""
+    import contextlib
+    import json
+
+    found: list[str] = text.replace('"', " ").replace("'", " ").split()
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(key)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    with contextlib.suppress(ValueError, RecursionError):
+        walk(json.loads(text))
+    return found
+
+
+def _without_secrets(message: str, given: str) -> str:
+    """``message``, about the text ``given``, with each secret-looking string of
+    ``given`` that it quotes replaced by what it looks like (the library's messages
+    quote a bad resource or operation, rightly, unless it is a key pasted by mistake)."""
+    import json
+
+    shown = message
+    for text in sorted(set(_strings_in(given)), key=len, reverse=True):
+        kind = _secret_kind(text)
+        if kind is None:
+            continue
+        for form in (repr(text), json.dumps(text), text):
+            shown = shown.replace(form, f"<{kind}, not shown>")
+    if shown != message:
+        shown += (
+            "; a capability holds channel names and operations, never a key or secret "
+            "(keys belong in $ABLY_API_KEY)"
+        )
+    return shown
