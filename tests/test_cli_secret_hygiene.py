@@ -93,6 +93,17 @@ def test_the_help_says_to_read_the_key_from_a_file(capsys: pytest.CaptureFixture
     assert 'export ABLY_API_KEY="$(cat ~/.ably/key)"' in capsys.readouterr().out
 
 
+def test_a_key_option_says_how_to_set_the_variable_without_typing_the_key(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["jwt", "--capability", '{"*":["*"]}', "--key", NEW_KEY])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert "does not take a key on the command line" in err
+    assert 'export ABLY_API_KEY="$(cat ~/.ably/key)"' in err
+    assert NEW_SECRET not in err
+
+
 # -- a secret inside --capability ---------------------------------------------------------
 
 BASE64_SECRET = "Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1u"  # 48 characters

@@ -17,10 +17,12 @@ Exit codes::
 
 Only the standard library is imported here; each command imports what it needs.
 
-The package is laid out by concern: ``_parser`` (commands, options, help), ``_args``
-(option values), ``_secrets`` (what is blanked from messages), ``_common`` (exit codes,
-the key), and one module per group of commands: ``_credentials`` (jwt, token-request,
-request-token), ``_inspect`` (verify, inspect), ``_emulator``, ``_docs`` and ``_demo``.
+The package is laid out by concern: ``_main`` (``main()``: parse, run, exit code),
+``_parser`` (commands, options, help, unknown commands), ``_args`` (option values),
+``_secrets`` (what is kept out of messages), ``_common`` (exit codes, the key),
+``_serving`` (``--host``/``--port`` of the commands that serve), and one module per group
+of commands: ``_credentials`` (jwt, token-request, request-token), ``_inspect`` (verify,
+inspect), ``_emulator``, ``_docs`` and ``_demo``.
 """
 
 from __future__ import annotations

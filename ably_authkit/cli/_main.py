@@ -36,8 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if option in _KEY_OPTIONS:
             return _fail(
                 f"{PROG} does not take a key on the command line (it would be kept in your "
-                f"shell history and shown in the process list); put it in ${DEFAULT_KEY_ENV}, "
-                "or in another variable named with --key-env NAME",
+                f"shell history and shown in the process list); put it in ${DEFAULT_KEY_ENV} "
+                f'without typing it (export {DEFAULT_KEY_ENV}="$(cat ~/.ably/key)"), or in '
+                "another variable named with --key-env NAME",
                 EXIT_USAGE,
             )
     try:
