@@ -119,7 +119,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     text = _read_token(args.token)
     key = _load_key(
         args,
-        when_missing=f". verify checks a credential's signature, which needs the key; to read "
+        when_missing=f". 'verify' checks a credential's signature, which needs the key; to read "
         f"what a credential says, run '{PROG} inspect', which needs no key",
     )
     now = datetime.now(timezone.utc)
