@@ -257,3 +257,26 @@ def test_a_port_out_of_range_is_refused_in_plain_words(
     assert (code, out) == (EXIT_USAGE, "")
     assert "argument --port: give a port number from 1 to 65535, or 0 for any free port" in err
     assert "int" not in err
+
+
+def test_a_demo_port_in_use_is_one_line_in_a_real_process(taken_port: int) -> None:
+    """No server log, no traceback: the port is checked before anything starts."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ably_authkit", "demo", "--port", str(taken_port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={k: v for k, v in os.environ.items() if not k.startswith("ABLY_")},
+    )
+    assert (done.returncode, done.stdout) == (EXIT_USAGE, "")
+    assert done.stderr.startswith(
+        f"ably-authkit: error: port {taken_port} on 127.0.0.1 is already in use"
+    )
+    assert len(done.stderr.splitlines()) == 1, done.stderr
