@@ -50,18 +50,20 @@
   window.demoClient = client;
 
   // -- the Ably clock ---------------------------------------------------------------------
+  // The browser's clock: the one PerformanceObserver times the authUrl calls on.
+  const browserNow = () => performance.timeOrigin + performance.now();
   let offset = 0; // Ably clock minus browser clock, in ms
   const events = []; // {at: browser ms, offset: ms or null until measured, kind, label}
   const credentials = []; // {token, kind, issued, expires}: Ably ms
   function ablyNow() {
-    return Date.now() + offset;
+    return browserNow() + offset;
   }
   function when(event) {
     return event.at + (event.offset === null ? offset : event.offset);
   }
   function sync() {
     return client.time().then((serverTime) => {
-      offset = serverTime - Date.now();
+      offset = serverTime - browserNow();
       for (const event of events) if (event.offset === null) event.offset = offset;
       tick();
     }, () => {});
@@ -79,18 +81,23 @@
   function listEvents() {
     const list = $('events');
     while (list.firstChild) list.removeChild(list.firstChild);
+    // In the order they happened: by the browser's clock, which the emulator's moves do
+    // not reorder (they only ever add to the offset). Each is shown on the Ably clock; a
+    // reading taken a few ms off never shows an event before the one listed above it.
     const measured = events.filter((event) => event.offset !== null);
-    measured.sort((a, b) => when(a) - when(b));
+    measured.sort((a, b) => a.at - b.at);
+    let shownAt = -Infinity;
     for (const event of measured) {
+      shownAt = Math.max(shownAt, when(event));
       const item = document.createElement('li');
       item.className = event.kind;
       item.dataset.kind = event.kind;
-      item.textContent = clock(when(event)) + '  ' + event.label;
+      item.textContent = clock(shownAt) + '  ' + event.label;
       list.appendChild(item);
     }
   }
   function record(kind, label, at) {
-    const event = { at: at || Date.now(), offset: null, kind, label };
+    const event = { at: at || browserNow(), offset: null, kind, label };
     events.push(event);
     sync().then(listEvents);
   }
@@ -227,7 +234,7 @@
       const url = new URL(DEMO.clockUrl, location.href);
       url.searchParams.set('seconds', String(seconds));
       fetch(url.href, { method: 'POST' }).then((answer) => answer.json()).then((moved) => {
-        offset = moved.now - Date.now();
+        offset = moved.now - browserNow();
         record('clock', "the emulator's clock moved " + seconds + ' s ahead');
       }, () => {});
     });
