@@ -77,7 +77,7 @@ examples (no key needed):
 examples (needs the emulator extra: pip install "ably-authkit[emulator]"):
   ably-authkit emulator --port 8123         # then run the export line it prints""",
     "demo": """\
-examples (from a checkout, with the examples and emulator extras):
+examples (needs the emulator extra: pip install "ably-authkit[emulator]"):
   ably-authkit demo --port 8000             # then open the URL it prints""",
 }
 
@@ -306,7 +306,7 @@ def _build_parser() -> _Parser:
 
     demo = add(
         "demo",
-        "run the FastAPI example app on a local emulator and print its URL (Ctrl-C to stop)",
+        "run the demo app on a local emulator and print its URL (Ctrl-C to stop)",
         [],
     )
     _listen_options(demo, port=8000)
@@ -317,7 +317,7 @@ def _build_parser() -> _Parser:
         default=None,
         help="lifetime the page's client asks for, so that renewals come soon: 60s renews in "
         "place (AUTH) every 30 s, 30s is disconnected (40142) at expiry and renews (default: "
-        "60s; whole seconds, up to 1h, the example's grant)",
+        "60s; whole seconds, up to 1h, the demo's grant)",
     )
     demo.set_defaults(run=_port_free_first(_cmd_demo))
 
