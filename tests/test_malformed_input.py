@@ -80,7 +80,7 @@ _HEADER = _segment({"alg": "HS256", "typ": "JWT", "kid": "appId.keyId"})
 # Text a client could send: any characters (lone surrogates and NUL among them), dots
 # included, and three-part tokens built around a real header so the later checks run.
 _any_text = st.text(
-    alphabet=st.characters(codec=None, blacklist_categories=()), max_size=60
+    alphabet=st.characters(codec=None, exclude_categories=()), max_size=60
 ) | st.builds(
     lambda claims, signature: f"{_HEADER}.{claims}.{signature}",
     st.text(max_size=40),
@@ -99,20 +99,56 @@ def test_any_text_given_to_verify_jwt_ends_in_a_token_error(token: str) -> None:
         explain(token, key, now=NOW)
 
 
-@given(claims=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=4))
-def test_any_json_claims_under_a_valid_signature_end_in_a_token_error_or_claims(
-    claims: dict[str, str],
-) -> None:
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+_claim_names = st.sampled_from(
+    [
+        "iat",
+        "exp",
+        "nbf",
+        "x-ably-capability",
+        "x-ably-clientId",
+        "x-ably-revocation-key",
+        "x-ably-clientType",
+        "x-ably-token",
+        "ably.channel.chat:*",
+        "ably.limits.publish.perAttachment.maxRate.chat:*",
+    ]
+) | st.text(max_size=6)
+
+
+def _signed(key: ApiKey, header: object, claims: object) -> str:
+    import base64
     import hashlib
     import hmac
 
-    key = ApiKey.parse("appId.keyId:bW9jay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDAwMDAw")
-    body = json.dumps(claims, ensure_ascii=True).encode()
-    import base64
+    def segment(value: object) -> str:
+        raw = json.dumps(value, ensure_ascii=True).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
-    signing_input = f"{_HEADER}.{base64.urlsafe_b64encode(body).rstrip(b'=').decode()}"
+    signing_input = f"{segment(header)}.{segment(claims)}"
     signature = hmac.new(key.secret.encode(), signing_input.encode(), hashlib.sha256).digest()
-    token = f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+@given(
+    claims=st.dictionaries(_claim_names, _json_values, max_size=6),
+    header_extra=st.dictionaries(st.sampled_from(["typ", "crit", "x5u", "b64"]), _json_values),
+)
+def test_any_json_under_a_valid_signature_ends_in_a_token_error_or_claims(
+    claims: dict[str, object], header_extra: dict[str, object]
+) -> None:
+    key = ApiKey.parse("appId.keyId:bW9jay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDAwMDAw")
+    token = _signed(key, {"alg": "HS256", "kid": key.name, **header_extra}, claims)
     with contextlib.suppress(TokenError):
         verify_jwt(token, key, now=NOW)
     explain(token, key, now=NOW)  # readable, so explained (problems listed), never raised
@@ -148,6 +184,39 @@ def test_a_lone_surrogate_in_a_token_request_is_a_malformed_request(
     with pytest.raises(MalformedTokenError) as caught:
         TokenRequest.from_dict(wire)
     assert caught.value.code == 40001
+
+
+# Any character, with the troublesome ones (lone surrogates, NUL, non-ASCII) made common.
+_any_text_value = st.text(
+    alphabet=st.sampled_from(["a", "\x00", "é", "\ud800", "\udfff", "\U0001f600", "\n"]),
+    max_size=20,
+) | st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=20)
+
+
+_WIRE_KEYS = ["keyName", "ttl", "capability", "clientId", "timestamp", "nonce", "mac"]
+
+
+@given(
+    field=st.sampled_from(_WIRE_KEYS),
+    value=_any_text_value | _json_values,
+    more=st.dictionaries(st.sampled_from(_WIRE_KEYS), _json_values | _any_text_value, max_size=2),
+    signed=st.booleans(),
+)
+def test_any_token_request_ends_in_a_token_error_or_verifies(
+    field: str, value: object, more: dict[str, object], signed: bool
+) -> None:
+    """A signed TokenRequest with one field replaced by anything, or with a few more."""
+    key = ApiKey.parse("appId.keyId:bW9jay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDAwMDAw")
+    wire: dict[str, object] = create_token_request(key, client_id="ann", now=NOW).to_dict()
+    wire[field] = value
+    if not signed:
+        wire.update(more)
+    with contextlib.suppress(TokenError):
+        verify_token_request(wire, key, now=NOW)
+    with contextlib.suppress(TokenError):
+        verify_token_request(json.dumps(wire), key, now=NOW)
+    with contextlib.suppress(AuthKitError):
+        explain(wire, key, now=NOW)
 
 
 def test_the_demo_explain_route_answers_a_surrogate_with_400(key: ApiKey) -> None:
