@@ -207,7 +207,7 @@ def test_any_token_request_ends_in_a_token_error_or_verifies(
 ) -> None:
     """A signed TokenRequest with one field replaced by anything, or with a few more."""
     key = ApiKey.parse("appId.keyId:bW9jay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDAwMDAw")
-    wire: dict[str, object] = create_token_request(key, client_id="ann", now=NOW).to_dict()
+    wire: dict[str, object] = dict(create_token_request(key, client_id="ann", now=NOW).to_dict())
     wire[field] = value
     if not signed:
         wire.update(more)
