@@ -24,6 +24,7 @@ from ably_authkit._time import MAX_REVOCABLE_TTL, MAX_TTL, ONE_MS, from_ms, to_m
 from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError, AuthKitError
 from ably_authkit.keys import ApiKey
+from ably_authkit.testing._mutable import MutableMessages
 from ably_authkit.token_details import TokenDetails
 
 TYPE_CHECKING = False
@@ -96,7 +97,9 @@ class Credential:
 class Service:
     """The emulated Ably app(s): the state behind every route."""
 
-    def __init__(self, app_id: str = "emulatorApp") -> None:
+    def __init__(
+        self, app_id: str = "emulatorApp", mutable_messages: bool | frozenset[str] = False
+    ) -> None:
         self.lock = threading.RLock()
         #: The emulator's own app, which is always there (``AblyEmulator(app_id=...)``).
         self.default_app = app_id
@@ -124,6 +127,8 @@ class Service:
         self.on_publish: list[Callable[[str, str, list[dict[str, Any]]], None]] = []
         #: Called with (key name, targets) after a revocation.
         self.on_revoke: list[Callable[[str], None]] = []
+        #: Serials, and updates, deletes and appends on channels with the rule.
+        self.mutable = MutableMessages(self, mutable_messages)
 
     # -- clock and bookkeeping ------------------------------------------------------
 
@@ -146,6 +151,7 @@ class Service:
         self.revocations.clear()
         self.messages.clear()
         self._published_ids.clear()
+        self.mutable.reset()
         self.offset = timedelta(0)
 
     def add_key(self, capability: Capability, revocable: bool, app_id: str) -> ApiKey:
@@ -189,6 +195,7 @@ class Service:
                 ) from None
             revocable = entry.get("revocableTokens", False) is True
             made.append((self.add_key(capability, revocable, app_id), dict(entry)))
+        self.mutable.set_namespaces(app_id, spec.get("namespaces"))
         return app_id, made
 
     def delete_app(self, app_id: str, credential: Credential) -> None:
@@ -198,6 +205,7 @@ class Service:
         if credential.kind != "basic" or credential.key.app_id != app_id:
             raise ably_error(40101, 401, "Delete an app with one of its keys as basic auth")
         self.apps.discard(app_id)
+        self.mutable.forget_app(app_id)
         for name in [name for name, key in self.keys.items() if key.app_id == app_id]:
             del self.keys[name]
 
@@ -610,6 +618,7 @@ class Service:
         log = self.messages.setdefault(channel, [])
         for entry in stored:
             self._serial += 1
+            self.mutable.stamp(app_id, channel, entry)
             log.append((self._serial, app_id, entry))
         for listener in self.on_publish:
             listener(app_id, channel, stored)

@@ -1,0 +1,366 @@
+"""Mutable messages in the emulator, as in Ably: serials on every message, get by serial
+(RSL11), versions (RSL14), and update, delete and append (RSL15) with the capabilities
+message-update-own/-any and message-delete-own/-any and the channel rule (93002). Each
+test drives a real SDK over real sockets: the ``ably`` package and ably-js under Node."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from ably.sync import AblyRestSync
+from ably.sync.types.message import Message
+from ably.sync.types.operations import MessageOperation
+from ably.sync.util.exceptions import AblyException
+from ably.types.message import MessageAction
+
+from ably_authkit import AblyApiError, ApiKey, mint_jwt
+from ably_authkit.errors import ParameterTypeError
+from ably_authkit.testing import AblyEmulator
+
+from .peers import AblyJs, AblyJsError, js_options
+
+BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
+MEMBER = ["publish", "subscribe", "history"]
+_ids = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[AblyEmulator]:
+    """An emulator whose app has the mutable-messages rule on the ``mutable`` namespace."""
+    with AblyEmulator(mutable_messages=["mutable"]) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def key(emu: AblyEmulator) -> ApiKey:
+    return emu.create_key()
+
+
+def channel_name(prefix: str = "mutable") -> str:
+    return f"{prefix}:test-{next(_ids)}"
+
+
+@contextmanager
+def rest(
+    emu: AblyEmulator,
+    key: ApiKey,
+    client_id: str | None,
+    capability: dict[str, list[str]],
+    binary: bool = False,
+) -> Iterator[AblyRestSync]:
+    """The ``ably`` package's REST client with a JWT for ``client_id``."""
+    jwt = mint_jwt(
+        key, capability=capability, client_id=client_id, now=emu.now(), ttl=timedelta(hours=1)
+    )
+    client = AblyRestSync(token=jwt, use_binary_protocol=binary, **emu.client_options())
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def refusal(call: Any) -> tuple[Any, Any]:
+    with pytest.raises(AblyException) as caught:
+        call()
+    return caught.value.code, caught.value.status_code
+
+
+# -- serials ---------------------------------------------------------------------------
+
+
+@BINARY
+def test_publish_answers_serials_that_history_and_get_message_carry(
+    emu: AblyEmulator, key: ApiKey, binary: bool
+) -> None:
+    channel = channel_name("plain")  # every message has a serial, with or without the rule
+    with rest(emu, key, "alice", {"*": MEMBER}, binary) as client:
+        chan = client.channels.get(channel)
+        result = chan.publish(messages=[Message("a", "1"), Message("b", "2")])
+        assert len(result.serials) == 2 and len(set(result.serials)) == 2
+        assert sorted(result.serials) == result.serials  # lexicographic, in publish order
+        history = chan.history(direction="forwards").items
+        assert [m.serial for m in history] == result.serials
+        assert [m.action for m in history] == [MessageAction.MESSAGE_CREATE] * 2
+        fetched = chan.get_message(result.serials[1])
+        assert (fetched.name, fetched.data, fetched.serial) == ("b", "2", result.serials[1])
+    assert [m["serial"] for m in emu.published(channel)] == result.serials
+
+
+# -- the capability matrix ---------------------------------------------------------------
+
+CHANGES = {
+    "update": ("update_message", "message-update", MessageAction.MESSAGE_UPDATE),
+    "delete": ("delete_message", "message-delete", MessageAction.MESSAGE_DELETE),
+    # An append needs message-update-own or -any (docs, updates-deletes "Capabilities").
+    "append": ("append_message", "message-update", MessageAction.MESSAGE_UPDATE),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+@pytest.mark.parametrize("grant", ["own", "any", None])
+@pytest.mark.parametrize("whose", ["own", "other"])
+def test_capability_matrix(
+    emu: AblyEmulator, key: ApiKey, change: str, grant: str | None, whose: str
+) -> None:
+    """-own changes the credential's own messages only, -any every message, and a
+    credential with neither is refused: 40160/401, and the message is left as it was."""
+    method, capability, action = CHANGES[change]
+    channel = channel_name()
+    author = "alice" if whose == "own" else "bob"
+    with rest(emu, key, author, {"mutable:*": MEMBER}) as publisher:
+        serial = publisher.channels.get(channel).publish("greeting", "hello").serials[0]
+    granted = MEMBER + ([f"{capability}-{grant}"] if grant else [])
+    with rest(emu, key, "alice", {"mutable:*": granted}) as client:
+        chan = client.channels.get(channel)
+
+        def attempt() -> Any:
+            return getattr(chan, method)(Message(serial=serial, data=" there"))
+
+        allowed = grant == "any" or (grant == "own" and whose == "own")
+        if not allowed:
+            assert refusal(attempt) == (40160, 401)
+            assert [v["action"] for v in emu.message_versions(channel, serial)] == [0]
+            assert chan.get_message(serial).data == "hello"
+            return
+        result = attempt()
+        latest = chan.get_message(serial)
+        assert latest.action == action
+        assert latest.version.serial == result.version_serial > serial
+        assert latest.version.client_id == "alice"
+        assert latest.client_id == author  # the message stays its publisher's
+        assert latest.data == ("hello there" if change == "append" else " there")
+
+
+def test_a_wildcard_or_anonymous_credential_has_no_own_messages(
+    emu: AblyEmulator, key: ApiKey
+) -> None:
+    """-own needs both clientIds identified (docs, updates-deletes "Capabilities")."""
+    channel = channel_name()
+    with rest(emu, key, None, {"mutable:*": MEMBER}) as anonymous:
+        serial = anonymous.channels.get(channel).publish("n", "d").serials[0]
+    for client_id in (None, "*"):
+        grant = {"mutable:*": [*MEMBER, "message-update-own"]}
+        with rest(emu, key, client_id, grant) as client:
+            update = client.channels.get(channel).update_message
+            assert refusal(lambda u=update: u(Message(serial=serial, data="x"))) == (40160, 401)
+
+
+# -- the channel rule, reading, and what is refused ----------------------------------
+
+
+@BINARY
+def test_a_channel_without_the_rule_refuses_changes_with_93002(
+    emu: AblyEmulator, key: ApiKey, binary: bool
+) -> None:
+    channel = channel_name("plain")
+    grant = {"*": [*MEMBER, "message-update-any", "message-delete-any"]}
+    with rest(emu, key, "alice", grant, binary) as client:
+        chan = client.channels.get(channel)
+        serial = chan.publish("n", "d").serials[0]
+        for method in ("update_message", "delete_message", "append_message"):
+            change = getattr(chan, method)
+            assert refusal(lambda c=change: c(Message(serial=serial, data="x"))) == (93002, 400)
+        assert chan.get_message(serial).data == "d"
+
+
+@BINARY
+def test_unknown_serials_are_40400(emu: AblyEmulator, key: ApiKey, binary: bool) -> None:
+    grant = {"*": [*MEMBER, "message-update-any"]}
+    with rest(emu, key, "alice", grant, binary) as client:
+        chan = client.channels.get(channel_name())
+        serial = chan.publish("n", "d").serials[0]
+        missing = serial.replace("@", "0@")
+        assert refusal(lambda: chan.get_message(missing)) == (40400, 404)
+        assert refusal(lambda: chan.get_message_versions(missing)) == (40400, 404)
+        assert refusal(lambda: chan.update_message(Message(serial=missing, data="x"))) == (
+            40400,
+            404,
+        )
+        other = client.channels.get(channel_name())  # a serial of another channel
+        assert refusal(lambda: other.get_message(serial)) == (40400, 404)
+
+
+def test_reading_by_serial_needs_history(emu: AblyEmulator, key: ApiKey) -> None:
+    """getMessage and getMessageVersions need the history capability (docs,
+    updates-deletes "Get the latest version", "Get message versions")."""
+    channel = channel_name()
+    with rest(emu, key, "alice", {"*": MEMBER}) as publisher:
+        serial = publisher.channels.get(channel).publish("n", "d").serials[0]
+    with rest(emu, key, "alice", {"*": ["publish", "subscribe", "message-update-any"]}) as c:
+        chan = c.channels.get(channel)
+        assert refusal(lambda: chan.get_message(serial)) == (40160, 401)
+        assert refusal(lambda: chan.get_message_versions(serial)) == (40160, 401)
+
+
+def test_an_identified_client_cannot_sign_a_version_as_another(
+    emu: AblyEmulator, key: ApiKey
+) -> None:
+    channel = channel_name()
+    with rest(emu, key, "alice", {"*": [*MEMBER, "message-update-any"]}) as client:
+        chan = client.channels.get(channel)
+        serial = chan.publish("n", "d").serials[0]
+        forged = MessageOperation(client_id="mallory")
+        assert refusal(lambda: chan.update_message(Message(serial=serial, data="x"), forged)) == (
+            40012,
+            400,
+        )
+        signed = MessageOperation(client_id="alice", description="typo")
+        chan.update_message(Message(serial=serial, data="x"), signed)
+    assert emu.message_versions(channel, serial)[-1]["version"]["clientId"] == "alice"
+
+
+@BINARY
+def test_versions_history_and_the_mixin(emu: AblyEmulator, key: ApiKey, binary: bool) -> None:
+    """An update replaces only the fields it carries (docs, updates-deletes "Mixin
+    semantics"); history shows the latest version in the original's place; the versions
+    list every update and delete, oldest first, and no append ("Not stored")."""
+    channel = channel_name()
+    grant = {"*": [*MEMBER, "message-update-any", "message-delete-any"]}
+    with rest(emu, key, "mod", grant, binary) as client:
+        chan = client.channels.get(channel)
+        first, second = chan.publish(
+            messages=[Message("a", "one", extras={"headers": {"k": "v"}}), Message("b", "two")]
+        ).serials
+        update = chan.update_message(
+            Message(serial=first, data="ONE"),
+            MessageOperation(description="caps", metadata={"reason": "shout"}),
+        )
+        chan.append_message(Message(serial=first, data="!"))
+        delete = chan.delete_message(Message(serial=first, data=""))
+        history = chan.history(direction="forwards").items
+        assert [(m.serial, m.name, m.data, m.action) for m in history] == [
+            (first, "a", "", MessageAction.MESSAGE_DELETE),
+            (second, "b", "two", MessageAction.MESSAGE_CREATE),
+        ]
+        assert history[0].extras == {"headers": {"k": "v"}}
+        versions = chan.get_message_versions(first).items
+        assert [(v.action, v.data, v.version.serial) for v in versions] == [
+            (MessageAction.MESSAGE_CREATE, "one", first),
+            (MessageAction.MESSAGE_UPDATE, "ONE", update.version_serial),
+            (MessageAction.MESSAGE_DELETE, "", delete.version_serial),
+        ]
+        assert versions[1].version.description == "caps"
+        assert versions[1].version.metadata == {"reason": "shout"}
+    stored = emu.message_versions(channel, first)
+    assert [v["action"] for v in stored] == [0, 1, 2]
+    assert stored[1]["version"]["metadata"] == {"reason": "shout"}
+
+
+def test_binary_data_is_appended_as_binary(emu: AblyEmulator, key: ApiKey) -> None:
+    channel = channel_name()
+    grant = {"*": [*MEMBER, "message-update-any"]}
+    with rest(emu, key, "a", grant, binary=True) as packed, rest(emu, key, "a", grant) as text:
+        serial = packed.channels.get(channel).publish("b", b"\x00\x01").serials[0]
+        text.channels.get(channel).append_message(Message(serial=serial, data=b"\x02"))
+        assert packed.channels.get(channel).get_message(serial).data == b"\x00\x01\x02"
+        refused = text.channels.get(channel).append_message
+        assert refusal(lambda: refused(Message(serial=serial, data="text"))) == (40013, 400)
+
+
+# -- ably-js, and an app provisioned as the SDK suites do ----------------------------
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
+def test_ably_js_rest_on_an_app_with_a_mutable_namespace(ably_js: AblyJs, binary: bool) -> None:
+    """The flow of ably-js's test/rest/updates-deletes.test.js, on an app made as its
+    suite makes one (POST /apps with ably-common's ``mutable`` namespace)."""
+    with AblyEmulator() as emu:
+        app = emu.create_app(
+            {"keys": [{}], "namespaces": [{"id": "mutable", "mutableMessages": True}]}
+        )
+        key_text = app["keys"][0]["keyStr"]
+        client = f"mutable-{binary}"
+        options = js_options(emu, key=key_text, useBinaryProtocol=binary)
+        ably_js.call("restCreate", id=client, options=options)
+        try:
+            channel = "mutable:js"
+            published = ably_js.call(
+                "restPublishSerials",
+                id=client,
+                channel=channel,
+                messages=[{"name": "original", "data": {"value": "original"}}],
+            )
+            serial = published["serials"][0]
+            original = ably_js.call("restGetMessage", id=client, channel=channel, serial=serial)
+            assert original["action"] == "message.create"
+            assert original["version"]["serial"] == serial  # TM2s1, filled in by ably-js
+            operation = {"clientId": "updater", "description": "d", "metadata": {"r": "t"}}
+            result = ably_js.call(
+                "restChangeMessage",
+                id=client,
+                channel=channel,
+                method="updateMessage",
+                message={"serial": serial, "data": {"value": "updated"}},
+                operation=operation,
+            )
+            latest = ably_js.call("restGetMessage", id=client, channel=channel, serial=serial)
+            assert latest["action"] == "message.update"
+            assert latest["name"] == "original" and latest["data"] == {"value": "updated"}
+            assert latest["version"]["serial"] == result["versionSerial"] > serial
+            assert {k: latest["version"][k] for k in operation} == operation
+            ably_js.call(
+                "restChangeMessage",
+                id=client,
+                channel=channel,
+                method="deleteMessage",
+                message={"serial": serial, "data": {}},
+            )
+            versions = ably_js.call(
+                "restMessageVersions", id=client, channel=channel, serial=serial
+            )
+            assert [v["action"] for v in versions] == [
+                "message.create",
+                "message.update",
+                "message.delete",
+            ]
+            text = ably_js.call(
+                "restPublishSerials",
+                id=client,
+                channel=channel,
+                messages=[{"name": "t", "data": "Hello"}],
+            )["serials"][0]
+            ably_js.call(
+                "restChangeMessage",
+                id=client,
+                channel=channel,
+                method="appendMessage",
+                message={"serial": text, "data": " World"},
+            )
+            appended = ably_js.call("restGetMessage", id=client, channel=channel, serial=text)
+            assert (appended["action"], appended["data"]) == ("message.update", "Hello World")
+            with pytest.raises(AblyJsError) as refused:
+                ably_js.call(
+                    "restChangeMessage",
+                    id=client,
+                    channel="other:js",
+                    method="updateMessage",
+                    message={"serial": serial, "data": "x"},
+                )
+            assert (refused.value.code, refused.value.status_code) == (93002, 400)
+        finally:
+            ably_js.call("restClose", id=client)
+
+
+def test_mutable_messages_option_is_checked() -> None:
+    with pytest.raises(ParameterTypeError, match=r"\['chat'\]"):
+        AblyEmulator(mutable_messages="chat")
+    with pytest.raises(ParameterTypeError):
+        AblyEmulator(mutable_messages=[""])
+
+
+def test_every_channel_with_mutable_messages_true() -> None:
+    with AblyEmulator(mutable_messages=True) as emu:
+        key = emu.create_key()
+        with rest(emu, key, "a", {"*": [*MEMBER, "message-delete-own"]}) as client:
+            chan = client.channels.get("any-name")
+            serial = chan.publish("n", "d").serials[0]
+            chan.delete_message(Message(serial=serial))
+        assert [v["action"] for v in emu.message_versions("any-name", serial)] == [0, 2]
+        with pytest.raises(AblyApiError) as missing:
+            emu.message_versions("any-name", "nope")
+        assert missing.value.code == 40400
