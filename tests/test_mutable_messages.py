@@ -5,6 +5,7 @@ test drives a real SDK over real sockets: the ``ably`` package and ably-js under
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,10 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from ably import AblyRealtime
 from ably.sync import AblyRestSync
 from ably.sync.types.message import Message
 from ably.sync.types.operations import MessageOperation
 from ably.sync.util.exceptions import AblyException
+from ably.types.connectionstate import ConnectionState
+from ably.types.message import Message as AsyncMessage
 from ably.types.message import MessageAction
 
 from ably_authkit import AblyApiError, ApiKey, mint_jwt
@@ -23,6 +27,7 @@ from ably_authkit.errors import ParameterTypeError
 from ably_authkit.testing import AblyEmulator
 
 from .peers import AblyJs, AblyJsError, js_options
+from .realtime_peers import AblyJsRealtime
 
 BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 MEMBER = ["publish", "subscribe", "history"]
@@ -364,3 +369,114 @@ def test_every_channel_with_mutable_messages_true() -> None:
         with pytest.raises(AblyApiError) as missing:
             emu.message_versions("any-name", "nope")
         assert missing.value.code == 40400
+
+
+# -- realtime ------------------------------------------------------------------------
+
+
+def test_ably_js_realtime_gets_serials_in_acks_and_changes_delivered(
+    emu: AblyEmulator, key: ApiKey, realtime_js: AblyJsRealtime
+) -> None:
+    """A realtime publish's ACK carries its serials (TR4s, RTL6j); an update and a delete
+    made over REST reach a subscriber as MESSAGEs with the action, the message's serial and
+    the new version (docs, updates-deletes: "publishes a new message to the channel, with
+    an action of message.update or message.delete, with the same serial")."""
+    channel = channel_name()
+    jwt = mint_jwt(key, capability={"mutable:*": MEMBER}, client_id="alice", now=emu.now())
+    realtime_js.call("connect", options=js_options(emu, token=jwt))
+    realtime_js.call("subscribe", channel=channel)
+    serial = realtime_js.call("publishSerials", channel=channel, name="n", data="hello")["serials"][
+        0
+    ]
+    created = realtime_js.call("waitAction", serial=serial, action="message.create")
+    assert created["data"] == "hello"
+    grant = {"mutable:*": [*MEMBER, "message-update-any", "message-delete-any"]}
+    with rest(emu, key, "mod", grant) as moderator:
+        chan = moderator.channels.get(channel)
+        update = chan.update_message(
+            Message(serial=serial, data="edited"), MessageOperation(description="typo")
+        )
+        delete = chan.delete_message(Message(serial=serial, data=""))
+    updated = realtime_js.call("waitAction", serial=serial, action="message.update")
+    assert updated["data"] == "edited" and updated["name"] == "n"
+    assert updated["clientId"] == "alice"
+    assert updated["version"]["serial"] == update.version_serial
+    assert updated["version"]["clientId"] == "mod"
+    assert updated["version"]["description"] == "typo"
+    deleted = realtime_js.call("waitAction", serial=serial, action="message.delete")
+    assert deleted["version"]["serial"] == delete.version_serial
+
+
+def test_ably_js_realtime_updates_over_its_connection(
+    emu: AblyEmulator, key: ApiKey, realtime_js: AblyJsRealtime
+) -> None:
+    """RTL32: updateMessage on a realtime channel sends a MESSAGE with the update, and the
+    ACK's serial is the versionSerial; -own is checked as on REST (NACK 40160)."""
+    channel = channel_name()
+    with rest(emu, key, "bob", {"mutable:*": MEMBER}) as bob:
+        theirs = bob.channels.get(channel).publish("n", "bob's").serials[0]
+    grant = {"mutable:*": [*MEMBER, "message-update-own"]}
+    jwt = mint_jwt(key, capability=grant, client_id="alice", now=emu.now())
+    realtime_js.call("connect", options=js_options(emu, token=jwt))
+    realtime_js.call("subscribe", channel=channel)
+    mine = realtime_js.call("publishSerials", channel=channel, name="n", data="Hello")["serials"][0]
+    result = realtime_js.call(
+        "changeMessage",
+        channel=channel,
+        method="appendMessage",
+        message={"serial": mine, "data": " World"},
+        operation={"description": "more"},
+    )
+    versions = emu.message_versions(channel, mine)
+    assert [v["action"] for v in versions] == [0]  # an append is not a version
+    latest = emu.published(channel)[-1]
+    assert latest["serial"] == mine and latest["data"] == "Hello World"
+    assert latest["version"]["serial"] == result["versionSerial"]
+    delivered = realtime_js.call("waitAction", serial=mine, action="message.update")
+    assert delivered["data"] == "Hello World"
+    with pytest.raises(AblyJsError) as refused:
+        realtime_js.call(
+            "changeMessage",
+            channel=channel,
+            method="updateMessage",
+            message={"serial": theirs, "data": "mine now"},
+        )
+    assert (refused.value.code, refused.value.status_code) == (40160, 401)
+    assert emu.published(channel)[0]["data"] == "bob's"
+
+
+@BINARY
+def test_the_ably_package_realtime_subscriber_gets_an_update(
+    emu: AblyEmulator, key: ApiKey, binary: bool
+) -> None:
+    channel = channel_name()
+    grant = {"mutable:*": [*MEMBER, "message-update-own"]}
+
+    async def scenario() -> list[Any]:
+        jwt = mint_jwt(key, capability=grant, client_id="alice", now=emu.now())
+        client = AblyRealtime(token=jwt, use_binary_protocol=binary, **emu.client_options())
+        try:
+            await asyncio.wait_for(client.connection.once_async(ConnectionState.CONNECTED), 10)
+            chan = client.channels.get(channel)
+            received: list[Any] = []
+            updated = asyncio.Event()
+
+            def on_message(message: Any) -> None:
+                received.append(message)
+                if message.action == MessageAction.MESSAGE_UPDATE:
+                    updated.set()
+
+            await chan.subscribe(on_message)
+            published = await chan.publish("n", "draft")
+            serial = published.serials[0]
+            result = await chan.update_message(AsyncMessage(serial=serial, data="final"))
+            await asyncio.wait_for(updated.wait(), 10)
+            assert result.version_serial == received[-1].version.serial
+            return [(m.action, m.serial == serial, m.data) for m in received]
+        finally:
+            await client.close()
+
+    assert asyncio.run(scenario()) == [
+        (MessageAction.MESSAGE_CREATE, True, "draft"),
+        (MessageAction.MESSAGE_UPDATE, True, "final"),
+    ]

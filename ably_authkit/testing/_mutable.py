@@ -29,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ably_authkit.testing._service import Credential, Service
 
-__all__ = ["MutableMessages"]
+__all__ = ["MutableMessages", "changed_serials"]
 
 #: Message actions, in TM5's order from zero (ably-js message.ts ``actions``).
 CREATE, UPDATE, DELETE, META, SUMMARY, APPEND = range(6)
@@ -260,6 +260,26 @@ class MutableMessages:
         for listener in service.on_publish:
             listener(app_id, channel, [delivered])
         return version["serial"], dict(latest)
+
+
+def changed_serials(
+    service: Service, credential: Credential, channel: str, messages: list[Any]
+) -> list[str] | None:
+    """A realtime MESSAGE carrying an update, delete or append (RTL32b: "a single
+    Message" with its action and the operation as ``version``): make the change and
+    return the version serial its ACK carries (RTL32d); None for an ordinary publish."""
+    if not any(isinstance(m, Mapping) and m.get("action") in _NAMES for m in messages):
+        return None
+    if len(messages) != 1:
+        raise _error(
+            40003, 400, "an update, delete or append is a MESSAGE with exactly one message"
+        )
+    (message,) = messages
+    serial = message.get("serial")
+    if not isinstance(serial, str) or not serial:
+        raise _error(40003, 400, "an update, delete or append needs the message's serial")
+    version_serial, _ = service.mutable.change(credential, channel, serial, message)
+    return [version_serial]
 
 
 def _version(operation: object, identity: str | None) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from ably_authkit._time import ONE_MS
 from ably_authkit.capability import OPERATIONS, Capability
 from ably_authkit.errors import AblyApiError
 
+from ._mutable import changed_serials
 from ._service import Credential, Service, ably_error, check_channel, json_text
 
 TYPE_CHECKING = False
@@ -625,16 +626,23 @@ class Realtime:
             with service.lock:
                 self._publisher = connection
                 try:
+                    # An update, delete or append (RTL32) is ACKed with its version serial.
+                    change = changed_serials(service, identity, channel, messages)
                     # Messages with no id get connectionId:msgSerial:index, as Ably's do.
-                    service.publish(
-                        identity, channel, messages, id_prefix=f"{connection.id}:{serial}"
-                    )
+                    serials = change or [
+                        stored["serial"]
+                        for stored in service.publish(
+                            identity, channel, messages, id_prefix=f"{connection.id}:{serial}"
+                        )
+                    ]
                 finally:
                     self._publisher = None
         except AblyApiError as error:
             connection.send(_nack(message, error))
             return
-        connection.send({"action": ACK, "msgSerial": serial, "count": 1})
+        # TR4s: one PublishResult per acknowledged ProtocolMessage, with its serials.
+        ack = {"action": ACK, "msgSerial": serial, "count": 1, "res": [{"serials": serials}]}
+        connection.send(ack)
 
     def _published(self, app_id: str, channel: str, messages: list[dict[str, Any]]) -> None:
         """``service.on_publish``: deliver to the app's attached connections (any thread)."""
