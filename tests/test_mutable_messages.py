@@ -432,8 +432,12 @@ def test_ably_js_realtime_updates_over_its_connection(
     latest = emu.published(channel)[-1]
     assert latest["serial"] == mine and latest["data"] == "Hello World"
     assert latest["version"]["serial"] == result["versionSerial"]
-    delivered = realtime_js.call("waitAction", serial=mine, action="message.update")
-    assert delivered["data"] == "Hello World"
+    # This attachment was sent the message, so it gets the append alone (docs,
+    # updates-deletes "Append to a message"; ably-js test/realtime/updates-deletes.test.js).
+    delivered = realtime_js.call("waitAction", serial=mine, action="message.append")
+    assert delivered["data"] == " World" and delivered["name"] == "n"
+    assert delivered["version"]["serial"] == result["versionSerial"]
+    assert delivered["version"]["description"] == "more"
     with pytest.raises(AblyJsError) as refused:
         realtime_js.call(
             "changeMessage",
@@ -480,3 +484,44 @@ def test_the_ably_package_realtime_subscriber_gets_an_update(
         (MessageAction.MESSAGE_CREATE, True, "draft"),
         (MessageAction.MESSAGE_UPDATE, True, "final"),
     ]
+
+
+@BINARY
+def test_an_attachment_gets_the_first_append_whole_and_the_next_alone(
+    emu: AblyEmulator, key: ApiKey, binary: bool
+) -> None:
+    """An attachment that was not sent the message gets its first append as the whole
+    message so far (message.update), and the next appends as their data alone
+    (message.append). Source: docs, updates-deletes "Append to a message"; ably-python
+    realtimechannelmutablemessages_test.py, test_append_message_with_string_data."""
+    channel = channel_name()
+    grant = {"mutable:*": [*MEMBER, "message-update-own"]}
+
+    async def scenario() -> list[Any]:
+        jwt = mint_jwt(key, capability=grant, client_id="alice", now=emu.now())
+        client = AblyRealtime(token=jwt, use_binary_protocol=binary, **emu.client_options())
+        try:
+            await asyncio.wait_for(client.connection.once_async(ConnectionState.CONNECTED), 10)
+            chan = client.channels.get(channel)
+            serial = (await chan.publish("n", "Hello")).serials[0]  # before attaching
+            received: list[Any] = []
+            both = asyncio.Event()
+
+            def on_message(message: Any) -> None:
+                received.append(message)
+                if len(received) == 2:
+                    both.set()
+
+            await chan.subscribe(on_message)
+            for part in (",", " World"):
+                await chan.append_message(AsyncMessage(serial=serial, data=part))
+            await asyncio.wait_for(both.wait(), 10)
+            return [(m.action, m.serial == serial, m.data) for m in received]
+        finally:
+            await client.close()
+
+    assert asyncio.run(scenario()) == [
+        (MessageAction.MESSAGE_UPDATE, True, "Hello,"),
+        (MessageAction.MESSAGE_APPEND, True, " World"),
+    ]
+    assert emu.published(channel)[0]["data"] == "Hello, World"

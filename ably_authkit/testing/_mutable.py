@@ -21,6 +21,7 @@ import binascii
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from ably_authkit._time import ONE_MS, to_ms
 from ably_authkit.errors import AblyApiError
@@ -29,7 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ably_authkit.testing._service import Credential, Service
 
-__all__ = ["MutableMessages", "changed_serials"]
+__all__ = ["Attachments", "MutableMessages", "changed_serials"]
 
 #: Message actions, in TM5's order from zero (ably-js message.ts ``actions``).
 CREATE, UPDATE, DELETE, META, SUMMARY, APPEND = range(6)
@@ -44,6 +45,9 @@ KEPT = timedelta(hours=24)
 #: The fields an update, delete or append may set (docs, updates-deletes "Mixin
 #: semantics": data, name and extras, a shallow mixin).
 _MIXIN = ("name", "extras")
+#: In a delivered append, its own data, for the attachments that get it incrementally
+#: (:class:`Attachments`); never sent.
+_APPENDED = "_appended"
 
 
 def _error(code: int, status: int, message: str) -> AblyApiError:
@@ -230,6 +234,7 @@ class MutableMessages:
         for field in _MIXIN:
             if field in body:
                 latest[field] = body[field]
+        appended = {name: body[name] for name in ("data", "encoding") if body.get(name) is not None}
         if "data" in body:
             fragment, encoding = body["data"], body.get("encoding")
             if action == APPEND:
@@ -257,9 +262,57 @@ class MutableMessages:
             # "Comparison with update").
             record.versions.append(dict(latest))
         delivered = dict(latest)
+        if action == APPEND:
+            delivered[_APPENDED] = appended
         for listener in service.on_publish:
             listener(app_id, channel, [delivered])
         return version["serial"], dict(latest)
+
+
+class Attachments:
+    """What each realtime attachment has been sent of a channel with the rule, by serial,
+    so an append reaches it as Ably sends one: as the whole message so far, a
+    ``message.update``, to an attachment that has not been sent the message, and as the
+    appended data alone, a ``message.append``, to one that has (docs, updates-deletes:
+    "The first append you receive for a given message on an attachment is delivered as a
+    fully-aggregated message.update ... You can then just concatenate the payloads of any
+    subsequent message.appends"; ably-js test/realtime/updates-deletes.test.js and
+    ably-python realtimechannelmutablemessages_test.py expect both). An attachment
+    remembers its latest :data:`LIMIT` serials; an append to one it forgot comes whole,
+    which the docs allow at any time."""
+
+    LIMIT = 1000
+
+    def __init__(self, mutable: MutableMessages) -> None:
+        self._mutable = mutable
+        self._seen: WeakKeyDictionary[object, dict[str, dict[str, None]]] = WeakKeyDictionary()
+
+    def attached(self, connection: object, channel: str) -> None:
+        """A new attachment of ``channel`` has been sent nothing yet."""
+        self._seen.get(connection, {}).pop(channel, None)
+
+    def frame(
+        self, connection: object, app_id: str, channel: str, frame: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The MESSAGE ``frame`` as this attachment is to be sent it."""
+        if not self._mutable.enabled(app_id, channel):
+            return frame
+        seen = self._seen.setdefault(connection, {}).setdefault(channel, {})
+        messages = []
+        for message in frame["messages"]:
+            serial = message.get("serial")
+            if _APPENDED in message:
+                appended = message[_APPENDED]
+                message = {name: value for name, value in message.items() if name != _APPENDED}
+                if serial in seen:
+                    message.pop("encoding", None)
+                    message.update(appended, action=APPEND)
+            messages.append(message)
+            seen.pop(serial, None)
+            seen[serial] = None
+            if len(seen) > self.LIMIT:
+                del seen[next(iter(seen))]
+        return {**frame, "messages": messages}
 
 
 def changed_serials(

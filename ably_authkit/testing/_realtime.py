@@ -47,7 +47,7 @@ from ably_authkit._time import ONE_MS
 from ably_authkit.capability import OPERATIONS, Capability
 from ably_authkit.errors import AblyApiError
 
-from ._mutable import changed_serials
+from ._mutable import Attachments, changed_serials
 from ._service import Credential, Service, ably_error, check_channel, json_text
 
 TYPE_CHECKING = False
@@ -322,6 +322,8 @@ class Realtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._publisher: _Connection | None = None
         service.on_publish.append(self._published)
+        #: What each attachment was sent, so appends reach it as Ably sends them.
+        self.attachments = Attachments(service.mutable)
         service.on_revoke.append(self._revoked)
 
     # -- what the emulator and tests use ---------------------------------------------
@@ -581,6 +583,7 @@ class Realtime:
         else:
             wanted = DEFAULT_MODES
         connection.channels[channel] = wanted
+        self.attachments.attached(connection, channel)
         attached: dict[str, Any] = {
             "action": ATTACHED,
             "channel": channel,
@@ -704,7 +707,7 @@ class Realtime:
                 continue
             if not connection.credential.capability.allows(channel, "subscribe"):
                 continue
-            connection.send(frame)
+            connection.send(self.attachments.frame(connection, app_id, channel, frame))
 
     # -- authentication over the life of a connection ---------------------------------
 
