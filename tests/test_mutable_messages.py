@@ -525,3 +525,17 @@ def test_an_attachment_gets_the_first_append_whole_and_the_next_alone(
         (MessageAction.MESSAGE_APPEND, True, " World"),
     ]
     assert emu.published(channel)[0]["data"] == "Hello, World"
+
+
+def test_reset_keeps_the_rule_and_forgets_the_messages() -> None:
+    with AblyEmulator(mutable_messages=["chat"]) as emu:
+        grant = {"*": [*MEMBER, "message-update-own"]}
+        with rest(emu, emu.create_key(), "a", grant) as client:
+            before = client.channels.get("chat:x").publish("n", "d").serials[0]
+        emu.reset()
+        with rest(emu, emu.create_key(), "a", grant) as client:
+            chan = client.channels.get("chat:x")
+            assert refusal(lambda: chan.get_message(before)) == (40400, 404)
+            serial = chan.publish("n", "d").serials[0]
+            chan.update_message(Message(serial=serial, data="e"))
+        assert [v["data"] for v in emu.message_versions("chat:x", serial)] == ["d", "e"]

@@ -298,8 +298,9 @@ class AblyEmulator:
 
     def published(self, channel: str, *, app_id: str | None = None) -> list[dict[str, Any]]:
         """The messages published on ``channel``, oldest first, as stored (with the
-        ``id``, ``timestamp`` and ``clientId`` the emulator assigned): in every app, or
-        in ``app_id``'s only (a channel belongs to its app, as in Ably)."""
+        ``id``, ``timestamp``, ``clientId``, ``serial`` and ``action`` the emulator
+        assigned; a changed message as its latest version, with ``version``): in every
+        app, or in ``app_id``'s only (a channel belongs to its app, as in Ably)."""
         with self.service.lock:
             return [
                 dict(message)
