@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -47,13 +48,15 @@ from ably_authkit._time import ONE_MS
 from ably_authkit.capability import OPERATIONS, Capability
 from ably_authkit.errors import AblyApiError
 
-from ._service import Credential, Service, ably_error, check_channel, json_text
+from ._service import INTERNAL_ERROR, Credential, Service, ably_error, check_channel, json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["Realtime", "RealtimeConnection"]
+
+_log = logging.getLogger("ably_authkit.testing")
 
 # Protocol actions (TR2), as ably-js and ably-python number them.
 HEARTBEAT, ACK, NACK, CONNECT, CONNECTED, DISCONNECT, DISCONNECTED = range(7)
@@ -454,15 +457,11 @@ class Realtime:
                 continue
             try:
                 frame = connection.encode(item)
-            except Exception as error:  # the connection ends with an ERROR, never half alive
+            except Exception:  # the connection ends with an ERROR, never half alive
+                _log.exception("emulator error encoding a message for a connection")
                 self._forget(connection)
                 connection.closing = True
-                failure = ably_error(
-                    50000,
-                    500,
-                    f"emulator error: cannot encode a message for this "
-                    f"connection ({type(error).__name__}: {error})",
-                )
+                failure = ably_error(50000, 500, INTERNAL_ERROR)
                 last = connection.encode(_error_frame(failure, ERROR))
                 if isinstance(last, bytes):
                     await socket.send_bytes(last)

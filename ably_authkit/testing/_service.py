@@ -44,6 +44,9 @@ REAUTH_MARGIN = timedelta(seconds=30)
 #: publishing).
 IDEMPOTENCY_WINDOW = timedelta(minutes=2)
 HELP = "https://help.ably.io/error/"
+#: The message of every 50000: the cause (a Python exception) goes to the
+#: ``ably_authkit.testing`` logger, never to the client.
+INTERNAL_ERROR = "emulator error: an internal error; its details are in the emulator's log"
 
 
 def ably_error(code: int, status: int, message: str) -> AblyApiError:
@@ -738,6 +741,9 @@ def check_channel(channel: str) -> None:
         problem = "it starts with ':'"
     elif "\n" in channel or "\r" in channel:
         problem = "it contains a line break"
+    elif not _is_text(channel):
+        # Choice: a name UTF-8 cannot write (msgpack, a URL) is not a name.
+        problem = "it holds a lone surrogate (not Unicode text)"
     if problem is not None:
         raise ably_error(40010, 400, f"invalid channel name: {problem}")
 
@@ -750,8 +756,10 @@ def _unportable(value: object, where: str, depth: int = 0) -> str | None:
     """What in a published value one of Ably's two encodings cannot write, or None."""
     if depth > 64:
         return f"{where} is nested too deeply"
-    if value is None or isinstance(value, (str, bytes, bool)):
+    if value is None or isinstance(value, (bytes, bool)):
         return None
+    if isinstance(value, str):
+        return None if _is_text(value) else f"{where} holds a lone surrogate (not Unicode text)"
     if isinstance(value, int):
         return (
             None if -_JSON_INT <= value <= _JSON_INT else f"{where} is an integer beyond ±2**53-1"
@@ -762,17 +770,35 @@ def _unportable(value: object, where: str, depth: int = 0) -> str | None:
         for name, item in value.items():
             if not isinstance(name, str):
                 return f"{where} has a {type(name).__name__} map key"
+            if not _is_text(name):
+                return f"{where} has a map key that holds a lone surrogate (not Unicode text)"
             problem = _unportable(item, f"{where}.{name}", depth + 1)
             if problem is not None:
                 return problem
         return None
-    if isinstance(value, (list, tuple)):
+    # Only a list: msgpack's ExtType is a tuple, and neither JSON nor every msgpack
+    # reader carries an extension type.
+    if isinstance(value, list):
         for index, item in enumerate(value):
             problem = _unportable(item, f"{where}[{index}]", depth + 1)
             if problem is not None:
                 return problem
         return None
+    if isinstance(value, tuple) and type(value).__name__ == "ExtType":
+        return f"{where} is a msgpack extension type"
     return f"{where} is a {type(value).__name__}"
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is Unicode text, which UTF-8 (msgpack strings, JSON's bytes) can
+    carry: no lone surrogate, which JSON text can spell (``"\\ud800"``)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _granted(key: ApiKey) -> Capability:
@@ -790,8 +816,11 @@ def _bearer_token(value: str) -> str:
 
 def json_text(value: object) -> str:
     """Compact JSON for a client that speaks JSON: binary message data becomes base64,
-    with ``base64`` added to its encoding (RSL4)."""
-    return json.dumps(_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+    with ``base64`` added to its encoding (RSL4). Text UTF-8 cannot carry (an error that
+    quotes a client's lone surrogate) is written as JSON escapes."""
+    plain = _jsonable(value)
+    text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
+    return text if _is_text(text) else json.dumps(plain, separators=(",", ":"))
 
 
 def _jsonable(value: object) -> object:
