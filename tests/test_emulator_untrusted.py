@@ -241,3 +241,134 @@ def test_a_realtime_internal_error_says_nothing_of_python(
     with caplog.at_level(logging.ERROR, logger="ably_authkit.testing"):
         asyncio.run(scenario())
     assert "TypeError" in caplog.text
+
+
+# -- a drive-by from a web page: Origin, Host and POST /apps's Content-Type ---------------
+
+SPEC = json.dumps({"keys": [{}]})
+
+
+def apps(emu: AblyEmulator) -> int:
+    with emu.service.lock:
+        return len(emu.service.apps)
+
+
+def test_a_web_page_elsewhere_cannot_provision_apps_or_read_answers(
+    ably_emulator: AblyEmulator,
+) -> None:
+    emu = ably_emulator
+    before = apps(emu)
+    evil = {"Origin": "https://evil.example"}
+    # A "simple" cross-origin request, which a browser sends with no preflight.
+    simple = httpx.post(
+        f"{emu.url}/apps", content=SPEC, headers={**evil, "Content-Type": "text/plain"}
+    )
+    assert (simple.status_code, simple.json()["error"]["code"]) == (403, 40300)
+    assert "access-control-allow-origin" not in simple.headers
+    as_json = httpx.post(
+        f"{emu.url}/apps", content=SPEC, headers={**evil, "Content-Type": "application/json"}
+    )
+    assert (as_json.status_code, as_json.json()["error"]["code"]) == (403, 40300)
+    preflight = httpx.options(
+        f"{emu.url}/apps",
+        headers={**evil, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 403
+    assert "access-control-allow-origin" not in preflight.headers
+    for origin in ("null", "http://127.0.0.1.evil.example", "http://localhost.evil.example:80"):
+        answer = httpx.get(f"{emu.url}/time", headers={"Origin": origin})
+        assert answer.status_code == 403, origin
+    # Without an Origin, but not as JSON or msgpack: 415, as any other type.
+    plain = httpx.post(f"{emu.url}/apps", content=SPEC, headers={"Content-Type": "text/plain"})
+    assert (plain.status_code, plain.json()["error"]["code"]) == (415, 40000)
+    form = httpx.post(f"{emu.url}/apps", data={"keys": "x"})
+    assert form.status_code == 415
+    assert apps(emu) == before
+    # The SDK suites' own request: JSON (or msgpack) from Node, Go or Python, no Origin.
+    made = httpx.post(f"{emu.url}/apps", content=SPEC, headers={"Content-Type": "application/json"})
+    assert made.status_code == 201
+    packed = httpx.post(
+        f"{emu.url}/apps",
+        content=msgpack.packb({"keys": [{}]}),
+        headers={"Content-Type": MSGPACK},
+    )
+    assert packed.status_code == 201
+    assert apps(emu) == before + 2
+
+
+def test_pages_on_this_machine_keep_working_with_cors(ably_emulator: AblyEmulator) -> None:
+    """The demo page and ably-js in a page served on loopback, on any port."""
+    emu = ably_emulator
+    for origin in ("http://127.0.0.1:5173", "http://localhost:8000", "https://[::1]:8443"):
+        preflight = httpx.options(
+            f"{emu.url}/apps",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        assert preflight.status_code == 204, origin
+        assert preflight.headers["access-control-allow-origin"] == origin
+        answer = httpx.get(f"{emu.url}/time", headers={"Origin": origin})
+        assert answer.status_code == 200
+        assert answer.headers["access-control-allow-origin"] == origin
+        assert "Origin" in answer.headers["vary"]
+
+
+def test_allowed_origins_names_the_other_pages_the_emulator_serves() -> None:
+    with AblyEmulator(
+        allowed_origins=["https://App.Example.com:443/", "http://10.0.0.5:8080"]
+    ) as emu:
+        for origin in ("https://app.example.com", "http://10.0.0.5:8080"):
+            answer = httpx.get(f"{emu.url}/time", headers={"Origin": origin})
+            assert answer.status_code == 200, origin
+            assert answer.headers["access-control-allow-origin"] == origin
+        for origin in ("http://app.example.com", "https://app.example.com:8443", "http://10.0.0.5"):
+            assert httpx.get(f"{emu.url}/time", headers={"Origin": origin}).status_code == 403
+    for bad in (["https://app.example.com/path"], ["app.example.com"], ["null"], ["ftp://x"]):
+        with pytest.raises(ValueError, match="not an origin"):
+            AblyEmulator(allowed_origins=bad)
+    with pytest.raises(TypeError, match="list of origins"):
+        AblyEmulator(allowed_origins="https://app.example.com")
+
+
+def test_a_host_header_that_names_another_machine_is_refused(
+    ably_emulator: AblyEmulator,
+) -> None:
+    """A page whose domain name was rebound to 127.0.0.1 is same-origin to itself; its
+    requests carry its own name in Host."""
+    emu = ably_emulator
+    for host in ("evil.example", f"evil.example:{emu.port}", "127.0.0.1.nip.io", "192.168.1.9"):
+        answer = httpx.get(f"{emu.url}/time", headers={"Host": host})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (403, 40300), host
+        made = httpx.post(
+            f"{emu.url}/apps",
+            content=SPEC,
+            headers={"Host": host, "Content-Type": "application/json"},
+        )
+        assert made.status_code == 403
+    for host in (
+        f"localhost:{emu.port}",
+        "127.0.0.1",
+        f"127.5.6.7:{emu.port}",
+        f"[::1]:{emu.port}",
+    ):
+        assert httpx.get(f"{emu.url}/time", headers={"Host": host}).status_code == 200, host
+
+
+def test_a_websocket_from_a_page_elsewhere_is_refused(ably_emulator: AblyEmulator) -> None:
+    emu = ably_emulator
+    key = emu.create_key()
+    params = {"v": "6", "format": "json", "key": f"{key.name}:{key.secret}"}
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await session.ws_connect(
+                    f"ws://{emu.host}:{emu.port}/", params=params, origin="https://evil.example"
+                )
+            assert refused.value.status == 403
+            ws = await session.ws_connect(
+                f"ws://{emu.host}:{emu.port}/", params=params, origin="http://localhost:3000"
+            )
+            assert json.loads((await ws.receive()).data)["action"] == 4
+            await ws.close()
+
+    asyncio.run(scenario())

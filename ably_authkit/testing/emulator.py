@@ -24,7 +24,7 @@ import logging
 import re
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 import msgpack
@@ -74,6 +74,7 @@ class AblyEmulator:
         port: int = 0,
         tls: bool = False,
         app_id: str = "emulatorApp",
+        allowed_origins: Iterable[str] = (),
     ) -> None:
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
             raise InvalidParameterError(f"port must be 0 (any free port) to 65535, not {port!r}")
@@ -81,6 +82,14 @@ class AblyEmulator:
             raise ParameterTypeError("host must be a non-empty str such as '127.0.0.1'")
         if not isinstance(app_id, str) or not app_id or any(c in app_id for c in ".: "):
             raise InvalidParameterError("app_id must be a non-empty str without '.', ':' or ' '")
+        if isinstance(allowed_origins, str) or not all(
+            isinstance(origin, str) for origin in allowed_origins
+        ):
+            raise ParameterTypeError(
+                "allowed_origins must be a list of origins such as ['https://app.example.com']"
+            )
+        #: The browser origins (besides loopback pages) whose requests the emulator takes.
+        self.allowed_origins = frozenset(_origin(text) for text in allowed_origins)
         self.host = host
         self.port = port
         self.tls = tls
@@ -152,8 +161,9 @@ class AblyEmulator:
                 transports.add(request.transport)
             return await handler(request)
 
+        browser = _browser_guard(self.host, self.allowed_origins)
         self.app = web.Application(
-            middlewares=[track, _cors, _ably_errors], client_max_size=1024 * 1024
+            middlewares=[track, browser, _ably_errors], client_max_size=1024 * 1024
         )
         self._add_routes(self.app)
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
@@ -467,7 +477,15 @@ class AblyEmulator:
 
     async def _create_app(self, request: web.Request) -> web.Response:
         """``POST /apps``: the test-app provisioning API of Ably's sandbox, as the SDK
-        suites use it (and ``ABLY_LOCAL_SANDBOX_URL`` pointed at this emulator)."""
+        suites use it (and ``ABLY_LOCAL_SANDBOX_URL`` pointed at this emulator). Only
+        with a JSON or msgpack body, which a web page cannot send to another origin
+        without the browser asking first (a CORS preflight)."""
+        if request.content_type not in (JSON, MSGPACK):
+            raise ably_error(
+                40000,
+                415,
+                f"POST /apps takes a {JSON} or {MSGPACK} body, not {request.content_type!r}",
+            )
         spec = await _body(request)
         with self.service.lock:
             app_id, made = self.service.create_app(spec)
@@ -660,15 +678,116 @@ async def _ably_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return _error_response(request, ably_error(50000, 500, INTERNAL_ERROR))
 
 
-@web.middleware
+def _origin(text: str) -> str:
+    """An origin named in ``allowed_origins``, as browsers send it: ``scheme://host``
+    with a port only when it is not the scheme's default."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise InvalidParameterError(
+            f"allowed_origins: {text!r} is not an origin such as 'https://app.example.com' "
+            "or 'http://192.168.1.20:8080' (a scheme, a host, an optional port, no path)"
+        )
+    default = 443 if parts.scheme == "https" else 80
+    name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{name}" + ("" if port in (None, default) else f":{port}")
+
+
+def _is_loopback(name: str) -> bool:
+    """Whether a host name is this machine's: 127.0.0.0/8, ::1 or localhost."""
+    import ipaddress
+
+    name = name.lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(host: str) -> str:
+    """The name of a ``Host`` header, without its port."""
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    name, colon, port = host.rpartition(":")
+    return name if colon and port.isdigit() else host
+
+
+def _browser_guard(own_host: str, allowed_origins: frozenset[str]) -> Any:
+    """What the emulator takes from a browser (docs/security.md). A web page can make a
+    browser send requests to the emulator on the developer's loopback, so:
+
+    - the ``Host`` header must name this machine (127.0.0.0/8, ``localhost``, ``[::1]``)
+      or the host the emulator was started on: a page that rebinds its own domain name
+      to 127.0.0.1 sends its own domain, and is refused;
+    - a request with an ``Origin`` (every cross-origin browser request, and every
+      browser's WebSocket) must come from a page on this machine (a loopback host, any
+      port: the demo page, ably-js in a page served locally) or from an origin named in
+      ``allowed_origins``; others get 403 with no CORS headers, before anything is done.
+
+    The SDKs' own suites (ably-js and ably-go under Node or Go, ably-python) send no
+    ``Origin``, and are not affected. Choice: the refusal is 40300/403."""
+    own = own_host.lower().rstrip(".")
+
+    def allowed_host(header: str) -> bool:
+        name = _host_name(header.strip()).lower().rstrip(".")
+        return _is_loopback(name) or name == own or name.strip("[]") == own
+
+    def allowed_origin(origin: str) -> bool:
+        try:
+            normal = _origin(origin)
+        except InvalidParameterError:
+            return False  # "null" (a file, a sandboxed frame) and anything malformed
+        return normal in allowed_origins or _is_loopback(_host_name(normal.partition("://")[2]))
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        host = request.headers.get("Host")
+        problem = None
+        if host is not None and not allowed_host(host):
+            problem = (
+                "the Host header must name this machine (127.0.0.1, localhost, [::1]) "
+                f"or {own_host}"
+            )
+        elif origin is not None and not allowed_origin(origin):
+            problem = (
+                "requests from this web page's origin are not taken: the emulator serves "
+                "pages on this machine and the origins named in AblyEmulator(allowed_origins=...)"
+            )
+        if problem is not None:
+            return _error_response(request, ably_error(40300, 403, problem))
+        return await _cors(request, handler)
+
+    return guard
+
+
 async def _cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Browsers (the demo page) call the emulator from another origin."""
+    """Browsers (the demo page) call the emulator from another origin, one the guard
+    allowed."""
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         response: web.StreamResponse = web.Response(status=204)
     else:
         response = await handler(request)
     origin = request.headers.get("Origin")
     if origin is not None and not response.prepared:
+        response.headers["Vary"] = "Origin"
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
