@@ -37,6 +37,7 @@ import base64
 import json
 import logging
 import secrets
+from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
@@ -54,7 +55,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Realtime", "RealtimeConnection"]
+__all__ = ["CredentialUse", "Realtime", "RealtimeConnection"]
 
 _log = logging.getLogger("ably_authkit.testing")
 
@@ -126,6 +127,19 @@ AUTH_MARGIN = timedelta(seconds=30)
 
 _CLOSE = object()  # the outbox sentinel: flush, then close the socket
 
+#: The most a connection's outbox holds (frames sent but not yet written to its socket,
+#: estimated as JSON bytes) before the connection is cut as one that cannot keep up.
+OUTBOX_LIMIT = 16 * 1024 * 1024
+#: What a frame other than a MESSAGE counts for in the outbox (an ACK, a HEARTBEAT, ...).
+SMALL_FRAME = 256
+#: How long (real seconds) a cut connection has to read its DISCONNECTED before its
+#: transport is aborted.
+OVERFLOW_GRACE = 5.0
+#: How many credentials a connection's snapshot lists (its latest), and how many closed
+#: connections ``closed_connections`` keeps (the latest to close).
+CREDENTIALS_KEPT = 100
+CLOSED_KEPT = 100
+
 
 def auth_due(credential: Credential, adopted: datetime) -> datetime | None:
     """When a connection that took ``credential`` at ``adopted`` is sent AUTH: 30 s
@@ -134,6 +148,48 @@ def auth_due(credential: Credential, adopted: datetime) -> datetime | None:
     if expires is None or expires - adopted <= AUTH_MARGIN:
         return None
     return expires - AUTH_MARGIN
+
+
+class CredentialUse(Frozen):
+    """One credential a realtime connection used: the one it connected with, or one it
+    took through AUTH. Never the key's secret, nor the token's text."""
+
+    __slots__ = ("kind", "client_id", "issued", "expires", "key_name")
+
+    #: ``"basic"`` (a key), ``"token"`` (an Ably token) or ``"jwt"`` (an Ably JWT).
+    kind: str
+    #: The credential's clientId (``"*"`` for a wildcard), or None.
+    client_id: str | None
+    #: When it was issued and when it expires (the emulator's clock); None for a key.
+    issued: datetime | None
+    expires: datetime | None
+    #: The name of the key it is, or was issued by.
+    key_name: str
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        client_id: str | None,
+        issued: datetime | None,
+        expires: datetime | None,
+        key_name: str,
+    ) -> None:
+        self._set("kind", kind)
+        self._set("client_id", client_id)
+        self._set("issued", issued)
+        self._set("expires", expires)
+        self._set("key_name", key_name)
+
+
+def _use(credential: Credential) -> CredentialUse:
+    return CredentialUse(
+        kind=credential.kind,
+        client_id=credential.client_id,
+        issued=credential.issued,
+        expires=credential.expires,
+        key_name=credential.key.name,
+    )
 
 
 class RealtimeConnection(Frozen):
@@ -147,6 +203,7 @@ class RealtimeConnection(Frozen):
         "channels",
         "format",
         "key_name",
+        "credentials",
     )
 
     #: The ``connectionId`` the client was given.
@@ -163,6 +220,9 @@ class RealtimeConnection(Frozen):
     format: str
     #: The name of the key the current credential is (or was issued by).
     key_name: str
+    #: Every credential the connection used, in the order used: the one it connected
+    #: with, then each one it took through AUTH (its latest 100).
+    credentials: tuple[CredentialUse, ...]
 
     def __init__(
         self,
@@ -174,6 +234,7 @@ class RealtimeConnection(Frozen):
         channels: Iterable[str],
         format: str,
         key_name: str = "",
+        credentials: Iterable[CredentialUse] = (),
     ) -> None:
         self._set("connection_id", connection_id)
         self._set("client_id", client_id)
@@ -182,6 +243,7 @@ class RealtimeConnection(Frozen):
         self._set("channels", frozenset(channels))
         self._set("format", format)
         self._set("key_name", key_name)
+        self._set("credentials", tuple(credentials))
 
 
 class _Connection:
@@ -215,22 +277,64 @@ class _Connection:
         #: The channels attached with the ``echo=false`` channel param.
         self.echo_off: set[str] = set()
         self.outbox: asyncio.Queue[object] = asyncio.Queue()
+        #: The estimated bytes waiting in the outbox, and each frame's, in order.
+        self.pending = 0
+        self._sizes: deque[int] = deque()
+        #: The connection's transport, aborted if it cannot take its messages.
+        self.transport: asyncio.Transport | None = None
+        #: Every credential used, in order (the latest CREDENTIALS_KEPT).
+        self.credentials: deque[CredentialUse] = deque([_use(credential)], CREDENTIALS_KEPT)
         self.timer: asyncio.TimerHandle | None = None
         self.auth_requested = False
         self.closing = False
 
-    def send(self, message: dict[str, Any]) -> None:
-        if not self.closing:
-            self.outbox.put_nowait(message)
+    def send(self, message: dict[str, Any], size: int = SMALL_FRAME) -> None:
+        if self.closing:
+            return
+        if self.pending + size > OUTBOX_LIMIT:
+            self._overflow()
+            return
+        self._put(message, size)
+
+    def _put(self, item: object, size: int) -> None:
+        self.pending += size
+        self._sizes.append(size)
+        self.outbox.put_nowait(item)
+
+    def taken(self) -> None:
+        """The writer took the next frame out of the outbox."""
+        if self._sizes:
+            self.pending -= self._sizes.popleft()
+
+    def _overflow(self) -> None:
+        """The client does not read its messages as fast as they come: its outbox is
+        dropped and it is sent DISCONNECTED with 80020, and its transport is aborted if
+        it has not read that within OVERFLOW_GRACE. Choice: Ably drops what a connection
+        cannot take and tells it with 80020, "Continuity lost as message delivery rate
+        exceeded" (docs, platform/errors/codes/80020); the emulator disconnects it with
+        that code instead, so its memory is bounded and the SDK reconnects."""
+        while not self.outbox.empty():
+            self.outbox.get_nowait()
+        self._sizes.clear()
+        self.pending = 0
+        error = ably_error(
+            80020,
+            400,
+            "Continuity lost: the connection did not read its messages as fast as they "
+            f"came (over {OUTBOX_LIMIT // 2**20} MiB waiting)",
+        )
+        self.close(_error_frame(error, DISCONNECTED))
+        if self.transport is not None:
+            asyncio.get_running_loop().call_later(OVERFLOW_GRACE, self.transport.abort)
 
     def close(self, last: dict[str, Any] | None = None) -> None:
         """Send ``last`` (if any), then close the socket; nothing is sent after it."""
         if self.closing:
             return
         if last is not None:
-            self.outbox.put_nowait(last)
+            self._put(last, SMALL_FRAME)
         self.closing = True
-        self.outbox.put_nowait(_CLOSE)
+        self._put(_CLOSE, 0)
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -270,6 +374,7 @@ class _Connection:
             channels=self.channels,  # RealtimeConnection keeps a frozen copy
             format="msgpack" if self.binary else "json",
             key_name=self.credential.key.name,
+            credentials=self.credentials,
         )
 
 
@@ -321,6 +426,8 @@ class Realtime:
     def __init__(self, service: Service) -> None:
         self.service = service
         self._connections: dict[str, _Connection] = {}
+        #: Snapshots of the latest connections to close, oldest first.
+        self._closed: deque[RealtimeConnection] = deque(maxlen=CLOSED_KEPT)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._publisher: _Connection | None = None
         service.on_publish.append(self._published)
@@ -331,6 +438,11 @@ class Realtime:
     def connections(self) -> list[RealtimeConnection]:
         """Snapshots of the live connections, oldest first (call on the loop)."""
         return [connection.snapshot() for connection in self._connections.values()]
+
+    def closed_connections(self) -> list[RealtimeConnection]:
+        """Snapshots of the latest connections to close, as they were then (call on the
+        loop)."""
+        return list(self._closed)
 
     def check_all(self) -> None:
         """Re-check every connection's credential against the clock (after advance())."""
@@ -343,6 +455,7 @@ class Realtime:
         for connection in list(self._connections.values()):
             connection.close()
             self._forget(connection)
+        self._closed.clear()
 
     async def shutdown(self, app: web.Application) -> None:
         """Close every connection (the server is stopping)."""
@@ -380,6 +493,7 @@ class Realtime:
                 await socket.send_str(json.dumps(frame, separators=(",", ":")))
             await socket.close()
             return socket
+        connection.transport = request.transport
         self._connections[connection.id] = connection
         writer = asyncio.ensure_future(self._write(connection))
         try:
@@ -448,6 +562,8 @@ class Realtime:
                 if not connection.protocol_heartbeats:
                     continue
                 item = {"action": HEARTBEAT}
+            else:
+                connection.taken()
             if socket.closed:
                 return
             if item is _CLOSE:
@@ -686,6 +802,10 @@ class Realtime:
             frame["connectionId"] = publisher.id
             for message in messages:
                 message["connectionId"] = publisher.id
+        try:
+            size = len(json_text(frame))  # what it holds in an outbox, about
+        except (TypeError, ValueError):
+            size = MAX_FRAME_SIZE
         for connection in list(self._connections.values()):
             if channel not in connection.channels or connection.credential.key.app_id != app_id:
                 continue
@@ -695,7 +815,9 @@ class Realtime:
                 continue
             if not connection.credential.capability.allows(channel, "subscribe"):
                 continue
-            connection.send(frame)
+            connection.send(frame, size)
+            if connection.closing:  # it could not keep up
+                self._forget(connection)
 
     # -- authentication over the life of a connection ---------------------------------
 
@@ -725,6 +847,7 @@ class Realtime:
             self._forget(connection)
             return
         connection.credential = credential
+        connection.credentials.append(_use(credential))
         connection.auth_due = auth_due(credential, adopted)
         connection.auth_requested = False
         # RTC8a1: a capability that no longer covers an attached channel fails it. One
@@ -811,7 +934,8 @@ class Realtime:
         self._forget(connection)
 
     def _forget(self, connection: _Connection) -> None:
-        self._connections.pop(connection.id, None)
+        if self._connections.pop(connection.id, None) is not None:
+            self._closed.append(connection.snapshot())
         if connection.timer is not None:
             connection.timer.cancel()
             connection.timer = None

@@ -298,6 +298,7 @@ class AblyEmulator:
         with self.service.lock:
             self.service.offset += delta
             moment = self.service.now()
+            self.service.expire()  # what Ably would have forgotten by then
         for listener in self.on_advance:
             self.call(listener)
         return moment
@@ -308,18 +309,22 @@ class AblyEmulator:
 
     @property
     def issued_tokens(self) -> list[TokenDetails]:
-        """Every token issued through ``requestToken``, oldest first."""
+        """The tokens issued through ``requestToken``, oldest first: every one still
+        valid on the emulator's clock, and the 1000 latest to expire (older ones are
+        forgotten, as the emulator's memory is bounded)."""
         with self.service.lock:
             return list(self.service.issued)
 
     def published(self, channel: str, *, app_id: str | None = None) -> list[dict[str, Any]]:
         """The messages published on ``channel``, oldest first, as stored (with the
         ``id``, ``timestamp`` and ``clientId`` the emulator assigned): in every app, or
-        in ``app_id``'s only (a channel belongs to its app, as in Ably)."""
+        in ``app_id``'s only (a channel belongs to its app, as in Ably). The record
+        keeps what history keeps (2 minutes on the emulator's clock, 24 hours in a
+        persisted namespace), and the 1000 latest messages past that (8 MiB at most)."""
         with self.service.lock:
             return [
                 dict(message)
-                for _, app, message in self.service.messages.get(channel, ())
+                for _, app, message in self.service.recorded(channel)
                 if app_id is None or app == app_id
             ]
 
@@ -327,6 +332,13 @@ class AblyEmulator:
     def connections(self) -> list[RealtimeConnection]:
         """Snapshots of the live realtime connections, oldest first."""
         return list(self.call(self.realtime.connections))
+
+    @property
+    def closed_connections(self) -> list[RealtimeConnection]:
+        """Snapshots of the 100 latest realtime connections to close, oldest first, as
+        they were when they closed (``credentials`` too: what a connection used before
+        it was disconnected and the client reconnected)."""
+        return list(self.call(self.realtime.closed_connections))
 
     def reset(self) -> None:
         """Forget keys, tokens, nonces, revocations, messages and the clock offset, and
