@@ -21,6 +21,9 @@ from ably.util.exceptions import AblyException
 from ably_authkit import mint_jwt
 from ably_authkit.testing import AblyEmulator
 
+from .peers import AblyJsError, js_options
+from .realtime_peers import AblyJsRealtime
+
 MSGPACK = "application/x-msgpack"
 CHAT = {"chat:*": ["publish", "subscribe", "history"]}
 
@@ -372,3 +375,22 @@ def test_a_websocket_from_a_page_elsewhere_is_refused(ably_emulator: AblyEmulato
             await ws.close()
 
     asyncio.run(scenario())
+
+
+def test_ably_js_publishing_a_lone_surrogate_gets_40013_and_stays_connected(
+    ably_emulator: AblyEmulator, realtime_js: AblyJsRealtime
+) -> None:
+    """JavaScript strings may hold lone surrogates, and JSON.stringify writes them as
+    escapes (ably-js's msgpack writes U+FFFD instead): over JSON, ably-js's publish is
+    NACKed with 40013 and its connection carries on."""
+    emu = ably_emulator
+    key = emu.create_key(capability=CHAT)
+    options = js_options(emu, key=f"{key.name}:{key.secret}", useBinaryProtocol=False)
+    realtime_js.call("connect", options=options)
+    assert realtime_js.call("attach", channel="chat:js") == "attached"
+    with pytest.raises(AblyJsError) as refused:
+        realtime_js.call("publish", channel="chat:js", name="m", data="lone \ud800")
+    assert refused.value.code == 40013
+    realtime_js.call("publish", channel="chat:js", name="m", data="fine")
+    assert realtime_js.call("state")["state"] == "connected"
+    assert [m["data"] for m in emu.published("chat:js")] == ["fine"]
