@@ -802,10 +802,7 @@ class Realtime:
             frame["connectionId"] = publisher.id
             for message in messages:
                 message["connectionId"] = publisher.id
-        try:
-            size = len(json_text(frame))  # what it holds in an outbox, about
-        except (TypeError, ValueError):
-            size = MAX_FRAME_SIZE
+        size = 0  # what the frame holds in an outbox, about: measured once, if sent
         for connection in list(self._connections.values()):
             if channel not in connection.channels or connection.credential.key.app_id != app_id:
                 continue
@@ -815,6 +812,11 @@ class Realtime:
                 continue
             if not connection.credential.capability.allows(channel, "subscribe"):
                 continue
+            if not size:
+                try:
+                    size = len(json_text(frame))
+                except (TypeError, ValueError):
+                    size = MAX_FRAME_SIZE
             connection.send(frame, size)
             if connection.closing:  # it could not keep up
                 self._forget(connection)
