@@ -394,3 +394,31 @@ def test_ably_js_publishing_a_lone_surrogate_gets_40013_and_stays_connected(
     realtime_js.call("publish", channel="chat:js", name="m", data="fine")
     assert realtime_js.call("state")["state"] == "connected"
     assert [m["data"] for m in emu.published("chat:js")] == ["fine"]
+
+
+def test_listening_on_every_address_takes_ip_hosts_but_not_names() -> None:
+    """With host 0.0.0.0 the emulator is reached by this machine's addresses; a name
+    other than localhost is still refused (DNS rebinding uses names). The guard alone,
+    on aiohttp's own requests, so the test opens no port to the network."""
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from ably_authkit.testing.emulator import _browser_guard
+
+    async def ok(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+    async def status(own: str, host: str) -> int:
+        guard = _browser_guard(own, frozenset())
+        response = await guard(make_mocked_request("GET", "/time", headers={"Host": host}), ok)
+        return int(response.status)
+
+    async def scenario() -> None:
+        for host in ("192.168.1.9", "10.1.2.3:8123", "[fe80::1]:8123", "localhost:8123"):
+            assert await status("0.0.0.0", host) == 200, host  # noqa: S104
+            assert await status("::", host) == 200, host
+        for host in ("evil.example", "evil.example:8123", "127.0.0.1.nip.io"):
+            assert await status("0.0.0.0", host) == 403, host  # noqa: S104
+        assert await status("127.0.0.1", "192.168.1.9") == 403
+
+    asyncio.run(scenario())

@@ -733,6 +733,16 @@ def _is_loopback(name: str) -> bool:
         return False
 
 
+def _is_ip(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _host_name(host: str) -> str:
     """The name of a ``Host`` header, without its port."""
     if host.startswith("["):
@@ -756,10 +766,15 @@ def _browser_guard(own_host: str, allowed_origins: frozenset[str]) -> Any:
     The SDKs' own suites (ably-js and ably-go under Node or Go, ably-python) send no
     ``Origin``, and are not affected. Choice: the refusal is 40300/403."""
     own = own_host.lower().rstrip(".")
+    # Listening on every address (0.0.0.0, ::), the emulator is reached by this
+    # machine's addresses too: any IP address is taken, as no DNS rebinding sends one.
+    everywhere = own in ("0.0.0.0", "::", "[::]")  # noqa: S104 -- a comparison
 
     def allowed_host(header: str) -> bool:
         name = _host_name(header.strip()).lower().rstrip(".")
-        return _is_loopback(name) or name == own or name.strip("[]") == own
+        if _is_loopback(name) or name == own or name.strip("[]") == own:
+            return True
+        return everywhere and _is_ip(name.strip("[]"))
 
     def allowed_origin(origin: str) -> bool:
         try:
