@@ -203,3 +203,42 @@ def test_a_subscriber_that_stops_reading_is_disconnected_and_others_get_everythi
         assert closed.channels == {"chat:big"}
     finally:
         stalled.close()
+
+
+def test_a_connection_attaches_at_most_1000_channels(ably_emulator: AblyEmulator) -> None:
+    """Ably's 90010 ("Maximum number of channels per connection (<n>) exceeded") on the
+    channel; the connection stays up, and a detach makes room."""
+    emu = ably_emulator
+    key = emu.create_key()
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(
+                f"ws://{emu.host}:{emu.port}/",
+                params={"v": "6", "key": f"{key.name}:{key.secret}"},
+            )
+
+            async def receive() -> dict[str, Any]:
+                while True:
+                    frame = json.loads((await asyncio.wait_for(ws.receive(), 10)).data)
+                    if frame["action"] != 0:  # not a HEARTBEAT
+                        return dict(frame)
+
+            assert (await receive())["action"] == 4
+            for number in range(1000):
+                await ws.send_str(json.dumps({"action": 10, "channel": f"room:{number}"}))
+            for _ in range(1000):
+                assert (await receive())["action"] == 11
+            await ws.send_str(json.dumps({"action": 10, "channel": "room:one-more"}))
+            refused = await receive()
+            assert (refused["action"], refused["channel"]) == (9, "room:one-more")
+            assert (refused["error"]["code"], refused["error"]["statusCode"]) == (90010, 400)
+            await ws.send_str(json.dumps({"action": 10, "channel": "room:0"}))  # attached
+            assert (await receive())["action"] == 11
+            await ws.send_str(json.dumps({"action": 12, "channel": "room:0"}))
+            assert (await receive())["action"] == 13
+            await ws.send_str(json.dumps({"action": 10, "channel": "room:one-more"}))
+            assert (await receive())["action"] == 11
+            await ws.close()
+
+    asyncio.run(scenario())

@@ -139,6 +139,10 @@ OVERFLOW_GRACE = 5.0
 #: connections ``closed_connections`` keeps (the latest to close).
 CREDENTIALS_KEPT = 100
 CLOSED_KEPT = 100
+#: How many channels one connection may have attached: Ably refuses one more with
+#: 90010/400, "Maximum number of channels per connection (<n>) exceeded" (docs,
+#: platform/errors/codes/90010). Choice: the number, as Ably's depends on the account.
+MAX_CHANNELS = 1000
 
 
 def auth_due(credential: Credential, adopted: datetime) -> datetime | None:
@@ -671,6 +675,14 @@ class Realtime:
                 f"channelName = {channel}; the credential's capability does not allow it",
             )
             connection.send({**_error_frame(error, ERROR), "channel": channel})
+            return
+        if channel not in connection.channels and len(connection.channels) >= MAX_CHANNELS:
+            too_many = ably_error(
+                90010,
+                400,
+                f"Maximum number of channels per connection ({MAX_CHANNELS}) exceeded",
+            )
+            connection.send({**_error_frame(too_many, ERROR), "channel": channel})
             return
         granted = _granted_modes(capability, channel)
         asked_params = message.get("params")
