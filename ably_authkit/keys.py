@@ -253,7 +253,9 @@ class KeyRing(Frozen):
 
     Args:
         keys: the keys (``ApiKey`` or key strings), with distinct names.
-        signer: the name of the key that signs (or that ``ApiKey``); default: the first.
+        signer: the name of the key that signs (or that ``ApiKey``); required when the
+            ring holds more than one key (a ring of one is signed by that key).
+            :meth:`parse` and :meth:`from_env` (``ABLY_API_KEYS``) take the first.
     """
 
     __slots__ = ("keys", "signer")
@@ -293,6 +295,16 @@ class KeyRing(Frozen):
                     field="keys",
                 )
         if signer is None:
+            if len(names) > 1:
+                # Conventions differ (itsdangerous signs with the last key, Django keeps
+                # fallbacks apart): a ring built in code says which key signs.
+                raise ApiKeyTypeError(
+                    f"a key ring of {len(names)} keys ({', '.join(names)}) needs signer=, "
+                    "the name of the key that signs new credentials (the others only "
+                    f"verify), such as KeyRing(keys=[...], signer={names[0]!r}); "
+                    "KeyRing.parse() and ABLY_API_KEYS take the first key as the signer",
+                    field="signer",
+                )
             signer_name = names[0]
         elif isinstance(signer, ApiKey):
             if signer not in checked:
@@ -325,7 +337,9 @@ class KeyRing(Frozen):
             raise ApiKeyTypeError(
                 f"a key ring's text must be a str of keys, not {type(text).__name__}"
             )
-        return cls(keys=_separate(text))
+        keys = _separate(text)
+        # The keys are checked before the signer, so this is the first key's name.
+        return cls(keys=keys, signer=keys[0].partition(":")[0] if keys else None)
 
     @classmethod
     def from_env(cls, name: str = KEYS_ENV, *, environ: Mapping[str, str] | None = None) -> KeyRing:
