@@ -25,6 +25,7 @@ from ably_authkit import (
     server_time,
 )
 from ably_authkit import rest as rest_module
+from ably_authkit._extras import install_line
 from ably_authkit.endpoint import AuthEndpoint, Grant
 from ably_authkit.testing import AblyEmulator
 
@@ -189,8 +190,7 @@ def test_without_the_network_extra_each_path_names_it(call: Any, feature: str) -
     assert missing.value.extra == "network"
     assert missing.value.name == "ably"
     assert str(missing.value) == (
-        f"{feature} needs the 'network' extra (ably is not installed): "
-        'pip install "ably-authkit[network]"'
+        f"{feature} needs the 'network' extra (ably is not installed): " + install_line("network")
     )
     assert isinstance(missing.value, ImportError)
 
@@ -213,7 +213,7 @@ def test_without_the_emulator_extra_the_testing_package_names_it(
     assert missing.value.extra == "emulator"
     assert str(missing.value) == (
         "ably_authkit.testing needs the 'emulator' extra (msgpack is not installed): "
-        'pip install "ably-authkit[emulator]"'
+        + install_line("emulator")
     )
 
 
