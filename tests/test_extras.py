@@ -80,3 +80,15 @@ def test_this_checkout_s_install_gets_its_own_line(monkeypatch: pytest.MonkeyPat
         import ably_authkit.testing  # noqa: F401
     assert missing.value.install == expected
     assert str(missing.value).endswith(f": {expected}")
+
+
+def test_the_emulator_command_without_its_extra_names_the_same_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ably_authkit.cli import main
+
+    for name in [m for m in sys.modules if m.startswith("ably_authkit.testing")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "msgpack", None)
+    assert main(["emulator", "--port", "0"]) == 2
+    assert install_line("emulator") in capsys.readouterr().err
