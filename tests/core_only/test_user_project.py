@@ -177,8 +177,9 @@ def test_the_demo_page_templates_are_installed() -> None:
 
 
 def test_the_demo_names_its_extra() -> None:
-    with pytest.raises(MissingExtraError, match=r'pip install "ably-authkit\[emulator\]"'):
+    with pytest.raises(MissingExtraError) as missing:
         from ably_authkit.demo import serve  # noqa: F401
+    assert str(missing.value).endswith(install("emulator"))
     done = subprocess.run(
         [sys.executable, "-m", "ably_authkit", "demo", "--port", "0"],
         capture_output=True,
@@ -187,5 +188,5 @@ def test_the_demo_names_its_extra() -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert 'pip install "ably-authkit[emulator]"' in done.stderr
+    assert install("emulator") in done.stderr
     assert "Traceback" not in done.stderr
