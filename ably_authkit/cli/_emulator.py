@@ -18,9 +18,11 @@ def _start_emulator(host: str, port: int, allowed_origins: Sequence[str] = ()) -
     try:
         from ably_authkit.testing import AblyEmulator
     except ImportError as error:
+        from ably_authkit._extras import install_line
+
         raise _UsageError(
             f"the emulator needs the 'emulator' extra ({error.name} is missing): "
-            "pip install 'ably-authkit[emulator]'"
+            f"{install_line('emulator')}"
         ) from None
     try:
         emulator = AblyEmulator(host=host, port=port, allowed_origins=allowed_origins)
@@ -52,7 +54,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         print(f"Ably emulator listening on {emulator.url} (Ctrl-C to stop)")
         print(f"API key (local and throwaway): {key_text}")
         print()
-        print("Point the library and the examples at it (AuthEndpoint.from_env reads these):")
+        print("Point the library, your scripts and the examples at it:")
         print(
             f"  export {DEFAULT_KEY_ENV}={shlex.quote(key_text)} "
             f"{EMULATOR_HOST_ENV}={shlex.quote(f'{emulator.host}:{emulator.port}')}"

@@ -26,6 +26,7 @@ from ably_authkit.errors import (
 )
 from ably_authkit.jwt_tokens import _mint_granted, mint_jwt
 from ably_authkit.keys import KEYS_ENV, ApiKey, KeyRing, as_keys
+from ably_authkit.rest._endpoints import EMULATOR_HOST_ENV, endpoint_from_env
 from ably_authkit.token_requests import create_token_request
 
 from .asgi import read_body, request_head
@@ -69,49 +70,9 @@ if TYPE_CHECKING:
 
 __all__ = ["EMULATOR_HOST_ENV", "AuthEndpoint"]
 
-#: The variable that names a running Ably emulator (``HOST:PORT``), in the style of
-#: Firebase's ``FIREBASE_AUTH_EMULATOR_HOST``: see :meth:`AuthEndpoint.from_env`.
-EMULATOR_HOST_ENV = "ABLY_EMULATOR_HOST"
-
-
-def _endpoint_from_env(
-    environ: Mapping[str, str] | None = None,
-    *,
-    endpoint_variable: str = "ABLY_ENDPOINT",
-    emulator_variable: str = EMULATOR_HOST_ENV,
-) -> str | None:
-    """The endpoint the environment names: ``ABLY_ENDPOINT``, or ``http://HOST:PORT`` for
-    ``ABLY_EMULATOR_HOST``; ``None`` (Ably) when neither is set. Both set is refused."""
-    source = os.environ if environ is None else environ
-    endpoint = source.get(endpoint_variable) or None
-    emulator_host = source.get(emulator_variable) or None
-    if emulator_host is None:
-        return endpoint
-    if endpoint is not None:
-        raise InvalidParameterError(
-            f"{emulator_variable} and {endpoint_variable} are both set: the first names a "
-            "local emulator, the second another service; unset one",
-            field=emulator_variable,
-        )
-    return _emulator_url(emulator_host, emulator_variable)
-
-
-def _emulator_url(host: str, variable: str) -> str:
-    """``http://HOST:PORT`` for ``ABLY_EMULATOR_HOST``'s ``HOST:PORT``."""
-    from ably_authkit.rest import check_endpoint
-
-    url = f"http://{host}"
-    try:
-        options = check_endpoint(url)
-    except AuthKitError:
-        options = {}
-    if "port" not in options:
-        raise InvalidParameterError(
-            f"{variable} must be the HOST:PORT of a running emulator, such as "
-            "127.0.0.1:8123 (what 'ably-authkit emulator' prints), with no scheme",
-            field=variable,
-        )
-    return url
+# The one rule for where Ably is (ably_authkit.rest._endpoints), which request_token() and
+# the REST clients follow too; under the name the CLI imports it by.
+_endpoint_from_env = endpoint_from_env
 
 
 def _check_head(mode: str, grant: Grant | None, method: str) -> tuple[str, str, Grant]:
@@ -193,7 +154,8 @@ class AuthEndpoint:
         timeout: timedelta | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        from ably_authkit.rest import DEFAULT_TIMEOUT, _client_options
+        from ably_authkit.rest import DEFAULT_TIMEOUT
+        from ably_authkit.rest._base import _client_options
 
         if clock is not None and not callable(clock):
             raise ParameterTypeError(
@@ -502,7 +464,7 @@ class AuthEndpoint:
         issue = self._answer_or_issue(mode, grant, method, query, body, content_type, now)
         if isinstance(issue, AuthResponse):
             return issue
-        from ably_authkit.rest import _SYNC_CLIENTS
+        from ably_authkit.rest._pool import _SYNC_CLIENTS
 
         try:
             with _SYNC_CLIENTS.client(
@@ -536,7 +498,7 @@ class AuthEndpoint:
         issue = self._answer_or_issue(mode, grant, method, query, body, content_type, now)
         if isinstance(issue, AuthResponse):
             return issue
-        from ably_authkit.rest import _ASYNC_CLIENTS
+        from ably_authkit.rest._pool import _ASYNC_CLIENTS
 
         try:
             client = await _ASYNC_CLIENTS.client(
