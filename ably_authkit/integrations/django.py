@@ -55,7 +55,15 @@ if TYPE_CHECKING:
 
     GrantFor = Callable[[HttpRequest], Grant | Awaitable[Grant | None] | None]
 
-__all__ = ["app_name", "async_credentials", "credentials", "urlpatterns"]
+__all__ = [
+    "app_name",
+    "async_credentials",
+    "configured",
+    "credentials",
+    "endpoint",
+    "reply",
+    "urlpatterns",
+]
 
 #: The setting this module reads.
 SETTING = "ABLY_AUTHKIT"
@@ -161,7 +169,9 @@ def endpoint() -> AuthEndpoint:
     return configured().endpoint
 
 
-def _reply(answer: AuthResponse) -> HttpResponse:
+def reply(answer: AuthResponse) -> HttpResponse:
+    """``answer`` as a Django ``HttpResponse`` (for a view of your own around
+    :func:`credentials`, such as a rate limit's 429)."""
     return HttpResponse(answer.body, status=answer.status, headers=dict(answer.headers))
 
 
@@ -184,7 +194,7 @@ def _credentials(request: HttpRequest, mode: str) -> HttpResponse:
         # request.META is the WSGI environ (method, query, content type); the body is
         # read only for a POST, the one method whose body holds token params.
         answer = config.endpoint.respond_wsgi(mode, grant, request.META, body=lambda: request.body)
-    return _reply(answer)
+    return reply(answer)
 
 
 async def _async_credentials(request: HttpRequest, mode: str) -> HttpResponse:
@@ -202,7 +212,7 @@ async def _async_credentials(request: HttpRequest, mode: str) -> HttpResponse:
         answer = await config.endpoint.arespond(
             mode, grant, method=method, query=query, body=body, content_type=content_type
         )
-    return _reply(answer)
+    return reply(answer)
 
 
 # CSRF-exempt: Ably clients POST their token params as a form, with no CSRF token. (The

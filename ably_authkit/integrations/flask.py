@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     GrantLoader = Callable[[], Grant | None]
 
-__all__ = ["AblyAuth"]
+__all__ = ["AblyAuth", "reply"]
 
 #: The key of ``app.extensions`` under which each app keeps its endpoint.
 EXTENSION = "ably_authkit"
@@ -72,8 +72,9 @@ class AblyAuth:
         url_prefix: where the routes go (default ``/auth``: ``/auth/jwt``...).
         modes: the modes to serve (default ``app.config["ABLY_AUTH_MODES"]``, else all
             three); another is answered 404 before the policy is asked.
-        on_issue, on_refuse: the hooks of the endpoint built from ``app.config``
+        on_issue: the ``on_issue`` hook of the endpoint built from ``app.config``
             (docs/operations.md); an ``endpoint`` given here brings its own.
+        on_refuse: its ``on_refuse`` hook, likewise.
     """
 
     def __init__(
