@@ -39,15 +39,15 @@ One concern per module, in the order a request meets them:
   :class:`RefusedRequest`), to the ``ably_authkit.endpoint`` logger and to the
   ``on_issue``/``on_refuse`` hooks;
 - ``wsgi.py`` and ``asgi.py``: a framework's request object read for
-  :meth:`AuthEndpoint.respond_wsgi` and :meth:`AuthEndpoint.respond_asgi`;
-- ``demo.py`` and ``templates/``: the demo page.
+  :meth:`AuthEndpoint.respond_wsgi` and :meth:`AuthEndpoint.respond_asgi`.
+
+The demo page (``ably-authkit demo``) is :mod:`ably_authkit.demo`, which uses this package.
 """
 
 from __future__ import annotations
 
 from .auth_endpoint import EMULATOR_HOST_ENV as EMULATOR_HOST_ENV
 from .auth_endpoint import AuthEndpoint as AuthEndpoint
-from .demo import ably_js_response as ably_js_response
 from .grant import ANY_CLIENT_ID as ANY_CLIENT_ID
 from .grant import Grant as Grant
 from .issuance import IssuedCredential as IssuedCredential
@@ -65,6 +65,5 @@ __all__ = [
     "Grant",
     "IssuedCredential",
     "RefusedRequest",
-    "ably_js_response",
     "error_response",
 ]
