@@ -50,7 +50,8 @@ def auth_router(
         endpoint: the :class:`~ably_authkit.endpoint.AuthEndpoint` to answer with.
         grant_for: the app's policy, a FastAPI dependency returning the user's
             :class:`~ably_authkit.endpoint.Grant`, or ``None`` (401).
-        modes: the modes to serve (default all three); another is answered 404.
+        modes: the modes to serve (default all three); another is answered 404 (after
+            FastAPI has resolved ``grant_for``, as it resolves every dependency first).
         include_in_schema: list the routes in the OpenAPI schema (default not: Ably
             clients, not people, call them, and their answers are not JSON models).
     """
