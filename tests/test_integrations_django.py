@@ -210,6 +210,11 @@ def test_bad_settings_are_refused_with_the_fix() -> None:
     for ably, error, message in (
         ({"GRANT_FOR": grant_for}, InvalidApiKeyError, "settings.ABLY_AUTHKIT sets neither"),
         ({"API_KEY": KEY_TEXT}, InvalidParameterError, r"\['GRANT_FOR'\] is not set"),
+        (
+            {"API_KEY": KEY_TEXT, "API_KEYS": KEY_TEXT, "GRANT_FOR": grant_for},
+            InvalidApiKeyError,
+            "sets both 'API_KEY' and 'API_KEYS'",
+        ),
         ({"API_KEY": KEY_TEXT, "GRANT_FOR": 42}, ParameterTypeError, "must be a function"),
         ({"API_KEY": KEY_TEXT, "GRANT_FOR": grant_for, "KEY": 1}, InvalidParameterError, "KEY"),
         (

@@ -237,3 +237,18 @@ def test_the_ably_package_publishes_through_the_configured_app(
             client.close()
     published = ably_emulator.published("chat:lobby")
     assert [(m["name"], m.get("clientId")) for m in published] == [("hello", "alice")]
+
+
+def test_a_key_ring_in_app_config_signs_with_its_first_key(key: ApiKey) -> None:
+    other = ApiKey.parse(f"appId.other:{SECRET[::-1]}")
+    ring = f"{other.name}:{other.secret} {key.name}:{key.secret}"
+    app, ably, _ = make_app({"ABLY_API_KEYS": ring})
+    assert ably.endpoint(app).keys.names == (other.name, key.name)
+    jwt = app.test_client().get("/auth/jwt", headers={"X-User-Id": "alice"})
+    assert verify_jwt(jwt.get_data(as_text=True), other).client_id == "alice"
+
+    both = Flask(__name__)
+    both.config.update(ABLY_API_KEY=KEY_TEXT, ABLY_API_KEYS=ring)
+    with pytest.raises(InvalidApiKeyError, match=r"app\.config sets both") as refused:
+        AblyAuth(both, grant_loader=lambda: None)
+    assert SECRET not in str(refused.value)

@@ -44,8 +44,14 @@ def endpoint_from_settings(
                 field=spelt[variable],
             )
         values[variable] = value
+    key, ring = spelt["ABLY_API_KEY"], spelt["ABLY_API_KEYS"]
+    if "ABLY_API_KEY" in values and "ABLY_API_KEYS" in values:
+        raise InvalidApiKeyError(
+            f"{where} sets both {key!r} and {ring!r}: the first holds one key, the second a "
+            "key ring (every key, the signing key first); keep one",
+            field=key,
+        )
     if "ABLY_API_KEY" not in values and "ABLY_API_KEYS" not in values:
-        key, ring = spelt["ABLY_API_KEY"], spelt["ABLY_API_KEYS"]
         raise InvalidApiKeyError(
             f"{where} sets neither {key!r} nor {ring!r}: set {key!r} to your Ably API key "
             "(appId.keyId:secret, from the dashboard's API Keys tab), for instance from "
