@@ -193,9 +193,13 @@ def test_the_async_view_answers_with_a_sync_or_async_policy(
             assert verify_jwt(posted.content.decode(), emu_key).ttl.total_seconds() == 60
             nobody = async_to_sync(client.get)("/auth/jwt")
             assert nobody.status_code == 401
+            typed = async_to_sync(client.post)(
+                "/auth/jwt", "{}", content_type="application/json", headers=ALICE
+            )
+            assert (typed.status_code, typed.json()["error"]["code"]) == (415, 40000)
     finally:
         del sys.modules["async_urls"]
-    assert ASKED == ["alice", "alice", None]
+    assert ASKED == ["alice", "alice", None, "alice"]
 
 
 def test_an_async_policy_on_the_sync_view_is_refused_with_the_fix() -> None:

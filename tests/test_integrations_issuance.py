@@ -222,3 +222,49 @@ def test_a_mode_an_integration_does_not_serve_is_reported_without_asking(
     assert (refusal.mode, refusal.client_id, refusal.status) == ("token\n", None, 404)
     (record,) = [r for r in caplog.records if r.name == LOGGER]
     assert "\n" not in record.getMessage()  # a mode from the URL cannot forge a log line
+
+
+def test_refusals_before_the_body_is_read_are_reported_through_wsgi_and_asgi() -> None:
+    """respond_wsgi and respond_asgi refuse on the request's head alone (no user, a wrong
+    method or Content-Type, a body too large or chunked) before reading a body: those
+    answers are reported too."""
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+
+    from ably_authkit.integrations.fastapi import auth_router
+
+    recorder = Recorder()
+    auth = recorder.endpoint(KEY_TEXT)
+    app = Flask(__name__)
+    AblyAuth(app, endpoint=auth, grant_loader=lambda: None)
+    client = app.test_client()
+    assert client.get("/auth/jwt").status_code == 401
+    assert client.post("/auth/jwt", data=b"x", content_type="text/plain").status_code == 401
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": "1"}
+    assert auth.respond_wsgi("jwt", GRANT, environ, body=lambda: b"x").status == 415
+    chunked = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+    }
+    assert auth.respond_wsgi("jwt", GRANT, chunked, body=lambda: b"ttl=1").status == 411
+
+    fastapi_app = FastAPI()
+    fastapi_app.include_router(auth_router(auth, lambda: None), prefix="/auth")
+
+    async def ask() -> int:
+        transport = httpx.ASGITransport(app=fastapi_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            return (await http.get("/auth/token")).status_code
+
+    assert asyncio.run(ask()) == 401
+    assert [(r.mode, r.status, r.code) for r in recorder.refused] == [
+        ("jwt", 401, 40100),
+        ("jwt", 401, 40100),
+        ("jwt", 415, 40000),
+        ("jwt", 411, 40000),
+        ("token", 401, 40100),
+    ]
+    assert recorder.issued == []

@@ -28,7 +28,7 @@ from ably_authkit.jwt_tokens import _mint_granted, mint_jwt
 from ably_authkit.keys import KEYS_ENV, ApiKey, KeyRing, as_keys
 from ably_authkit.token_requests import create_token_request
 
-from .asgi import read_request
+from .asgi import read_body, request_head
 from .grant import Grant
 from .issuance import (
     INFO,
@@ -40,7 +40,15 @@ from .issuance import (
     wanted,
 )
 from .narrowing import _Issue, _narrowed
-from .params import _NOTHING_ASKED, _asked, _check_method, _check_mode, _request_params
+from .params import (
+    _MAX_BODY,
+    _NOTHING_ASKED,
+    _asked,
+    _check_body_head,
+    _check_method,
+    _check_mode,
+    _request_params,
+)
 from .responses import (
     _JSON,
     _JWT,
@@ -53,7 +61,7 @@ from .responses import (
     _server_error,
     error_response,
 )
-from .wsgi import read_environ
+from .wsgi import environ_head
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -114,6 +122,38 @@ def _emulator_url(host: str, variable: str) -> str:
             field=variable,
         )
     return url
+
+
+def _check_head(mode: str, grant: Grant | None, method: str) -> tuple[str, str, Grant]:
+    """The mode, the method and the grant, checked before anything of the body is read:
+    a request nobody is signed in for is answered 401 unread."""
+    mode = _check_mode(mode)
+    method = _check_method(method)
+    if grant is None:
+        raise _refuse(
+            401,
+            40100,
+            "no signed-in user: this server hands Ably credentials only to its own users",
+        )
+    if not isinstance(grant, Grant):
+        raise ParameterTypeError(
+            f"grant must be a Grant or None, not {type(grant).__name__}", field="grant"
+        )
+    return mode, method, grant
+
+
+def _refusal_before_body(
+    mode: str, grant: Grant | None, method: str, content_type: str, declared: int | None
+) -> AuthResponse | None:
+    """The answer that the request line and headers alone give (a wrong mode or method, no
+    grant, a body of another type or declared over the limit), or ``None`` to read on."""
+    try:
+        mode, method, grant = _check_head(mode, grant, method)
+        if method == "POST":
+            _check_body_head(content_type, declared)
+    except _Refusal as refusal:
+        return refusal.response
+    return None
 
 
 class AuthEndpoint:
@@ -429,18 +469,7 @@ class AuthEndpoint:
         """The answer, except in ``token`` mode: then what to ask Ably for."""
         asked = mode
         try:
-            mode = _check_mode(mode)
-            method = _check_method(method)
-            if grant is None:
-                raise _refuse(
-                    401,
-                    40100,
-                    "no signed-in user: this server hands Ably credentials only to its own users",
-                )
-            if not isinstance(grant, Grant):
-                raise ParameterTypeError(
-                    f"grant must be a Grant or None, not {type(grant).__name__}", field="grant"
-                )
+            mode, method, grant = _check_head(mode, grant, method)
             params = _request_params(method, query, body, content_type)
             issue = _narrowed(grant, _asked(params) if params else _NOTHING_ASKED)
         except _Refusal as refusal:
@@ -638,10 +667,17 @@ class AuthEndpoint:
 
         ``body`` is the request body, or better a function that returns it, such as
         Flask's ``request.get_data``: it is called only for a POST, the one method whose
-        body holds token params, so a GET does not pay for reading one. Let the framework
-        read it (not ``wsgi.input`` directly): it knows whether the body was read already.
+        body holds token params, and only once the mode, the method, the grant (``None``:
+        401), the Content-Type and the Content-Length (over 64 KiB: 413) have passed, so
+        nothing is read for a request that is refused anyway. A POST whose body comes
+        without a Content-Length (chunked) is answered 411 without calling it, as the
+        framework would read such a body whole. Let the framework read it (not
+        ``wsgi.input`` directly): it knows whether the body was read already.
         """
-        method, query, body, content_type = read_environ(environ, body)
+        read = self._read_wsgi(mode, grant, environ, body)
+        if isinstance(read, AuthResponse):
+            return read
+        method, query, body, content_type = read
         return self.respond(
             mode,
             grant,
@@ -651,6 +687,35 @@ class AuthEndpoint:
             content_type=content_type,
             now=now,
         )
+
+    def _read_wsgi(
+        self,
+        mode: str,
+        grant: Grant | None,
+        environ: Mapping[str, Any],
+        body: bytes | Callable[[], bytes],
+    ) -> AuthResponse | tuple[str, str, bytes, str]:
+        """``(method, query, body, content_type)`` of a WSGI request, or the refusal its
+        head alone gives (reported); :meth:`respond_wsgi` and an async WSGI-style view
+        (Django's, under ASGI) share it."""
+        method, query, content_type, declared, chunked = environ_head(environ)
+        refusal = _refusal_before_body(mode, grant, method, content_type, declared)
+        if refusal is not None:
+            return self._refused(mode, grant, refusal)
+        if callable(body):
+            if method.upper() != "POST":
+                body = b""
+            elif chunked:
+                refusal = error_response(
+                    411,
+                    40000,
+                    "send the token params with a Content-Length (as Ably clients do), not as "
+                    "a chunked body",
+                )
+                return self._refused(mode, grant, refusal)
+            else:
+                body = body()
+        return method, query, body, content_type
 
     async def respond_asgi(
         self,
@@ -662,9 +727,12 @@ class AuthEndpoint:
     ) -> AuthResponse:
         """:meth:`arespond` for Starlette and FastAPI: the method, query string and content
         type are read from ``request`` (a ``starlette.requests.Request``, which FastAPI
-        hands to a route that asks for one), and its body is awaited only for a POST, the
-        one method whose body holds token params. Starlette is not imported by this
-        library: the request brings everything.
+        hands to a route that asks for one). Its body is read only for a POST, the one
+        method whose body holds token params, and only once the mode, the method, the
+        grant (``None``: 401), the Content-Type and the Content-Length (over 64 KiB: 413)
+        have passed; then it is read from the request's stream, never past the limit, so
+        a large or endless body costs no more than 64 KiB of memory. Starlette is not
+        imported by this library: the request brings everything.
 
         Example, a whole FastAPI route::
 
@@ -674,7 +742,11 @@ class AuthEndpoint:
                 return Response(answer.body, status_code=answer.status,
                                 headers=dict(answer.headers))
         """
-        method, query, body, content_type = await read_request(request)
+        method, query, content_type, declared = request_head(request)
+        refusal = _refusal_before_body(mode, grant, method, content_type, declared)
+        if refusal is not None:
+            return self._refused(mode, grant, refusal)
+        body = await read_body(request, _MAX_BODY) if method.upper() == "POST" else b""
         return await self.arespond(
             mode,
             grant,

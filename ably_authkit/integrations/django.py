@@ -33,8 +33,7 @@ from __future__ import annotations
 import inspect
 
 from ably_authkit._extras import import_from
-from ably_authkit.endpoint import AuthEndpoint, Grant
-from ably_authkit.endpoint.wsgi import read_environ
+from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant
 from ably_authkit.errors import InvalidParameterError, ParameterTypeError
 
 from ._common import endpoint_from_settings, served_modes, unserved
@@ -50,8 +49,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
     from typing import Any
-
-    from ably_authkit.endpoint import AuthResponse
 
     GrantFor = Callable[[HttpRequest], Grant | Awaitable[Grant | None] | None]
 
@@ -208,7 +205,12 @@ async def _async_credentials(request: HttpRequest, mode: str) -> HttpResponse:
             grant = await grant_for(request)
         else:  # request.user reads the session from the database: not on the event loop
             grant = await sync_to_async(grant_for)(request)
-        method, query, body, content_type = read_environ(request.META, lambda: request.body)
+        # As respond_wsgi reads it (refused on its head alone, the body read only for a
+        # POST that passed), then answered by the async twin.
+        read = config.endpoint._read_wsgi(mode, grant, request.META, lambda: request.body)
+        if isinstance(read, AuthResponse):
+            return reply(read)
+        method, query, body, content_type = read
         answer = await config.endpoint.arespond(
             mode, grant, method=method, query=query, body=body, content_type=content_type
         )
