@@ -10,10 +10,11 @@ from ._serving import _port_in_use
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
     from typing import Any
 
 
-def _start_emulator(host: str, port: int) -> Any:
+def _start_emulator(host: str, port: int, allowed_origins: Sequence[str] = ()) -> Any:
     try:
         from ably_authkit.testing import AblyEmulator
     except ImportError as error:
@@ -21,7 +22,10 @@ def _start_emulator(host: str, port: int) -> Any:
             f"the emulator needs the 'emulator' extra ({error.name} is missing): "
             "pip install 'ably-authkit[emulator]'"
         ) from None
-    emulator = AblyEmulator(host=host, port=port)
+    try:
+        emulator = AblyEmulator(host=host, port=port, allowed_origins=allowed_origins)
+    except ValueError as error:
+        raise _UsageError(str(error).replace("allowed_origins:", "--allow-origin:", 1)) from None
     try:
         emulator.start()
     except OSError as error:
@@ -38,7 +42,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
     from ably_authkit.endpoint import EMULATOR_HOST_ENV
     from ably_authkit.rest import check_endpoint
 
-    emulator = _start_emulator(args.host, args.port)
+    emulator = _start_emulator(args.host, args.port, args.allowed_origins)
     undo = _stop_on_sigterm()
     try:
         key = emulator.create_key()
