@@ -27,6 +27,7 @@ from ably_authkit import (
     verify_jwt,
     verify_token_request,
 )
+from ably_authkit._extras import install_line
 from ably_authkit.endpoint import AuthEndpoint, Grant, IssuedCredential
 from ably_authkit.integrations import django as integration
 from ably_authkit.testing import AblyEmulator
@@ -262,4 +263,6 @@ def test_without_django_the_module_names_the_extra(monkeypatch: pytest.MonkeyPat
     with pytest.raises(MissingExtraError) as missing:
         importlib.import_module("ably_authkit.integrations.django")
     assert missing.value.extra == "django"
-    assert 'pip install "ably-authkit[django]"' in str(missing.value)
+    assert missing.value.install == install_line("django")  # the line for this install
+    assert missing.value.install in str(missing.value)
+    assert "[django]" in missing.value.install

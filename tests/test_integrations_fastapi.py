@@ -23,6 +23,7 @@ from ably_authkit import (
     ParameterTypeError,
     verify_jwt,
 )
+from ably_authkit._extras import install_line
 from ably_authkit.endpoint import AuthEndpoint, Grant
 from ably_authkit.integrations.fastapi import auth_router
 from ably_authkit.integrations.starlette import auth_routes
@@ -166,4 +167,6 @@ def test_without_the_framework_the_module_names_the_extra(
     with pytest.raises(MissingExtraError) as missing:
         importlib.import_module(f"ably_authkit.integrations.{module}")
     assert missing.value.extra == "fastapi"
-    assert 'pip install "ably-authkit[fastapi]"' in str(missing.value)
+    assert missing.value.install == install_line("fastapi")  # the line for this install
+    assert missing.value.install in str(missing.value)
+    assert "[fastapi]" in missing.value.install

@@ -26,6 +26,7 @@ from ably_authkit import (
     verify_jwt,
     verify_token_request,
 )
+from ably_authkit._extras import install_line
 from ably_authkit.endpoint import AuthEndpoint, Grant
 from ably_authkit.integrations.flask import AblyAuth
 from ably_authkit.testing import AblyEmulator
@@ -195,7 +196,9 @@ def test_without_flask_the_module_names_the_extra(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(MissingExtraError) as missing:
         importlib.import_module("ably_authkit.integrations.flask")
     assert missing.value.extra == "flask"
-    assert 'pip install "ably-authkit[flask]"' in str(missing.value)
+    assert missing.value.install == install_line("flask")  # the line for this install
+    assert missing.value.install in str(missing.value)
+    assert "[flask]" in missing.value.install
 
 
 @contextmanager
