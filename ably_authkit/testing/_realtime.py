@@ -14,6 +14,8 @@ answers:
   ``ERROR`` with ``channel`` and 40160 (the connection stays up, RTL14); ``DETACH`` (12)
   → ``DETACHED`` (13); ``MESSAGE`` (15) → ``ACK`` (1) / ``NACK`` (2) by ``msgSerial``,
   and delivery to the connections attached to the channel (REST publishes too);
+  ``PRESENCE`` (14) → ``ACK``/``NACK``, and the presence set in ``SYNC`` (16) after
+  ``ATTACHED`` (the rules are in ``_presence.py``);
   ``CLOSE`` (7) → ``CLOSED`` (8);
 - expiry on the emulator's clock (RTN22, RTN15h): 30 seconds before a connection's token
   expires the emulator sends ``AUTH`` (17), as Ably's sandbox does; the client answers
@@ -322,6 +324,10 @@ class Realtime:
         self._publisher: _Connection | None = None
         service.on_publish.append(self._published)
         service.on_revoke.append(self._revoked)
+        from ._presence import PresenceRelay
+
+        #: Presence: the channels' presence sets, and PRESENCE/SYNC on these connections.
+        self.presence = PresenceRelay(self)
 
     # -- what the emulator and tests use ---------------------------------------------
 
@@ -333,6 +339,7 @@ class Realtime:
         """Re-check every connection's credential against the clock (after advance())."""
         for connection in list(self._connections.values()):
             self._check(connection)
+        self.presence.check()
 
     def drop_all(self) -> None:
         """Close every connection's transport, with no protocol message, as a server that
@@ -340,6 +347,7 @@ class Realtime:
         for connection in list(self._connections.values()):
             connection.close()
             self._forget(connection)
+        self.presence.clear()
 
     async def shutdown(self, app: web.Application) -> None:
         """Close every connection (the server is stopping)."""
@@ -378,6 +386,7 @@ class Realtime:
             await socket.close()
             return socket
         self._connections[connection.id] = connection
+        self.presence.on_open(connection, request.query)
         writer = asyncio.ensure_future(self._write(connection))
         try:
             connection.send(connection.connected())
@@ -519,15 +528,16 @@ class Realtime:
             channel = _channel(message)
             connection.channels.pop(channel, None)
             connection.send({"action": DETACHED, "channel": channel})
+            self.presence.on_detach(connection, channel)
         elif action == MESSAGE:
             self._publish(connection, message)
         elif action == PRESENCE:
-            # Choice: presence is outside what the emulator covers; refuse it plainly.
-            connection.send(_nack(message, ably_error(40000, 400, "presence is not emulated")))
+            self.presence.on_presence(connection, message)
         elif action == AUTH:
             self._reauthorize(connection, message)
         elif action == CLOSE:
             connection.close({"action": CLOSED})
+            self.presence.on_close(connection)
         elif action == DISCONNECT:
             connection.close()
 
@@ -590,7 +600,7 @@ class Realtime:
             connection.echo_off.discard(channel)
             if params.get("echo") == "false":
                 connection.echo_off.add(channel)
-        connection.send(attached)
+        self.presence.on_attach(connection, channel, attached)  # sends it, then SYNC
 
     def _publish(self, connection: _Connection, message: dict[str, Any]) -> None:
         items = message.get("messages")
@@ -735,6 +745,7 @@ class Realtime:
         for channel in sorted(connection.channels):
             if not any(credential.capability.allows(channel, op) for op in _CONCRETE):
                 del connection.channels[channel]
+                self.presence.on_detach(connection, channel)
                 denied = ably_error(
                     40160, 401, f"Channel denied access based on given capability; {channel}"
                 )
@@ -812,7 +823,8 @@ class Realtime:
         self._forget(connection)
 
     def _forget(self, connection: _Connection) -> None:
-        self._connections.pop(connection.id, None)
+        if self._connections.pop(connection.id, None) is not None:
+            self.presence.on_gone(connection)
         if connection.timer is not None:
             connection.timer.cancel()
             connection.timer = None
@@ -825,12 +837,13 @@ _CONCRETE = sorted(OPERATIONS - {"*"})
 
 def _granted_modes(capability: Capability, channel: str) -> int:
     """The mode flags ``capability`` grants on ``channel``: each mode's operation, and
-    presence_subscribe with presence."""
+    presence_subscribe with subscribe (docs, Capabilities: "subscribe: Can subscribe to
+    messages, objects, and presence state change messages on channels")."""
     modes = 0
     for name, operation in _MODE_OPERATION.items():
         if capability.allows(channel, operation):
             modes |= MODE_FLAGS[name]
-    if capability.allows(channel, "presence"):
+    if capability.allows(channel, "subscribe"):
         modes |= PRESENCE_SUBSCRIBE
     return modes
 
