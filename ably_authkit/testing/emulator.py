@@ -11,7 +11,7 @@ all talk to it over real sockets::
 Routes (Ably's paths, status codes, error codes and error body): ``GET /time``,
 ``POST /keys/{keyName}/requestToken``, ``POST /keys/{keyName}/revokeTokens``,
 ``POST``/``GET /channels/{channel}/messages``, ``GET /channels/{channel}/presence``
-(and ``/presence/history``), ``GET /stats``, and the test-app
+(and ``/presence/history``), ``GET /channels/{channel}``, ``GET /stats``, and the test-app
 provisioning API (``POST /apps``, ``DELETE /apps/{appId}``, ``POST /stats``) that Ably's
 SDK suites use. Bodies are JSON or msgpack, by
 ``Content-Type``; answers follow ``Accept``. The emulator's clock is the real clock plus
@@ -339,6 +339,7 @@ class AblyEmulator:
         app.router.add_post("/channels/{channel}/messages", self._publish)
         app.router.add_get("/channels/{channel}/messages", self._history)
         app.router.add_get("/channels/{channel}/presence", self._presence)
+        app.router.add_get("/channels/{channel}", self._channel_details)
         app.router.add_get("/channels/{channel}/presence/history", self._presence_history)
         app.router.add_get("/stats", self._stats)
         app.router.add_post("/stats", self._post_stats)
@@ -415,6 +416,16 @@ class AblyEmulator:
             "./history",
             lambda credential, q: presence.rest_history(credential, channel, q),
         )
+
+    async def _channel_details(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}`` (RSL8): the channel's ChannelDetails, with the
+        ``channel-metadata`` capability."""
+        from ._metadata import channel_details
+
+        with self.service.lock:
+            credential = self._credential(request)
+        details = channel_details(self.realtime, credential, request.match_info["channel"])
+        return _answer(request, details)
 
     async def _presence(self, request: web.Request) -> web.Response:
         """``GET /channels/{channel}/presence`` (RSP3): the members, newest first, in pages

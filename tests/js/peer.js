@@ -71,6 +71,10 @@ const ops = {
     }
     return pages;
   },
+  // RestChannel#status (RSL8): the ChannelDetails.
+  async restStatus({ id, channel }) {
+    return await clients.get(id).rest.channels.get(channel).status();
+  },
   async restRequestToken({ id, tokenParams }) {
     return await clients.get(id).rest.auth.requestToken(tokenParams || null);
   },
