@@ -701,3 +701,35 @@ def test_fixtures_of_a_test_app_spec(emu: AblyEmulator) -> None:
         ("client_decoded", {"a": 1}),
     ]
     assert emu.present("persisted:presence_fixtures", app_id=emu.app_id) == []
+
+
+def test_a_clients_sync_request_gets_the_set_again(emu: AblyEmulator, key: ApiKey) -> None:
+    """A SYNC from the client (ably-js ``channel.sync()``) gets the set in SYNC pages,
+    ending with an empty cursor; on an empty channel, one SYNC with no members, so the
+    client's sync still ends (ably-js suite: leave_published_for_member_missing_from_sync)."""
+    channel = f"{ROOM}:resync"
+    grant = {channel: ["presence", "subscribe"]}
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            socket, connected = await connect(
+                emu, session, False, accessToken=jwt(emu, key, grant, "uma")
+            )
+            await socket.attach(channel)
+            await socket.send({"action": 16, "channel": channel})
+            empty = await socket.receive()
+            assert (empty["action"], empty["presence"]) == (16, [])
+            assert empty["channelSerial"].endswith(":")
+            await socket.presence(channel, {"action": 2, "data": "hi"})
+            await socket.send({"action": 16, "channel": channel})
+            synced = await socket.receive()
+            while synced["action"] != 16:
+                synced = await socket.receive()
+            assert synced["channelSerial"].endswith(":")
+            assert [(m["clientId"], m["action"], m["data"]) for m in synced["presence"]] == [
+                ("uma", 1, "hi")
+            ]
+            assert synced["presence"][0]["connectionId"] == connected["connectionId"]
+            await socket.send({"action": 7})
+
+    run(scenario)

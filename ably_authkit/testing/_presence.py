@@ -324,8 +324,27 @@ class PresenceRelay:
         if members:
             attached["flags"] = attached.get("flags", 0) | HAS_PRESENCE
         connection.send(attached)
+        if members:
+            self._sync(connection, channel, members)
+
+    def on_sync_request(self, connection: _Connection, message: Mapping[str, Any]) -> None:
+        """A SYNC (16) from a client asks for the presence set again (ably-js
+        ``channel.sync()``; its suite's leave_published_for_member_missing_from_sync,
+        RTP19): the set in SYNC pages, one with an empty ``presence`` when there is no
+        one, so the client's sync ends. Choice: ignored on a channel not attached, or
+        whose presence this connection is not sent."""
+        channel = message.get("channel")
+        if not isinstance(channel, str) or not self._subscribed(connection, channel):
+            return
+        state = self._channels.get((connection.credential.key.app_id, channel))
+        members = [member for _, member in state.members.values()] if state else []
+        self._sync(connection, channel, members)
+
+    def _sync(self, connection: _Connection, channel: str, members: list[dict[str, Any]]) -> None:
+        """Send ``members`` in SYNC pages: ``channelSerial`` ``<sync id>:<cursor>``, the
+        last with an empty cursor (RTP18a, RTP18b)."""
         sync_id = secrets.token_hex(4)
-        for start in range(0, len(members), SYNC_PAGE):
+        for start in range(0, max(len(members), 1), SYNC_PAGE):
             page = members[start : start + SYNC_PAGE]
             last = start + SYNC_PAGE >= len(members)
             cursor = "" if last else str(start + SYNC_PAGE)
@@ -334,7 +353,7 @@ class PresenceRelay:
                     "action": SYNC,
                     "channel": channel,
                     "channelSerial": f"{sync_id}:{cursor}",
-                    "presence": [dict(message) for message in page],
+                    "presence": [dict(member) for member in page],
                 }
             )
 

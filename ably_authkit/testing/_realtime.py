@@ -533,6 +533,8 @@ class Realtime:
             self._publish(connection, message)
         elif action == PRESENCE:
             self.presence.on_presence(connection, message)
+        elif action == SYNC:
+            self.presence.on_sync_request(connection, message)
         elif action == AUTH:
             self._reauthorize(connection, message)
         elif action == CLOSE:
