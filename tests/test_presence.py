@@ -733,3 +733,30 @@ def test_a_clients_sync_request_gets_the_set_again(emu: AblyEmulator, key: ApiKe
             await socket.send({"action": 7})
 
     run(scenario)
+
+
+def test_members_leave_when_the_emulator_stops() -> None:
+    """A stopped emulator keeps keys and messages for its next start, but its
+    connections are gone, and their members with them (fixtures stay)."""
+    with AblyEmulator() as emulator:
+        key = emulator.create_key()
+        app = emulator.create_app(
+            {"channels": [{"name": "fixed", "presence": [{"clientId": "bot"}]}]}
+        )
+
+        async def enter() -> None:
+            async with aiohttp.ClientSession() as session:
+                socket, _ = await connect(
+                    emulator,
+                    session,
+                    False,
+                    accessToken=jwt(emulator, key, {"fixed": ["presence"]}, "vic"),
+                )
+                await socket.attach("fixed")
+                assert code_of(await socket.presence("fixed", {"action": 2})) == (1,)
+                emulator.stop()
+
+        run(enter)
+        assert [m.client_id for m in emulator.present("fixed")] == ["bot"]
+        emulator.start()
+        assert [m.client_id for m in emulator.present("fixed", app_id=app["appId"])] == ["bot"]

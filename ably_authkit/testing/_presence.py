@@ -387,6 +387,19 @@ class PresenceRelay:
         self._leaving[connection.id] = (app_id, now + remain)
         self.check()
 
+    def on_stop(self, connections: list[_Connection]) -> None:
+        """The server is stopping: every connection's members leave now, those of
+        connections gone before too (a restarted emulator has no connections)."""
+        for connection in connections:
+            self._remain.pop(connection.id, None)
+            self._leave(connection.credential.key.app_id, connection.id, None)
+        for connection_id, (app_id, _) in sorted(self._leaving.items()):
+            self._leave(app_id, connection_id, None)
+        self._leaving.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def check(self) -> None:
         """Let the members of connections gone abruptly leave once their time has come
         (after ``emu.advance()`` too), and set the timer for the next."""

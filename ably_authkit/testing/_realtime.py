@@ -354,6 +354,7 @@ class Realtime:
         sockets = [connection.socket for connection in self._connections.values()]
         for connection in list(self._connections.values()):
             connection.close()
+        self.presence.on_stop(list(self._connections.values()))
         for socket in sockets:
             await socket.close(code=1001, message=b"emulator stopping")
         self._connections.clear()
