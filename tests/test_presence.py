@@ -590,18 +590,30 @@ def second_js() -> Iterator[AblyJsRealtime]:
     peer.close()
 
 
+@BINARY
 def test_ably_js_presence_matrix(
-    emu: AblyEmulator, key: ApiKey, realtime_js: AblyJsRealtime, second_js: AblyJsRealtime
+    emu: AblyEmulator,
+    key: ApiKey,
+    realtime_js: AblyJsRealtime,
+    second_js: AblyJsRealtime,
+    binary: bool,
 ) -> None:
-    """ably-js Realtime (msgpack, its default in Node) enters, updates and leaves; another
-    ably-js client gets the set and the events; entering without ``presence`` and
-    enterClient as another client are refused by the server (40160, 40012)."""
-    channel = f"{ROOM}:js"
+    """ably-js Realtime (msgpack, its default in Node, and JSON) enters, updates and
+    leaves; another ably-js client gets the set and the events; entering without
+    ``presence`` and enterClient as another client are refused by the server (40160,
+    40012)."""
+    channel = f"{ROOM}:js:{binary}"
     member = {channel: ["presence", "subscribe"]}
-    realtime_js.call("connect", options=js_options(emu, token=jwt(emu, key, member, "olga")))
+    realtime_js.call(
+        "connect",
+        options=js_options(emu, useBinaryProtocol=binary, token=jwt(emu, key, member, "olga")),
+    )
     realtime_js.call("presence", channel=channel, method="enter", data={"mood": "ok"})
     second_js.call(
-        "connect", options=js_options(emu, token=jwt(emu, key, {channel: ["subscribe"]}, "pat"))
+        "connect",
+        options=js_options(
+            emu, useBinaryProtocol=binary, token=jwt(emu, key, {channel: ["subscribe"]}, "pat")
+        ),
     )
     second_js.call("presenceSubscribe", channel=channel)
     olga = realtime_js.call("state")["id"]
