@@ -772,3 +772,27 @@ def test_members_leave_when_the_emulator_stops() -> None:
         assert [m.client_id for m in emulator.present("fixed")] == ["bot"]
         emulator.start()
         assert [m.client_id for m in emulator.present("fixed", app_id=app["appId"])] == ["bot"]
+
+
+def test_a_channel_holds_at_most_10000_members(emu: AblyEmulator, key: ApiKey) -> None:
+    """Choice: the 10001st member is refused with 91003/400 (ably-common 91003.md: Ably
+    limits the members of a channel); updates of members already there still go."""
+    channel = f"{ROOM}:crowd"
+    grant = {channel: ["presence"]}
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            server, _ = await connect(emu, session, False, accessToken=jwt(emu, key, grant, "*"))
+            await server.attach(channel)
+            crowd = [{"action": 2, "clientId": f"c{index}"} for index in range(10_001)]
+            assert code_of(await server.presence(channel, *crowd)) == (2, 91003, 400)
+            assert code_of(await server.presence(channel, *crowd[:10_000])) == (1,)
+            assert code_of(await server.presence(channel, crowd[-1])) == (2, 91003, 400)
+            update = {"action": 4, "clientId": "c0", "data": "still here"}
+            assert code_of(await server.presence(channel, update)) == (1,)
+            await server.send({"action": 7})
+            while (await server.receive())["action"] != 8:
+                pass  # its own presence events first, then CLOSED
+
+    run(scenario)
+    assert emu.present(channel) == []

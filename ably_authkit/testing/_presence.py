@@ -295,8 +295,13 @@ class PresenceRelay:
                 for index, item in enumerate(items)
             ]
             state = self._channels.get((app_id, channel))
-            count = len(state.members) if state else 0
-            if count + len(entries) > MAX_MEMBERS:
+            present = state.members if state else {}
+            joining = {
+                f"{entry['connectionId']}:{entry['clientId']}"
+                for entry in entries
+                if entry["action"] != LEAVE
+            }.difference(present)
+            if joining and len(present) + len(joining) > MAX_MEMBERS:
                 raise ably_error(
                     91003,
                     400,
