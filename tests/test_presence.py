@@ -796,3 +796,34 @@ def test_a_channel_holds_at_most_10000_members(emu: AblyEmulator, key: ApiKey) -
 
     run(scenario)
     assert emu.present(channel) == []
+
+
+def test_binary_data_crosses_encodings(emu: AblyEmulator, key: ApiKey) -> None:
+    """Bytes entered over msgpack reach a JSON client as bytes (base64 on the wire,
+    RSL4), in the SYNC, in events and over REST."""
+    channel = f"{ROOM}:bytes"
+    grant = {channel: ["presence", "subscribe", "history"]}
+
+    async def scenario() -> None:
+        sender = realtime(emu, key, grant, "wes", True)
+        reader = realtime(emu, key, grant, "xia", False)
+        heard: list[object] = []
+        try:
+            await sender.channels.get(channel).presence.enter(b"\x00\xffraw")
+            got = await reader.channels.get(channel).presence.get()
+            assert [m.data for m in got] == [b"\x00\xffraw"]
+            await reader.channels.get(channel).presence.subscribe(lambda m: heard.append(m.data))
+            await sender.channels.get(channel).presence.update(b"\x01")
+            await until(lambda: heard, "the update")
+            assert heard == [b"\x01"]
+            client = rest(emu, key, grant, False)
+            try:
+                page = await client.channels.get(channel).presence.get()
+                assert [m.data for m in page.items] == [b"\x01"]
+            finally:
+                await client.close()
+        finally:
+            await sender.close()
+            await reader.close()
+
+    run(scenario)
