@@ -25,9 +25,20 @@ _APP_SPEC: dict[str, list[dict[str, str]]] = {"keys": [{}]}
 def rest_url(endpoint: str) -> str:
     """The REST base URL of ``endpoint``, by the specification's rules (REC1b): a URL as
     it is, a host over TLS, ``nonprod:ID`` at ``ID.realtime.ably-nonprod.net``, ``ID`` at
-    ``ID.realtime.ably.net``."""
+    ``ID.realtime.ably.net``. ``sandbox`` alone is refused: by those rules it is a
+    production routing policy, where ``nonprod:sandbox`` was surely meant."""
     from .rest import check_endpoint
 
+    if isinstance(endpoint, str) and endpoint.strip().lower() == "sandbox":
+        # Not mapped: "sandbox" is a production routing policy by the specification's
+        # rules, and an endpoint is never silently read as another.
+        raise InvalidParameterError(
+            f"ABLY_TEST_ENDPOINT={endpoint} names the production routing policy "
+            f"{endpoint!r} (https://{endpoint}.realtime.ably.net, spec REC1b4), not Ably's "
+            "sandbox, which is the non-production policy: set ABLY_TEST_ENDPOINT=nonprod:sandbox "
+            "(as ably-js's test suite does)",
+            field="ABLY_TEST_ENDPOINT",
+        )
     options = check_endpoint(endpoint)
     host = str(options["endpoint"])
     if "://" in endpoint:

@@ -552,6 +552,17 @@ _ESCAPE_SAFE = "!'()"
 _PLAIN_SEGMENT = dict.fromkeys(
     map(ord, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-" + _ESCAPE_SAFE)
 )
+#: The longest segment :func:`resource_segment` returns, in characters. Ably sets no limit
+#: on channel names but advises under 2048 characters (docs, "Channels"), and a JWT must
+#: stay under 8 KiB; an id longer than this is someone's attack or mistake, not a user.
+MAX_SEGMENT_LENGTH = 256
+#: Characters refused as they are (escape=True encodes them): C0 and C1 controls, DEL, and
+#: the Unicode line and paragraph separators, which JavaScript reads as line breaks.
+_INVISIBLE = frozenset(
+    [chr(code) for code in range(0x20)]
+    + [chr(code) for code in range(0x7F, 0xA0)]
+    + ["\u2028", "\u2029"]
+)
 
 
 def resource_segment(value: str, *, escape: bool = False) -> str:
@@ -572,21 +583,33 @@ def resource_segment(value: str, *, escape: bool = False) -> str:
     ``encodeURIComponent(value).replace(/\\*/g, "%2A")`` does (so a browser client can
     compute the same channel name); the encoding is one-to-one, so two different values
     never share a segment.
+
+    Also refused as they are: a control character (NUL, tab, ...: invisible in a channel
+    name, and cut short by C code), ``%`` (so a value taken as it is never equals another
+    value's escaped form: ``"%2A"`` would be ``"*"`` escaped), and a segment over
+    :data:`MAX_SEGMENT_LENGTH` (256) characters, escaped or not. Nothing is normalised:
+    ``"é"`` composed and decomposed are two segments, as they are two channel names to
+    Ably; normalise ids where your users are stored, if they are the same user there.
     """
     if not isinstance(value, str):
         raise CapabilityTypeError(
             f"a resource segment must be a str (a user id, a room id), not {type(value).__name__}",
             field="capability",
         )
-    if value and not value.translate(_PLAIN_SEGMENT):
+    if 0 < len(value) <= MAX_SEGMENT_LENGTH and not value.translate(_PLAIN_SEGMENT):
         return value
     if escape and value and _encodes(value):
         from urllib.parse import quote
 
-        return quote(value, safe=_ESCAPE_SAFE)
+        escaped = quote(value, safe=_ESCAPE_SAFE)
+        if len(escaped) > MAX_SEGMENT_LENGTH:
+            _refuse_long(len(escaped), " escaped")
+        return escaped
     problem = None
     if not value:
         problem = "it is empty"
+    elif len(value) > MAX_SEGMENT_LENGTH:
+        _refuse_long(len(value), "")
     elif "*" in value:
         problem = "it holds '*', a wildcard"
     elif ":" in value:
@@ -597,14 +620,30 @@ def resource_segment(value: str, *, escape: bool = False) -> str:
         problem = "it holds a line break, which channel names may not"
     elif not _encodes(value):
         problem = "it holds an unpaired surrogate, which cannot be sent as UTF-8"
+    elif not _INVISIBLE.isdisjoint(value):
+        problem = "it holds a control character (such as NUL or a tab), invisible in a name"
+    elif "%" in value:
+        problem = (
+            "it holds '%', so it could equal another value's escaped form (escape=True "
+            "writes '*' as %2A)"
+        )
     if problem is not None:
         _refuse_segment(problem)
     return value
 
 
+def _refuse_long(length: int, how: str) -> NoReturn:
+    raise InvalidCapabilityError(
+        f"that value is {length} characters long{how}, and a resource segment may have "
+        f"{MAX_SEGMENT_LENGTH} at most: an id that long is no user's or room's (and would "
+        "make a JWT too large for an HTTP header); refuse it",
+        field="capability",
+    )
+
+
 def _refuse_segment(problem: str) -> NoReturn:
     raise InvalidCapabilityError(
-        f"that value cannot be put in a resource name as it is: {problem}, so it would name "
-        "other channels than its own. Refuse it, or pass escape=True to percent-encode it",
+        f"that value cannot be put in a resource name as it is: {problem}; it could name "
+        "another channel than its own. Refuse it, or pass escape=True to percent-encode it",
         field="capability",
     )

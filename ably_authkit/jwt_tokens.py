@@ -411,6 +411,12 @@ def verify_jwt(
             f"the token is {len(token)} characters long, over the {MAX_VERIFIED_JWT_BYTES} "
             "that Ably clients carry (ably-js refuses longer ones); it is not an Ably JWT"
         )
+    if not token.isascii():
+        # Checked before anything is read: the signing input is the token's ASCII text.
+        raise MalformedTokenError(
+            "the token holds a character outside ASCII, so it is not a JWT (three base64url "
+            "parts joined by '.'); it was mangled on its way here"
+        )
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedTokenError(
@@ -424,6 +430,15 @@ def verify_jwt(
         raise MalformedTokenError(
             f"the JWT is signed with {algorithm!r}; Ably accepts HS256 only, signed with the "
             "API key's secret"
+        )
+    if "crit" in header:
+        # RFC 7515 section 4.1.11: a verifier must refuse a JWS whose critical extensions
+        # it does not understand; Ably JWTs use none, and this verifier knows none.
+        raise MalformedTokenError(
+            f"the JWT's header lists critical extensions (crit {_shown(header['crit'])}), "
+            "which this verifier does not implement, so it must refuse the JWT (RFC 7515 "
+            "section 4.1.11); an Ably JWT has no crit header",
+            field="crit",
         )
     if "kid" not in header:
         raise MalformedTokenError(
@@ -443,13 +458,20 @@ def verify_jwt(
     return _claims(payload, api_key, moment, margin)
 
 
+def _shown(value: object) -> str:
+    """A header value for a message: JSON text, cut short."""
+    from ._json import show_json
+
+    return show_json(value)
+
+
 def _canonical_bytes(part: str, what: str) -> bytes:
     """A JWT part decoded, if it is canonical unpadded base64url (RFC 7515 section 2):
     ``=`` padding, characters outside the alphabet and non-zero unused trailing bits are
     refused, so that one token has exactly one spelling."""
     try:
         raw = b64url_decode(part)
-    except (ValueError, UnicodeEncodeError):
+    except ValueError:  # UnicodeEncodeError among them
         raw = None
     if raw is None or b64url_encode(raw) != part.encode("ascii"):
         raise MalformedTokenError(

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt as pyjwt
 import pytest
 
@@ -617,7 +618,35 @@ def test_emulator_command_prints_a_usable_key_and_stops_cleanly() -> None:
         _stop(process)
 
 
-def test_demo_command_serves_the_fastapi_example() -> None:
+def test_emulator_command_takes_the_web_pages_named_with_allow_origin() -> None:
+    process = _start("emulator", "--port", "0", "--allow-origin", "https://staging.example.com")
+    try:
+        lines = _read_until(process, "export ")
+        settings = dict(item.split("=", 1) for item in lines[-1].split()[1:])
+        url = f"http://{settings['ABLY_EMULATOR_HOST']}/time"
+        named = httpx.get(url, headers={"Origin": "https://staging.example.com"}, timeout=10)
+        assert named.status_code == 200
+        assert named.headers["Access-Control-Allow-Origin"] == "https://staging.example.com"
+        other = httpx.get(url, headers={"Origin": "https://a-site.example"}, timeout=10)
+        assert (other.status_code, other.json()["error"]["code"]) == (403, 40300)
+    finally:
+        _stop(process)
+
+
+def test_emulator_command_refuses_an_allow_origin_that_is_no_origin() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ably_authkit", "emulator", "--port", "0", "--allow-origin", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == EXIT_USAGE
+    assert "--allow-origin: 'x' is not an origin such as 'https://app.example.com'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_demo_command_serves_the_demo_app() -> None:
     process = _start("demo", "--port", "0")
     try:
         lines = _read_until(process, "Demo app: ")
@@ -625,15 +654,20 @@ def test_demo_command_serves_the_fastapi_example() -> None:
         # The page's client asks for 60 s credentials: a renewal within a minute.
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?ttl=60s", url), url
         base = url.split("?")[0]
-        banner = "".join(_read_until(process, "ably-python: "))
+        banner = "".join(_read_until(process, "Read the quick start"))
         assert "Credentials come from a LOCAL ABLY EMULATOR" in banner
         assert f'"authUrl": "{base}auth/jwt"' in banner
         assert f"auth_url='{base}auth/token-request'" in banner
+        # It ends with what to do next: the page, the tests and the quick start (a checkout).
+        assert f"1. Open {url} in a browser: as alice," in banner
+        assert "2. Run the tests (what CI runs): scripts/check" in banner
+        assert banner.endswith("3. Read the quick start: docs/quickstart.md\n")
         with urllib.request.urlopen(url, timeout=10) as page:  # noqa: S310 (http://127.0.0.1)
             assert page.status == 200
             assert "text/html" in page.headers["Content-Type"]
             html = page.read().decode()
         assert "Credentials come from a LOCAL ABLY EMULATOR" in html
+        assert "Ably credentials for alice" in html  # the user of the banner's code
         assert '"clockUrl":"/emulator/advance"' in html
         request = urllib.request.Request(base + "auth/jwt", headers={"X-User-Id": "ann"})  # noqa: S310
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
@@ -672,19 +706,6 @@ def test_demo_command_refuses_a_ttl_it_cannot_show(
     code, out, err = run(capsys, "demo", "--port", "0", "--ttl", ttl)
     assert (code, out) == (EXIT_USAGE, "")
     assert words in err
-
-
-def test_demo_outside_a_checkout_says_so(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    # In process: an editable install puts the checkout on every interpreter's path.
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", [p for p in sys.path if p and Path(p).resolve() != ROOT])
-    for name in [name for name in sys.modules if name.split(".")[0] == "examples"]:
-        monkeypatch.delitem(sys.modules, name)
-    code, out, err = run(capsys, "demo", "--port", "0")
-    assert (code, out) == (EXIT_USAGE, "")
-    assert "runs from a checkout of the repository" in err
 
 
 # -- polish: malformed credentials, Ably's names, messages a shell user reads ------------
@@ -861,7 +882,7 @@ _SECRET_ARGUMENTS = [
 def test_a_key_shaped_argument_is_never_echoed(
     capsys: pytest.CaptureFixture[str], command: list[str], extra: list[str]
 ) -> None:
-    """Issue 12: argparse echoes what it does not recognise; a key in it is blanked."""
+    """argparse echoes what it does not recognise; a key in it is blanked."""
     code = main([*command, *extra])
     out, err = capsys.readouterr()
     assert code != EXIT_OK

@@ -41,9 +41,10 @@ README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 ERRORS_DOC = DOCS / "errors.md"
 
-#: The two commands README.md opens with (issue 2): run the main job, run the tests.
+#: The two commands README.md opens with: run the main job, run the tests.
 INSTALL_AND_DEMO = (
-    'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]" && .venv/bin/ably-authkit demo'
+    'python3 -m venv .venv && .venv/bin/pip install -q -e ".[emulator]" && '
+    ".venv/bin/ably-authkit demo"
 )
 TEST_COMMAND = "scripts/check"
 #: Fence languages whose blocks are run.

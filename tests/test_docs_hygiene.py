@@ -188,3 +188,39 @@ def test_the_extras_are_known() -> None:
     assert {"network", "emulator", "examples", "dev"} <= set(EXTRAS)
     assert EXTRAS["network"] <= EXTRAS["emulator"]  # the emulator brings the ably package
     assert all(EXTRAS[extra] <= EXTRAS["dev"] for extra in EXTRAS)
+
+
+#: The word "issue" followed by a number: a reader of the package has no tracker to look it up in.
+_TRACKER_NUMBER = re.compile(r"\b[Ii]ssues?[ #]*\d")
+_ROOT = README.parent
+
+
+def _readable_files() -> list[Path]:
+    """What a reader of the package or the repository reads: code, tests, docs, notes."""
+    found = [README, _ROOT / "CHANGELOG.md", *sorted(DOCS.rglob("*.md"))]
+    for folder in ("ably_authkit", "tests", "examples", "benchmarks", "scripts"):
+        found += sorted(
+            path
+            for path in (_ROOT / folder).rglob("*")
+            if path.is_file()
+            and path.suffix in {".py", ".md", ".js", ".html", ".css", ""}
+            and "node_modules" not in path.parts
+            and "__pycache__" not in path.parts
+            and path.name != "ably.min.js"
+        )
+    return found
+
+
+def test_work_is_named_by_behaviour_not_by_tracker_number() -> None:
+    found = [
+        f"{path.relative_to(_ROOT)}:{number}: {line.strip()}"
+        for path in _readable_files()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _TRACKER_NUMBER.search(line)
+    ]
+    found += [
+        f"{path.relative_to(_ROOT)}: the file name"
+        for path in _readable_files()
+        if re.search(r"issue_?\d", path.name)
+    ]
+    assert not found, "name the behaviour instead of the tracker number:\n" + "\n".join(found)

@@ -1,5 +1,5 @@
-"""The emulator answers as Ably's sandbox does where Ably's own SDK test suites check it
-(issue 11): each test drives real SDK clients (the ``ably`` package, ably-js under Node)
+"""The emulator answers as Ably's sandbox does where Ably's own SDK test suites check it:
+each test drives real SDK clients (the ``ably`` package, ably-js under Node)
 over real sockets, and names the SDK test or spec item it follows."""
 
 from __future__ import annotations

@@ -639,44 +639,7 @@ def test_the_endpoint_jwt_is_signed_on_the_clock_when_no_time_is_given(key: ApiK
     assert claims.ttl == timedelta(hours=1)
 
 
-# -- the demo page, from_env ---------------------------------------------------------------
-
-
-def test_demo_page_shows_and_explains_each_credential(ably_emulator: AblyEmulator) -> None:
-    key = ably_emulator.create_key()
-    with AuthEndpoint(key, endpoint=ably_emulator.url) as auth:
-        grant = Grant(client_id="<b>mallory</b>", capability={"chat:*": ["subscribe"]})
-        page = auth.demo_page(grant)
-        assert page.status == 200
-        assert page.content_type == "text/html; charset=utf-8"
-        assert page.header("Cache-Control") == "no-store"
-        html = page.text
-        assert "<b>mallory" not in html
-        assert "&lt;b&gt;mallory&lt;/b&gt;" in html
-        for mode in MODES:
-            assert f"/auth/{mode}</h2>" in html
-        assert "Ably JWT for key" in html
-        assert "TokenRequest for key" in html
-        assert "TokenDetails for key" in html
-        assert html.count("verified:    yes") == 2
-        assert key.secret not in html
-        assert f"&quot;port&quot;: {ably_emulator.port}" in html  # ably-js options
-        assert f"endpoint=&#x27;127.0.0.1:{ably_emulator.port}/&#x27;" in html  # ably-python
-        assert auth.demo_page(None).status == 401
-
-
-def test_async_demo_page(ably_emulator: AblyEmulator) -> None:
-    auth = AuthEndpoint(ably_emulator.create_key(), endpoint=ably_emulator.url)
-
-    async def main() -> AuthResponse:
-        try:
-            return await auth.ademo_page(ALICE, auth_path="/credentials")
-        finally:
-            await auth.aclose()
-
-    page = asyncio.run(main())
-    assert "/credentials/token</h2>" in page.text
-    assert "TokenDetails for key" in page.text
+# -- from_env ---------------------------------------------------------------------------------
 
 
 def test_from_env_with_a_key(key: ApiKey) -> None:

@@ -367,7 +367,7 @@ def test_claims_are_typed_and_frozen(key: ApiKey) -> None:
         claims.client_id = "me"  # type: ignore[misc]
 
 
-# --- strict encoding (issue 12) -----------------------------------------------------
+# --- strict encoding ----------------------------------------------------------------
 
 
 def sign_raw(header: str, claims: str, secret: str = SECRET) -> str:

@@ -1,7 +1,8 @@
 """What the library prints for a user to copy connects: each "connect a client" snippet of
-the examples' start-up banner, the demo page and the ``ably-authkit emulator`` banner is
-run as printed, by ably-js under Node and by the `ably` package's AblyRealtime, and must
-reach CONNECTED with the identity the app grants."""
+the examples' start-up banner, ``ably-authkit demo``'s banner and page, and the
+``ably-authkit emulator`` banner is run as printed, by ably-js under Node and by the
+`ably` package's AblyRealtime, and must reach CONNECTED with the identity the app grants
+(the demo's banner: the user its page shows)."""
 
 from __future__ import annotations
 
@@ -170,12 +171,48 @@ def test_the_example_banner_snippets_connect(example: tuple[str, list[str]], sdk
     assert outcome == {"state": "connected", "clientId": "alice"}
 
 
+@pytest.fixture(scope="module")
+def demo() -> Iterator[tuple[str, list[str]]]:
+    """``ably-authkit demo --port 0`` as a user runs it: its base URL and banner."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ably_authkit", "demo", "--port", "0"],
+        cwd=ROOT,
+        env=user_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = read_until(process, "Read the quick start")
+        assert lines[0].startswith("Demo app: http://"), lines
+        yield lines[0].split()[2].split("?")[0].rstrip("/"), lines
+    finally:
+        stop(process)
+
+
+def page_of(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as page:  # noqa: S310 (loopback)
+        return str(page.read().decode("utf-8"))
+
+
 @pytest.mark.parametrize("sdk", ["ably-js", "ably-python"])
-def test_the_demo_page_snippets_connect(example: tuple[str, list[str]], sdk: str) -> None:
-    url, _ = example
-    with urllib.request.urlopen(f"{url}/?user=bob", timeout=10) as page:  # noqa: S310 (loopback)
-        text = page.read().decode("utf-8")
-    shown = dict(re.findall(r"<pre class=connect data-sdk=([\w-]+)>(.*?)</pre>", text))
+def test_the_demo_banner_snippets_connect_as_the_page_s_user(
+    demo: tuple[str, list[str]], sdk: str
+) -> None:
+    url, lines = demo
+    shown = re.search(r"<h1>Ably credentials for (.+?)</h1>", page_of(f"{url}/"))
+    assert shown is not None
+    code = snippets(lines)[sdk]
+    outcome = run_js(code) if sdk == "ably-js" else run_python(code)
+    assert outcome == {"state": "connected", "clientId": shown[1]}
+
+
+@pytest.mark.parametrize("sdk", ["ably-js", "ably-python"])
+def test_the_demo_page_snippets_connect(demo: tuple[str, list[str]], sdk: str) -> None:
+    url, _ = demo
+    shown = dict(
+        re.findall(r"<pre class=connect data-sdk=([\w-]+)>(.*?)</pre>", page_of(f"{url}/?user=bob"))
+    )
     code = html.unescape(shown[sdk])
     assert "<this server>" not in code
     outcome = run_js(code) if sdk == "ably-js" else run_python(code)

@@ -4,10 +4,10 @@ The site is built once, as a reader would build it (``mkdocs build --strict``: a
 warning, such as a docstring whose ``Args:`` names a parameter the function lacks, a page
 left out of the nav or a broken link, aborts the build). Then every public name must have
 its entry in the generated HTML: everything in ``ably_authkit.__all__``, the names of
-``ably_authkit.endpoint.__all__`` and ``AblyEmulator``; and the signature shown for each
-function, class and public method must list every one of its parameters. A name dropped
-from the reference, or a parameter added to a function but hidden from its page, fails
-here.
+``ably_authkit.endpoint.__all__`` and ``ably_authkit.demo.__all__``, and ``AblyEmulator``;
+and the signature shown for each function, class and public method must list every one of
+its parameters. A name dropped from the reference, or a parameter added to a function but
+hidden from its page, fails here.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 import ably_authkit
+import ably_authkit.demo
 import ably_authkit.endpoint
 from ably_authkit.testing.emulator import AblyEmulator
 
@@ -37,6 +38,10 @@ PUBLIC: dict[str, object] = {
     **{
         f"ably_authkit.endpoint.{name}": getattr(ably_authkit.endpoint, name)
         for name in ably_authkit.endpoint.__all__
+    },
+    **{
+        f"ably_authkit.demo.{name}": getattr(ably_authkit.demo, name)
+        for name in ably_authkit.demo.__all__
     },
     "ably_authkit.testing.AblyEmulator": AblyEmulator,
 }

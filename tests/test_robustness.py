@@ -211,7 +211,7 @@ def test_a_naive_now_is_an_error_not_a_crash() -> None:
         mint_jwt(KEY_TEXT, capability={"*": ["*"]}, now=datetime(2026, 1, 1))
 
 
-# -- everything reachable from an error, the CLI's output (issue 12) ------------------------
+# -- everything reachable from an error, the CLI's output -----------------------------------
 
 
 def reachable_text(value: object, depth: int = 0, seen: set[int] | None = None) -> list[str]:

@@ -121,3 +121,65 @@ def test_escape_is_what_a_browser_computes() -> None:
         cwd=Path(__file__).parent,
     )
     assert json.loads(answer.stdout) == [resource_segment(v, escape=True) for v in values]
+
+
+# -- what is refused as it is, and why -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("a\x00b", "control character"),
+        ("a\tb", "control character"),
+        ("a\x7fb", "control character"),
+        ("a\x85b", "control character"),
+        ("a\u2028b", "control character"),
+        ("%2A", "'%'"),
+        ("50%", "'%'"),
+    ],
+)
+def test_invisible_characters_and_percent_are_refused_as_they_are(value: str, words: str) -> None:
+    with pytest.raises(InvalidCapabilityError, match=re.escape(words)):
+        resource_segment(value)
+    escaped = resource_segment(value, escape=True)  # and escaped, they are plain text
+    assert escaped.isascii() and escaped.isprintable()
+
+
+@given(raw=hostile_ids, other=hostile_ids)
+def test_a_raw_segment_never_equals_another_values_escaped_one(raw: str, other: str) -> None:
+    """An app that escapes ids in one place and takes them as they are in another still
+    gives two users two channels: the raw '%2A' was the escaped '*'."""
+    try:
+        taken = resource_segment(raw)
+        escaped = resource_segment(other, escape=True)
+    except InvalidCapabilityError:
+        return
+    if raw != other:
+        assert taken != escaped
+    assert resource_segment("*", escape=True) == "%2A"
+    with pytest.raises(InvalidCapabilityError):
+        resource_segment("%2A")
+
+
+def test_a_segment_is_at_most_256_characters_escaped_or_not() -> None:
+    from ably_authkit.capability import MAX_SEGMENT_LENGTH
+
+    assert MAX_SEGMENT_LENGTH == 256
+    longest = "u" * 256
+    assert resource_segment(longest) == longest
+    assert resource_segment(longest, escape=True) == longest
+    for value, escape in (("u" * 257, False), ("u" * 257, True), ("é" * 43, True)):
+        with pytest.raises(InvalidCapabilityError, match="256 at most") as caught:
+            resource_segment(value, escape=escape)
+        assert value not in str(caught.value)
+    assert resource_segment("é" * 42, escape=True) == "%C3%A9" * 42  # 252 characters
+    # A hostile id of a megabyte is refused at once, never turned into an 8 KiB JWT.
+    with pytest.raises(InvalidCapabilityError):
+        resource_segment("a" * 2**20)
+
+
+def test_nothing_is_normalised_as_ably_compares_channel_names_as_they_are() -> None:
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    assert resource_segment(composed) == composed
+    assert resource_segment(decomposed) == decomposed
+    assert resource_segment(composed, escape=True) != resource_segment(decomposed, escape=True)

@@ -36,15 +36,15 @@ One concern per module, in the order a request meets them:
   configuration (:meth:`AuthEndpoint.from_env`, :meth:`AuthEndpoint.describe`);
 - ``responses.py``: :class:`AuthResponse` and the Ably-shaped errors;
 - ``wsgi.py`` and ``asgi.py``: a framework's request object read for
-  :meth:`AuthEndpoint.respond_wsgi` and :meth:`AuthEndpoint.respond_asgi`;
-- ``demo.py`` and ``templates/``: the demo page.
+  :meth:`AuthEndpoint.respond_wsgi` and :meth:`AuthEndpoint.respond_asgi`.
+
+The demo page (``ably-authkit demo``) is :mod:`ably_authkit.demo`, which uses this package.
 """
 
 from __future__ import annotations
 
 from .auth_endpoint import EMULATOR_HOST_ENV as EMULATOR_HOST_ENV
 from .auth_endpoint import AuthEndpoint as AuthEndpoint
-from .demo import ably_js_response as ably_js_response
 from .grant import ANY_CLIENT_ID as ANY_CLIENT_ID
 from .grant import Grant as Grant
 from .params import MODES as MODES
@@ -58,6 +58,5 @@ __all__ = [
     "AuthEndpoint",
     "AuthResponse",
     "Grant",
-    "ably_js_response",
     "error_response",
 ]

@@ -1,10 +1,11 @@
 """Reading an ASGI request through Starlette's ``Request`` (FastAPI, Starlette): the method,
-the raw query string bytes and the content type from its scope, and the body only for a
-POST. Starlette is not imported here: the request object brings everything.
+the raw query string bytes, the content type and the declared length from its scope, then,
+once they pass, the body of a POST, read as a stream and never past the endpoint's limit.
+Starlette is not imported here: the request object brings everything.
 
 :meth:`AuthEndpoint.respond_asgi <ably_authkit.endpoint.AuthEndpoint.respond_asgi>`
-awaits :func:`read_request`, then answers as
-:meth:`~ably_authkit.endpoint.AuthEndpoint.arespond`.
+takes :func:`request_head`, checks what it can without the body, awaits :func:`read_body`,
+then answers as :meth:`~ably_authkit.endpoint.AuthEndpoint.arespond`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-__all__ = ["read_request"]
+__all__ = ["read_body", "request_head"]
 
 
-async def read_request(request: Request) -> tuple[str, bytes, bytes, str]:
-    """``(method, query, body, content_type)`` of a Starlette or FastAPI ``Request``; the
-    body is awaited only for a POST (the one method whose body holds token params)."""
+def request_head(request: Request) -> tuple[str, bytes, str, int | None]:
+    """``(method, query, content_type, declared_length)`` of a Starlette or FastAPI
+    ``Request``, from its scope alone: nothing of the body is read. ``declared_length`` is
+    the Content-Length, or ``None`` when there is none (a chunked body)."""
     scope = getattr(request, "scope", None)
     if not isinstance(scope, abc.Mapping) or scope.get("type") != "http":
         raise ParameterTypeError(
@@ -36,6 +38,29 @@ async def read_request(request: Request) -> tuple[str, bytes, bytes, str]:
     query = scope.get("query_string") or b""
     if not isinstance(query, bytes):
         raise ParameterTypeError("the request's query_string must be bytes", field="request")
-    content_type = request.headers.get("content-type") or ""
-    body = await request.body() if method.upper() == "POST" else b""
-    return method, query, body, content_type
+    headers = request.headers
+    content_type = headers.get("content-type") or ""
+    return method, query, content_type, declared_length(headers.get("content-length"))
+
+
+def declared_length(text: str | None) -> int | None:
+    """A Content-Length header's value, or ``None`` when it is absent or not a number."""
+    if text is None:
+        return None
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, read from the request's stream until it ends or passes ``limit`` bytes:
+    at most ``limit`` + 1 bytes are returned (one more than the limit tells that it is over),
+    and the rest is never read."""
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    body = b"".join(chunks)
+    return body[: limit + 1]

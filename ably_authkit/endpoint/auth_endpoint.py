@@ -2,7 +2,7 @@
 (``token``) the credential for a :class:`~.grant.Grant`, and is configured from the
 environment (:meth:`AuthEndpoint.from_env`). It reads requests through :mod:`.params` and
 :mod:`.narrowing`, answers with :mod:`.responses`, and leaves each framework's request
-object to :mod:`.wsgi` and :mod:`.asgi` and the demo page to :mod:`.demo`.
+object to :mod:`.wsgi` and :mod:`.asgi`.
 
 Nothing heavy is imported until it is used: the ``token`` mode loads the ``ably``
 package (the ``network`` extra; without it, :class:`~ably_authkit.MissingExtraError`) on
@@ -28,10 +28,18 @@ from ably_authkit.jwt_tokens import _mint_granted, mint_jwt
 from ably_authkit.keys import KEYS_ENV, ApiKey, KeyRing, as_keys
 from ably_authkit.token_requests import create_token_request
 
-from .asgi import read_request
+from .asgi import read_body, request_head
 from .grant import Grant
 from .narrowing import _Issue, _narrowed
-from .params import _NOTHING_ASKED, MODES, _asked, _check_method, _check_mode, _request_params
+from .params import (
+    _MAX_BODY,
+    _NOTHING_ASKED,
+    _asked,
+    _check_body_head,
+    _check_method,
+    _check_mode,
+    _request_params,
+)
 from .responses import (
     _JSON,
     _JWT,
@@ -44,7 +52,7 @@ from .responses import (
     _server_error,
     error_response,
 )
-from .wsgi import read_environ
+from .wsgi import environ_head
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,6 +114,38 @@ def _emulator_url(host: str, variable: str) -> str:
     return url
 
 
+def _check_head(mode: str, grant: Grant | None, method: str) -> tuple[str, str, Grant]:
+    """The mode, the method and the grant, checked before anything of the body is read:
+    a request nobody is signed in for is answered 401 unread."""
+    mode = _check_mode(mode)
+    method = _check_method(method)
+    if grant is None:
+        raise _refuse(
+            401,
+            40100,
+            "no signed-in user: this server hands Ably credentials only to its own users",
+        )
+    if not isinstance(grant, Grant):
+        raise ParameterTypeError(
+            f"grant must be a Grant or None, not {type(grant).__name__}", field="grant"
+        )
+    return mode, method, grant
+
+
+def _refusal_before_body(
+    mode: str, grant: Grant | None, method: str, content_type: str, declared: int | None
+) -> AuthResponse | None:
+    """The answer that the request line and headers alone give (a wrong mode or method, no
+    grant, a body of another type or declared over the limit), or ``None`` to read on."""
+    try:
+        mode, method, grant = _check_head(mode, grant, method)
+        if method == "POST":
+            _check_body_head(content_type, declared)
+    except _Refusal as refusal:
+        return refusal.response
+    return None
+
+
 class AuthEndpoint:
     """Answers an Ably client's authUrl requests for one API key.
 
@@ -114,8 +154,9 @@ class AuthEndpoint:
     Args:
         key: the API key that signs every credential (an :class:`~ably_authkit.ApiKey`
             or its text), or a :class:`~ably_authkit.KeyRing`, whose signer signs and whose
-            keys all verify (:meth:`explain_response`); :meth:`use_keys` swaps it while
-            serving, to rotate keys (docs/rotation.md). Secrets never leave the server.
+            keys all verify (:attr:`keys`, for :func:`~ably_authkit.explain`);
+            :meth:`use_keys` swaps it while serving, to rotate keys (docs/rotation.md).
+            Secrets never leave the server.
         endpoint: where the ``token`` mode exchanges TokenRequests, and where
             :meth:`client_options` sends clients: an Ably routing policy (``"main"``,
             ``"nonprod:sandbox"``), a host, or a URL such as ``"http://127.0.0.1:8123"``
@@ -372,18 +413,7 @@ class AuthEndpoint:
     ) -> AuthResponse | Grant | _Issue:
         """The answer, except in ``token`` mode: then what to ask Ably for."""
         try:
-            mode = _check_mode(mode)
-            method = _check_method(method)
-            if grant is None:
-                raise _refuse(
-                    401,
-                    40100,
-                    "no signed-in user: this server hands Ably credentials only to its own users",
-                )
-            if not isinstance(grant, Grant):
-                raise ParameterTypeError(
-                    f"grant must be a Grant or None, not {type(grant).__name__}", field="grant"
-                )
+            mode, method, grant = _check_head(mode, grant, method)
             params = _request_params(method, query, body, content_type)
             issue = _narrowed(grant, _asked(params) if params else _NOTHING_ASKED)
         except _Refusal as refusal:
@@ -539,10 +569,29 @@ class AuthEndpoint:
 
         ``body`` is the request body, or better a function that returns it, such as
         Flask's ``request.get_data``: it is called only for a POST, the one method whose
-        body holds token params, so a GET does not pay for reading one. Let the framework
-        read it (not ``wsgi.input`` directly): it knows whether the body was read already.
+        body holds token params, and only once the mode, the method, the grant (``None``:
+        401), the Content-Type and the Content-Length (over 64 KiB: 413) have passed, so
+        nothing is read for a request that is refused anyway. A POST whose body comes
+        without a Content-Length (chunked) is answered 411 without calling it, as the
+        framework would read such a body whole. Let the framework read it (not
+        ``wsgi.input`` directly): it knows whether the body was read already.
         """
-        method, query, body, content_type = read_environ(environ, body)
+        method, query, content_type, declared, chunked = environ_head(environ)
+        refusal = _refusal_before_body(mode, grant, method, content_type, declared)
+        if refusal is not None:
+            return refusal
+        if callable(body):
+            if method.upper() != "POST":
+                body = b""
+            elif chunked:
+                return error_response(
+                    411,
+                    40000,
+                    "send the token params with a Content-Length (as Ably clients do), not as "
+                    "a chunked body",
+                )
+            else:
+                body = body()
         return self.respond(
             mode,
             grant,
@@ -563,9 +612,12 @@ class AuthEndpoint:
     ) -> AuthResponse:
         """:meth:`arespond` for Starlette and FastAPI: the method, query string and content
         type are read from ``request`` (a ``starlette.requests.Request``, which FastAPI
-        hands to a route that asks for one), and its body is awaited only for a POST, the
-        one method whose body holds token params. Starlette is not imported by this
-        library: the request brings everything.
+        hands to a route that asks for one). Its body is read only for a POST, the one
+        method whose body holds token params, and only once the mode, the method, the
+        grant (``None``: 401), the Content-Type and the Content-Length (over 64 KiB: 413)
+        have passed; then it is read from the request's stream, never past the limit, so
+        a large or endless body costs no more than 64 KiB of memory. Starlette is not
+        imported by this library: the request brings everything.
 
         Example, a whole FastAPI route::
 
@@ -575,7 +627,11 @@ class AuthEndpoint:
                 return Response(answer.body, status_code=answer.status,
                                 headers=dict(answer.headers))
         """
-        method, query, body, content_type = await read_request(request)
+        method, query, content_type, declared = request_head(request)
+        refusal = _refusal_before_body(mode, grant, method, content_type, declared)
+        if refusal is not None:
+            return refusal
+        body = await read_body(request, _MAX_BODY) if method.upper() == "POST" else b""
         return await self.arespond(
             mode,
             grant,
@@ -584,124 +640,6 @@ class AuthEndpoint:
             body=body,
             content_type=content_type,
             now=now,
-        )
-
-    # -- the demo page (its rendering is in .demo, its markup in templates/) ---------------
-
-    def explain_response(
-        self, credential: str | bytes, *, now: datetime | None = None
-    ) -> AuthResponse:
-        """:func:`~ably_authkit.explain` of ``credential`` (a JWT, TokenRequest or
-        TokenDetails JSON, or an Ably token), verified with this endpoint's key where it
-        can be, as ``text/plain``; 400 with an Ably error when it cannot be read.
-
-        For the demo page's live panel (``explain_url``), which posts the credential its
-        client holds. It says whether a credential is genuine; it never shows the secret.
-        """
-        from .demo import explain_response
-
-        return explain_response(self._keys, credential, self._now(now))
-
-    def clock_response(self, seconds: str | None) -> AuthResponse:
-        """Move the clock of this endpoint's own emulator (:attr:`emulator`, as
-        ``--emulator`` and ``ably-authkit demo`` start it) forward by ``seconds``, the
-        text of the request's ``?seconds=`` (whole seconds, 1 to 86400): ``{"now": ms}``,
-        the emulator's new time; 400 with an Ably error for any other value; 404 when the
-        endpoint has no emulator of its own.
-
-        For the demo page's clock button (``clock_url``): serve it at
-        ``POST /emulator/advance``. DEMO ONLY: anyone who can reach it moves the clock
-        every credential of that emulator is checked against.
-        """
-        from .demo import clock_response
-
-        return clock_response(self._emulator, seconds)
-
-    def demo_page(
-        self,
-        grant: Grant | None,
-        *,
-        auth_path: str = "/auth",
-        user_header: str = "X-User-Id",
-        now: datetime | None = None,
-        ably_js_url: str | None = None,
-        explain_url: str | None = None,
-        page_url: str | None = None,
-        clock_url: str | None = None,
-    ) -> AuthResponse:
-        """An HTML page showing, for ``grant``'s user, the answer of each mode and
-        :func:`~ably_authkit.explain` of each credential, plus the client settings, and
-        where the credentials come from (saying so plainly when it is a local emulator).
-
-        With ``ably_js_url`` (where the app serves :func:`ably_js_response`, e.g.
-        ``"/ably.js"``; ably-js ships with this package), the page also holds a live
-        panel: ably-js connects through ``auth_path`` + the mode chosen on the page
-        (``jwt``, ``token-request`` or ``token``) to where :meth:`client_options` points,
-        asking for the lifetime chosen there (the ``ttl`` token param, which narrows the
-        grant's; the page's ``?ttl=60s``). It draws a timeline of each credential from
-        issue to expiry, each call of the authUrl, each renewal and each disconnection
-        with its Ably code; it publishes to ``chat:lobby`` and, beside it, to a channel
-        outside the grant, to show Ably's refusal (40160). With ``explain_url`` (where the
-        app answers a POSTed credential with :meth:`explain_response`), the current
-        credential is shown through ``explain()``. With ``clock_url`` (where the app moves
-        its local emulator's clock: ``POST clock_url?seconds=N`` answering
-        ``{"now": ms}``), a button skips to just before the next renewal. ``page_url`` is
-        the app's own URL (e.g. ``http://127.0.0.1:8000``): with it, the "Connect a
-        client" code names the real authUrl, ready to run.
-
-        For demos and local development: it shows the user's credentials on the page.
-        """
-        from .demo import render_page
-
-        answers = {}
-        if grant is not None:
-            answers = {mode: self.respond(mode, grant, now=now) for mode in MODES}
-        return render_page(
-            self,
-            grant,
-            answers,
-            auth_path,
-            user_header,
-            self._now(now),
-            {
-                "ably_js_url": ably_js_url,
-                "explain_url": explain_url,
-                "page_url": page_url,
-                "clock_url": clock_url,
-            },
-        )
-
-    async def ademo_page(
-        self,
-        grant: Grant | None,
-        *,
-        auth_path: str = "/auth",
-        user_header: str = "X-User-Id",
-        now: datetime | None = None,
-        ably_js_url: str | None = None,
-        explain_url: str | None = None,
-        page_url: str | None = None,
-        clock_url: str | None = None,
-    ) -> AuthResponse:
-        """:meth:`demo_page` for asyncio apps."""
-        from .demo import render_page
-
-        answers = {}
-        if grant is not None:
-            answers = {mode: await self.arespond(mode, grant, now=now) for mode in MODES}
-        return render_page(
-            self,
-            grant,
-            answers,
-            auth_path,
-            user_header,
-            self._now(now),
-            {
-                "ably_js_url": ably_js_url,
-                "explain_url": explain_url,
-                "page_url": page_url,
-                "clock_url": clock_url,
-            },
         )
 
     # -- lifetime ----------------------------------------------------------------------------

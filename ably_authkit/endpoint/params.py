@@ -111,14 +111,7 @@ def _request_params(
                 )
             params[name] = value
     if method == "POST" and body:
-        media_type = content_type.partition(";")[0].strip().lower()
-        if media_type != _FORM:
-            raise _refuse(
-                415,
-                40000,
-                f"send token params as {_FORM} (as Ably clients do), not "
-                f"{media_type or 'a body without a Content-Type'}",
-            )
+        _check_form(content_type)
         if len(body) > _MAX_BODY:
             raise _refuse(413, 40000, f"the body is over {_MAX_BODY} bytes")
         try:
@@ -127,6 +120,27 @@ def _request_params(
             raise _refuse(400, 40000, "the form body is not UTF-8") from None
         params.update(_pairs(text, "form body"))
     return params
+
+
+def _check_body_head(content_type: str, declared: int | None) -> None:
+    """What the headers of a POST refuse before its body is read: a Content-Length over
+    the limit (413), a body declared in another type than a form (415)."""
+    if not declared:
+        return
+    _check_form(content_type)
+    if declared > _MAX_BODY:
+        raise _refuse(413, 40000, f"the body is over {_MAX_BODY} bytes")
+
+
+def _check_form(content_type: str) -> None:
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type != _FORM:
+        raise _refuse(
+            415,
+            40000,
+            f"send token params as {_FORM} (as Ably clients do), not "
+            f"{media_type or 'a body without a Content-Type'}",
+        )
 
 
 class _Asked(Frozen):

@@ -124,12 +124,35 @@ def _ok(content_type: str, body: bytes) -> AuthResponse:
     return answer
 
 
+#: Where the endpoint says what the client is not told: a grant the key cannot issue, why
+#: Ably could not be reached. Standard :mod:`logging`; the app configures its handlers.
+LOGGER_NAME = "ably_authkit.endpoint"
+
+
 def _server_error(error: AuthKitError) -> AuthResponse:
-    """The key cannot issue what the app granted (its capability, a revocable key's 1 h)."""
+    """The key cannot issue what the app granted (its capability, a revocable key's 1 h, a
+    JWT over 8 KiB): the app's mistake, so the cause goes to this server's log, and the
+    client gets Ably's code and no more (the key's capability is none of its business).
+
+    500, not 403: ably-js and the ``ably`` package fail a connection for good on a 403 from
+    the authUrl, even one that still holds a valid token (spec RSA4d, RSA4d1), while on
+    another failure a connected client stays connected (RSA4c3) and a connecting one
+    retries with backoff (RSA4c2), so the clients recover on their own once the server
+    is fixed."""
+    import logging
+
+    code = error.code or 50000
+    logging.getLogger(LOGGER_NAME).error(
+        "authUrl: this server's key cannot issue the credential the app grants "
+        "(Ably error %s): %s; change the grant or the key",
+        code,
+        error.message,
+    )
     return error_response(
         500,
-        error.code or 50000,
-        f"this server cannot issue the credential it grants: {error.message}",
+        code,
+        f"this server cannot issue the credential it grants (Ably error {code}); the cause "
+        "is in this server's log",
     )
 
 
@@ -149,7 +172,7 @@ def _upstream_error(error: AblyApiError | AblyConnectionError) -> AuthResponse:
     a revoked key) is passed on with its code."""
     import logging
 
-    logging.getLogger("ably_authkit.endpoint").warning(
+    logging.getLogger(LOGGER_NAME).warning(
         "authUrl token mode: no token from Ably: %s (code %s)", error.message, error.code
     )
     code = error.code

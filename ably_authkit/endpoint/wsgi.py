@@ -1,8 +1,10 @@
-"""Reading a WSGI request (Flask, Django, Pyramid, Bottle...): the method, query string and
-content type from its ``environ``, and the body only for a POST.
+"""Reading a WSGI request (Flask, Django, Pyramid, Bottle...): the method, query string,
+content type and declared length from its ``environ``; the body of a POST only once they
+pass.
 
 :meth:`AuthEndpoint.respond_wsgi <ably_authkit.endpoint.AuthEndpoint.respond_wsgi>`
-calls :func:`read_environ`, then answers as :meth:`~ably_authkit.endpoint.AuthEndpoint.respond`.
+takes :func:`environ_head`, checks what it can without the body, then reads it and answers
+as :meth:`~ably_authkit.endpoint.AuthEndpoint.respond`.
 """
 
 from __future__ import annotations
@@ -11,20 +13,20 @@ from collections import abc
 
 from ably_authkit.errors import ParameterTypeError
 
+from .asgi import declared_length
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
-__all__ = ["read_environ"]
+__all__ = ["environ_head"]
 
 
-def read_environ(
-    environ: Mapping[str, Any], body: bytes | Callable[[], bytes]
-) -> tuple[str, str, bytes, str]:
-    """``(method, query, body, content_type)`` of a WSGI request. ``body`` is the body, or a
-    function that returns it, called only for a POST (the one method whose body holds
-    token params)."""
+def environ_head(environ: Mapping[str, Any]) -> tuple[str, str, str, int | None, bool]:
+    """``(method, query, content_type, declared_length, chunked)`` of a WSGI request:
+    ``declared_length`` is its Content-Length (``None`` when there is none), ``chunked``
+    whether a body comes without one (Transfer-Encoding)."""
     if type(environ) is not dict and not isinstance(environ, abc.Mapping):
         raise ParameterTypeError(
             f"environ must be the WSGI environ mapping (Flask: request.environ, "
@@ -52,6 +54,7 @@ def read_environ(
     content_type = environ.get("CONTENT_TYPE") or ""
     if not isinstance(content_type, str):
         raise ParameterTypeError("environ's CONTENT_TYPE must be a str", field="environ")
-    if callable(body):
-        body = body() if method.upper() == "POST" else b""
-    return method, query, body, content_type
+    length = environ.get("CONTENT_LENGTH")
+    declared = declared_length(length) if isinstance(length, str) else None
+    chunked = declared is None and bool(environ.get("HTTP_TRANSFER_ENCODING"))
+    return method, query, content_type, declared, chunked

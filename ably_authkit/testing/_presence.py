@@ -64,7 +64,8 @@ REMAIN_PRESENT = timedelta(seconds=15)
 MIN_REMAIN_PRESENT = timedelta(seconds=1)
 #: Choice: the most members one channel holds (Ably limits it too: 91003).
 MAX_MEMBERS = 10_000
-#: Choice: the presence events kept per channel for presence history, newest.
+#: Choice: the most presence events kept per channel for presence history, newest
+#: (within the history retention: 2 minutes, 24 h in a persisted namespace).
 HISTORY_LIMIT = 1_000
 #: The fields of a PresenceMessage a client may send (TP3).
 _FIELDS = ("id", "clientId", "data", "encoding", "extras")
@@ -199,11 +200,14 @@ class PresenceRelay:
         The ``history`` capability reads it (docs, Capabilities: "message and presence
         state history")."""
         self.service.require(credential, channel, "history")
-        state = self._channels.get((credential.key.app_id, channel))
+        app_id = credential.key.app_id
+        state = self._channels.get((app_id, channel))
+        with self.service.lock:
+            oldest = to_ms(self.service.now()) - self.service._retention_ms(app_id, channel)
         selected = [
             (serial, event)
             for serial, event in (state.events if state else ())
-            if query.start <= event["timestamp"] <= query.end
+            if max(query.start, oldest) <= event["timestamp"] <= query.end
             and (
                 query.after is None
                 or (serial > query.after if query.forwards else serial < query.after)
@@ -509,6 +513,12 @@ class PresenceRelay:
                 state.members[key] = (self._serial, {**entry, "action": PRESENT})
             state.events.append((self._serial, entry))
             events.append(entry)
+        # Presence history keeps what message history keeps: 2 minutes, 24 h in a
+        # persisted namespace (docs, presence "Presence history").
+        with self.service.lock:
+            oldest = to_ms(self.service.now()) - self.service._retention_ms(app_id, channel)
+        while state.events and state.events[0][1]["timestamp"] < oldest:
+            state.events.popleft()
         if not state.members and not state.events:
             del self._channels[(app_id, channel)]
         return events

@@ -21,10 +21,11 @@ what :meth:`AblyEmulator.advance` added, and every check uses it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 import msgpack
@@ -35,7 +36,14 @@ from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError, InvalidParameterError, ParameterTypeError
 
 from ._realtime import Realtime, RealtimeConnection
-from ._service import DEFAULT_CAPABILITY, HistoryQuery, Service, ably_error, json_text
+from ._service import (
+    DEFAULT_CAPABILITY,
+    INTERNAL_ERROR,
+    HistoryQuery,
+    Service,
+    ably_error,
+    json_text,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,6 +64,7 @@ __all__ = ["AblyEmulator"]
 JSON = "application/json"
 MSGPACK = "application/x-msgpack"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_log = logging.getLogger("ably_authkit.testing")
 
 
 class AblyEmulator:
@@ -68,6 +77,7 @@ class AblyEmulator:
         port: int = 0,
         tls: bool = False,
         app_id: str = "emulatorApp",
+        allowed_origins: Iterable[str] = (),
     ) -> None:
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
             raise InvalidParameterError(f"port must be 0 (any free port) to 65535, not {port!r}")
@@ -75,13 +85,22 @@ class AblyEmulator:
             raise ParameterTypeError("host must be a non-empty str such as '127.0.0.1'")
         if not isinstance(app_id, str) or not app_id or any(c in app_id for c in ".: "):
             raise InvalidParameterError("app_id must be a non-empty str without '.', ':' or ' '")
+        if isinstance(allowed_origins, str) or not all(
+            isinstance(origin, str) for origin in allowed_origins
+        ):
+            raise ParameterTypeError(
+                "allowed_origins must be a list of origins such as ['https://app.example.com']"
+            )
+        #: The browser origins (besides loopback pages) whose requests the emulator takes.
+        self.allowed_origins = frozenset(_origin(text) for text in allowed_origins)
         self.host = host
         self.port = port
         self.tls = tls
         self.app_id = app_id
         self.service = Service(app_id)
-        #: The PEM file of the self-signed certificate when ``tls=True``: point clients'
-        #: trust at it (``SSL_CERT_FILE`` for httpx, ``NODE_EXTRA_CA_CERTS`` for Node).
+        #: The PEM file to trust when ``tls=True`` (the served certificate, then the CA made
+        #: for this emulator that signed it): ``SSL_CERT_FILE`` for httpx, ``NODE_EXTRA_CA_CERTS``
+        #: for Node.
         self.ca_file: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -146,8 +165,9 @@ class AblyEmulator:
                 transports.add(request.transport)
             return await handler(request)
 
+        browser = _browser_guard(self.host, self.allowed_origins)
         self.app = web.Application(
-            middlewares=[track, _cors, _ably_errors], client_max_size=1024 * 1024
+            middlewares=[track, browser, _ably_errors], client_max_size=1024 * 1024
         )
         self._add_routes(self.app)
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
@@ -282,6 +302,7 @@ class AblyEmulator:
         with self.service.lock:
             self.service.offset += delta
             moment = self.service.now()
+            self.service.expire()  # what Ably would have forgotten by then
         for listener in self.on_advance:
             self.call(listener)
         return moment
@@ -292,18 +313,22 @@ class AblyEmulator:
 
     @property
     def issued_tokens(self) -> list[TokenDetails]:
-        """Every token issued through ``requestToken``, oldest first."""
+        """The tokens issued through ``requestToken``, oldest first: every one still
+        valid on the emulator's clock, and the 1000 latest to expire (older ones are
+        forgotten, as the emulator's memory is bounded)."""
         with self.service.lock:
             return list(self.service.issued)
 
     def published(self, channel: str, *, app_id: str | None = None) -> list[dict[str, Any]]:
         """The messages published on ``channel``, oldest first, as stored (with the
         ``id``, ``timestamp`` and ``clientId`` the emulator assigned): in every app, or
-        in ``app_id``'s only (a channel belongs to its app, as in Ably)."""
+        in ``app_id``'s only (a channel belongs to its app, as in Ably). The record
+        keeps what history keeps (2 minutes on the emulator's clock, 24 hours in a
+        persisted namespace), and the 1000 latest messages past that (8 MiB at most)."""
         with self.service.lock:
             return [
                 dict(message)
-                for _, app, message in self.service.messages.get(channel, ())
+                for _, app, message in self.service.recorded(channel)
                 if app_id is None or app == app_id
             ]
 
@@ -319,6 +344,13 @@ class AblyEmulator:
     def connections(self) -> list[RealtimeConnection]:
         """Snapshots of the live realtime connections, oldest first."""
         return list(self.call(self.realtime.connections))
+
+    @property
+    def closed_connections(self) -> list[RealtimeConnection]:
+        """Snapshots of the 100 latest realtime connections to close, oldest first, as
+        they were when they closed (``credentials`` too: what a connection used before
+        it was disconnected and the client reconnected)."""
+        return list(self.call(self.realtime.closed_connections))
 
     def reset(self) -> None:
         """Forget keys, tokens, nonces, revocations, messages and the clock offset, and
@@ -536,7 +568,15 @@ class AblyEmulator:
 
     async def _create_app(self, request: web.Request) -> web.Response:
         """``POST /apps``: the test-app provisioning API of Ably's sandbox, as the SDK
-        suites use it (and ``ABLY_LOCAL_SANDBOX_URL`` pointed at this emulator)."""
+        suites use it (and ``ABLY_LOCAL_SANDBOX_URL`` pointed at this emulator). Only
+        with a JSON or msgpack body, which a web page cannot send to another origin
+        without the browser asking first (a CORS preflight)."""
+        if request.content_type not in (JSON, MSGPACK):
+            raise ably_error(
+                40000,
+                415,
+                f"POST /apps takes a {JSON} or {MSGPACK} body, not {request.content_type!r}",
+            )
         spec = await _body(request)
         with self.service.lock:
             app_id, made = self.service.create_app(spec)
@@ -725,21 +765,136 @@ async def _ably_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return _error_response(
             request, ably_error(error.status * 100, error.status, error.reason or "error")
         )
-    except Exception as error:  # the emulator keeps serving, and says what broke
-        return _error_response(
-            request, ably_error(50000, 500, f"emulator error: {type(error).__name__}: {error}")
+    except Exception:  # the emulator keeps serving; what broke goes to the log only
+        _log.exception("emulator error answering %s %s", request.method, request.path)
+        return _error_response(request, ably_error(50000, 500, INTERNAL_ERROR))
+
+
+def _origin(text: str) -> str:
+    """An origin named in ``allowed_origins``, as browsers send it: ``scheme://host``
+    with a port only when it is not the scheme's default."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise InvalidParameterError(
+            f"allowed_origins: {text!r} is not an origin such as 'https://app.example.com' "
+            "or 'http://192.168.1.20:8080' (a scheme, a host, an optional port, no path)"
         )
+    default = 443 if parts.scheme == "https" else 80
+    name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{name}" + ("" if port in (None, default) else f":{port}")
 
 
-@web.middleware
+def _is_loopback(name: str) -> bool:
+    """Whether a host name is this machine's: 127.0.0.0/8, ::1 or localhost."""
+    import ipaddress
+
+    name = name.lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_ip(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _host_name(host: str) -> str:
+    """The name of a ``Host`` header, without its port."""
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    name, colon, port = host.rpartition(":")
+    return name if colon and port.isdigit() else host
+
+
+def _browser_guard(own_host: str, allowed_origins: frozenset[str]) -> Any:
+    """What the emulator takes from a browser (docs/security.md). A web page can make a
+    browser send requests to the emulator on the developer's loopback, so:
+
+    - the ``Host`` header must name this machine (127.0.0.0/8, ``localhost``, ``[::1]``)
+      or the host the emulator was started on: a page that rebinds its own domain name
+      to 127.0.0.1 sends its own domain, and is refused;
+    - a request with an ``Origin`` (every cross-origin browser request, and every
+      browser's WebSocket) must come from a page on this machine (a loopback host, any
+      port: the demo page, ably-js in a page served locally) or from an origin named in
+      ``allowed_origins``; others get 403 with no CORS headers, before anything is done.
+
+    The SDKs' own suites (ably-js and ably-go under Node or Go, ably-python) send no
+    ``Origin``, and are not affected. Choice: the refusal is 40300/403."""
+    own = own_host.lower().rstrip(".")
+    # Listening on every address (0.0.0.0, ::), the emulator is reached by this
+    # machine's addresses too: any IP address is taken, as no DNS rebinding sends one.
+    everywhere = own in ("0.0.0.0", "::", "[::]")  # noqa: S104 -- a comparison
+
+    def allowed_host(header: str) -> bool:
+        name = _host_name(header.strip()).lower().rstrip(".")
+        if _is_loopback(name) or name == own or name.strip("[]") == own:
+            return True
+        return everywhere and _is_ip(name.strip("[]"))
+
+    def allowed_origin(origin: str) -> bool:
+        try:
+            normal = _origin(origin)
+        except InvalidParameterError:
+            return False  # "null" (a file, a sandboxed frame) and anything malformed
+        return normal in allowed_origins or _is_loopback(_host_name(normal.partition("://")[2]))
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        host = request.headers.get("Host")
+        problem = None
+        if host is not None and not allowed_host(host):
+            problem = (
+                "the Host header must name this machine (127.0.0.1, localhost, [::1]) "
+                f"or {own_host}"
+            )
+        elif origin is not None and not allowed_origin(origin):
+            problem = (
+                "requests from this web page's origin are not taken: the emulator serves "
+                "pages on this machine and the origins named in AblyEmulator(allowed_origins=...)"
+            )
+        if problem is not None:
+            return _error_response(request, ably_error(40300, 403, problem))
+        return await _cors(request, handler)
+
+    return guard
+
+
 async def _cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Browsers (the demo page) call the emulator from another origin."""
+    """Browsers (the demo page) call the emulator from another origin, one the guard
+    allowed."""
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         response: web.StreamResponse = web.Response(status=204)
     else:
         response = await handler(request)
     origin = request.headers.get("Origin")
     if origin is not None and not response.prepared:
+        response.headers["Vary"] = "Origin"
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"

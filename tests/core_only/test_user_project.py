@@ -124,7 +124,24 @@ def test_the_guides_are_installed_with_the_package() -> None:
 
 def test_the_demo_page_templates_are_installed() -> None:
     # The page's markup is package data: a non-editable install must carry it.
-    page = AuthEndpoint(KEY).demo_page(None)
+    from ably_authkit.demo.page import render_page
+
+    page = render_page(AuthEndpoint(KEY), None, {})
     assert page.status == 401
     assert "Nobody is signed in" in page.text
     assert "<code>X-User-Id</code>" in page.text
+
+
+def test_the_demo_names_its_extra() -> None:
+    with pytest.raises(MissingExtraError, match=r'pip install "ably-authkit\[emulator\]"'):
+        from ably_authkit.demo import serve  # noqa: F401
+    done = subprocess.run(
+        [sys.executable, "-m", "ably_authkit", "demo", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert 'pip install "ably-authkit[emulator]"' in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,6 +1,6 @@
 // The demo page's live panel: ably-js connects through the app's authUrl, and the page draws
 // what happens on a timeline. Its settings are the #demo-config JSON, filled in by
-// ably_authkit/endpoint/demo.py; the mode and lifetime come from the page's own URL
+// ably_authkit/demo/page.py; the mode and lifetime come from the page's own URL
 // (?mode=token&ttl=60s), set by the form above the panel.
 //
 // Times are on the Ably clock (client.time()), not the browser's: against an emulator whose
@@ -8,6 +8,8 @@
 // clock offset measured just after it. Ably sends AUTH 30 s before a credential expires
 // (none for a credential of 30 s or less: the connection is DISCONNECTED with 40142 at
 // expiry, and ably-js renews and reconnects), so that is when the countdown reaches zero.
+// The events list is kept in time order: an authUrl call is seen (PerformanceObserver)
+// after the connection event it led to, and each event waits for its clock reading.
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
@@ -48,18 +50,20 @@
   window.demoClient = client;
 
   // -- the Ably clock ---------------------------------------------------------------------
+  // The browser's clock: the one PerformanceObserver times the authUrl calls on.
+  const browserNow = () => performance.timeOrigin + performance.now();
   let offset = 0; // Ably clock minus browser clock, in ms
   const events = []; // {at: browser ms, offset: ms or null until measured, kind, label}
   const credentials = []; // {token, kind, issued, expires}: Ably ms
   function ablyNow() {
-    return Date.now() + offset;
+    return browserNow() + offset;
   }
   function when(event) {
     return event.at + (event.offset === null ? offset : event.offset);
   }
   function sync() {
     return client.time().then((serverTime) => {
-      offset = serverTime - Date.now();
+      offset = serverTime - browserNow();
       for (const event of events) if (event.offset === null) event.offset = offset;
       tick();
     }, () => {});
@@ -67,16 +71,35 @@
   function clock(ms) {
     return new Date(ms).toISOString().slice(11, 19);
   }
-  function record(kind, label, at) {
-    const event = { at: at || Date.now(), offset: null, kind, label };
-    events.push(event);
-    sync().then(() => {
+  function minutes(ms) {
+    const s = Math.floor(Math.max(0, ms) / 1000);
+    return Math.floor(s / 60) + ' min ' + String(s % 60).padStart(2, '0') + ' s';
+  }
+  function plural(count, word) {
+    return count + ' ' + word + (count === 1 ? '' : 's');
+  }
+  function listEvents() {
+    const list = $('events');
+    while (list.firstChild) list.removeChild(list.firstChild);
+    // In the order they happened: by the browser's clock, which the emulator's moves do
+    // not reorder (they only ever add to the offset). Each is shown on the Ably clock; a
+    // reading taken a few ms off never shows an event before the one listed above it.
+    const measured = events.filter((event) => event.offset !== null);
+    measured.sort((a, b) => a.at - b.at);
+    let shownAt = -Infinity;
+    for (const event of measured) {
+      shownAt = Math.max(shownAt, when(event));
       const item = document.createElement('li');
-      item.className = kind;
-      item.dataset.kind = kind;
-      item.textContent = clock(when(event)) + '  ' + label;
-      $('events').appendChild(item);
-    });
+      item.className = event.kind;
+      item.dataset.kind = event.kind;
+      item.textContent = clock(shownAt) + '  ' + event.label;
+      list.appendChild(item);
+    }
+  }
+  function record(kind, label, at) {
+    const event = { at: at || browserNow(), offset: null, kind, label };
+    events.push(event);
+    sync().then(listEvents);
   }
 
   // -- each call of the authUrl, as the browser saw it --------------------------------------
@@ -125,10 +148,12 @@
     if (latest && latest.token === details.token) return;
     const credential = describe(details);
     credentials.push(credential);
-    $('issued').textContent = String(credentials.length);
-    $('renewals').textContent = String(credentials.length - 1);
+    credential.number = credentials.length;
+    $('issued').textContent = credentials.length + ' issued';
+    $('renewals').textContent = plural(credentials.length - 1, 'renewal');
     const token = String(credential.token);
     const capability = credential.capability;
+    $('credential-asof').hidden = true;
     $('credential').textContent = [
       credential.kind + ' (' + token.slice(0, 12) + '...' + token.slice(-6) + ')',
       'clientId:    ' + (credential.clientId || '(none)'),
@@ -140,36 +165,61 @@
       fetch(new URL(DEMO.explainUrl, location.href).href, { method: 'POST', body: token })
         .then((answer) => answer.text())
         .then((text) => {
-          if (credentials[credentials.length - 1] === credential) $('credential').textContent = text;
+          if (credentials[credentials.length - 1] !== credential) return;
+          // explain()'s "(in ...)" count from the moment it was asked: say so; the line
+          // above the box is the live one.
+          $('credential-asof').textContent = 'explain() of it, as of ' + clock(ablyNow()) +
+            ' on the Ably clock (its times are fixed; "in ..." counts from then):';
+          $('credential-asof').hidden = false;
+          $('credential').textContent = text;
         }, () => {});
     }
     sync();
   }
 
   // -- the connection -----------------------------------------------------------------------
+  let connections = 0;
   client.connection.on((change) => {
     $('state').textContent = change.current;
     const reason = change.reason;
     $('reason').textContent = reason ? '(' + reason.code + ': ' + reason.message + ')' : '';
+    if (change.previous === change.current) {
+      // 'update' (ably-js 2 sets no event name on the change): a renewal in place (AUTH),
+      // CONNECTED all along on the same connection.
+      const before = credentials.length;
+      show();
+      const number = credentials.length > before ? ' with credential #' + credentials.length : '';
+      record('renewed', 'renewed (same connection): AUTH' + number + ', the connection stays up');
+      return;
+    }
     if (['disconnected', 'suspended', 'failed'].indexOf(change.current) >= 0) {
       record('disconnected', change.current + (reason ? ' ' + reason.code + ': ' + reason.message : ''));
     }
     if (change.current === 'connected') {
-      record('connected', 'connected');
+      connections += 1;
+      record('connected', connections === 1 ? 'connected' : 'reconnected (a new connection)');
       show();
     }
   });
-  client.connection.on('update', () => {
-    record('renewed', 'renewed in place (AUTH): the connection stays up');
-    show();
-  });
 
   // -- the countdown and the clock button ----------------------------------------------------
+  function renewsInPlace(credential) {
+    return credential.expires - (credential.issued || credential.expires) > 30000;
+  }
   function tick() {
     const credential = credentials[credentials.length - 1];
     if (credential && credential.expires) {
-      const s = Math.floor(Math.max(0, renewalAt(credential) - ablyNow()) / 1000);
-      $('countdown').textContent = Math.floor(s / 60) + ' min ' + String(s % 60).padStart(2, '0') + ' s';
+      const now = ablyNow();
+      const inPlace = renewsInPlace(credential);
+      $('countdown-label').textContent = inPlace ? 'renewal (AUTH) in' : 'expires in';
+      $('countdown').textContent = minutes(renewalAt(credential) - now);
+      $('countdown-note').textContent = inPlace
+        ? ''
+        : ' (30 s or less gets no AUTH: Ably disconnects at expiry, 40142, and ably-js reconnects with a new credential)';
+      const left = credential.expires - now;
+      $('credential-live').textContent = '#' + credential.number + ' ' + credential.kind +
+        ': issued ' + clock(credential.issued) + ', expires ' + clock(credential.expires) +
+        ' (Ably clock, UTC): ' + (left > 0 ? 'expires in ' + minutes(left) : 'expired');
     }
     draw();
   }
@@ -184,7 +234,7 @@
       const url = new URL(DEMO.clockUrl, location.href);
       url.searchParams.set('seconds', String(seconds));
       fetch(url.href, { method: 'POST' }).then((answer) => answer.json()).then((moved) => {
-        offset = moved.now - Date.now();
+        offset = moved.now - browserNow();
         record('clock', "the emulator's clock moved " + seconds + ' s ahead');
       }, () => {});
     });
@@ -193,7 +243,8 @@
   // -- the timeline ---------------------------------------------------------------------------
   const SVG = 'http://www.w3.org/2000/svg';
   const WIDTH = 1000;
-  const HEIGHT = 160;
+  const HEIGHT = 170;
+  const TOP = 16; // the top row holds the authUrl calls, so no other line hides them
   const LAST = 6; // credentials drawn
   function element(name, attributes, text) {
     const node = document.createElementNS(SVG, name);
@@ -217,9 +268,9 @@
     }
     const end = Math.max(now, shown[shown.length - 1].expires) + 2000;
     const x = (t) => 10 + ((t - start) / (end - start)) * (WIDTH - 20);
-    const row = (HEIGHT - 40) / LAST;
+    const row = (HEIGHT - TOP - 30) / LAST;
     shown.forEach((credential, i) => {
-      const y = 10 + i * row;
+      const y = TOP + 2 + i * row;
       const number = credentials.length - shown.length + i + 1;
       element('rect', {
         class: 'credential', 'data-number': number, x: x(credential.issued), y: y,
@@ -234,12 +285,18 @@
       if (['request', 'renewed', 'disconnected'].indexOf(event.kind) < 0) continue;
       const t = when(event);
       if (t < start) continue;
-      element('line', { class: event.kind, 'data-kind': event.kind, x1: x(t), x2: x(t), y1: 4, y2: HEIGHT - 24 });
+      if (event.kind === 'request') {
+        // In the top row: a renewal comes a few ms after its authUrl call, on the same spot.
+        element('line', { class: 'request', 'data-kind': 'request', x1: x(t), x2: x(t), y1: 1, y2: TOP });
+        element('polygon', { class: 'request-mark', points: (x(t) - 5) + ',1 ' + (x(t) + 5) + ',1 ' + x(t) + ',9' });
+        continue;
+      }
+      element('line', { class: event.kind, 'data-kind': event.kind, x1: x(t), x2: x(t), y1: TOP, y2: HEIGHT - 24 });
       if (event.kind === 'disconnected') {
         element('text', { x: x(t) + 3, y: HEIGHT - 28, fill: '#d33' }, event.label.split(':')[0]);
       }
     }
-    element('line', { class: 'now', x1: x(now), x2: x(now), y1: 0, y2: HEIGHT - 20 });
+    element('line', { class: 'now', x1: x(now), x2: x(now), y1: TOP, y2: HEIGHT - 20 });
     element('text', { x: 10, y: HEIGHT - 6 }, clock(start));
     element('text', { x: WIDTH - 60, y: HEIGHT - 6 }, clock(end));
     element('text', { x: Math.min(x(now) + 3, WIDTH - 110), y: HEIGHT - 6 }, 'now ' + clock(now));

@@ -1,0 +1,79 @@
+"""The commands that sign with the key: ``jwt``, ``token-request`` and ``request-token``."""
+
+from __future__ import annotations
+
+from ._common import EXIT_OK, _load_key, _print_json, _UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+
+def _cmd_jwt(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from ably_authkit.jwt_tokens import DEFAULT_JWT_TTL, mint_jwt
+    from ably_authkit.keys import signing_key
+    from ably_authkit.token_details import TokenDetails
+
+    key = _load_key(args)
+    if args.capability is None:
+        raise _UsageError(
+            "jwt needs --capability: a JWT always states what it allows, e.g. "
+            '--capability \'{"chat:*":["publish","subscribe"]}\' (\'{"*":["*"]}\' for everything '
+            "the key may do)"
+        )
+    ttl = DEFAULT_JWT_TTL if args.ttl is None else args.ttl
+    now = datetime.now(timezone.utc).replace(microsecond=0)  # a JWT's iat is whole seconds
+    token = mint_jwt(key, capability=args.capability, client_id=args.client_id, ttl=ttl, now=now)
+    if args.json:
+        details = TokenDetails(
+            token=token,
+            issued=now,
+            expires=now + ttl,
+            capability=args.capability,
+            client_id=args.client_id,
+            key_name=signing_key(key).name,
+        )
+        _print_json(details.to_dict())
+    else:
+        print(token)
+    return EXIT_OK
+
+
+def _cmd_token_request(args: argparse.Namespace) -> int:
+    from ably_authkit.token_requests import create_token_request
+
+    key = _load_key(args)
+    request = create_token_request(
+        key, capability=args.capability, client_id=args.client_id, ttl=args.ttl
+    )
+    if args.json:
+        _print_json(request.to_dict())
+    else:
+        print(request.to_json())
+    return EXIT_OK
+
+
+def _cmd_request_token(args: argparse.Namespace) -> int:
+    from ably_authkit.endpoint.auth_endpoint import _endpoint_from_env
+    from ably_authkit.rest import DEFAULT_TIMEOUT, request_token
+
+    key = _load_key(args)
+    endpoint = args.endpoint or _endpoint_from_env()
+    details = request_token(
+        key,
+        capability=args.capability,
+        client_id=args.client_id,
+        ttl=args.ttl,
+        endpoint=endpoint,
+        query_time=args.query_time,
+        timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+    )
+    if args.json:
+        _print_json(details.to_dict())
+    else:
+        from ably_authkit._json import dumps_compact
+
+        print(dumps_compact(details.to_dict()))
+    return EXIT_OK
