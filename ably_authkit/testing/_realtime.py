@@ -14,6 +14,8 @@ answers:
   ``ERROR`` with ``channel`` and 40160 (the connection stays up, RTL14); ``DETACH`` (12)
   → ``DETACHED`` (13); ``MESSAGE`` (15) → ``ACK`` (1) / ``NACK`` (2) by ``msgSerial``,
   and delivery to the connections attached to the channel (REST publishes too);
+  ``PRESENCE`` (14) → ``ACK``/``NACK``, and the presence set in ``SYNC`` (16) after
+  ``ATTACHED`` (the rules are in ``_presence.py``);
   ``CLOSE`` (7) → ``CLOSED`` (8);
 - expiry on the emulator's clock (RTN22, RTN15h): 30 seconds before a connection's token
   expires the emulator sends ``AUTH`` (17), as Ably's sandbox does; the client answers
@@ -436,6 +438,10 @@ class Realtime:
         self._publisher: _Connection | None = None
         service.on_publish.append(self._published)
         service.on_revoke.append(self._revoked)
+        from ._presence import PresenceRelay
+
+        #: Presence: the channels' presence sets, and PRESENCE/SYNC on these connections.
+        self.presence = PresenceRelay(self)
 
     # -- what the emulator and tests use ---------------------------------------------
 
@@ -452,6 +458,7 @@ class Realtime:
         """Re-check every connection's credential against the clock (after advance())."""
         for connection in list(self._connections.values()):
             self._check(connection)
+        self.presence.check()
 
     def drop_all(self) -> None:
         """Close every connection's transport, with no protocol message, as a server that
@@ -460,12 +467,14 @@ class Realtime:
             connection.close()
             self._forget(connection)
         self._closed.clear()
+        self.presence.clear()
 
     async def shutdown(self, app: web.Application) -> None:
         """Close every connection (the server is stopping)."""
         sockets = [connection.socket for connection in self._connections.values()]
         for connection in list(self._connections.values()):
             connection.close()
+        self.presence.on_stop(list(self._connections.values()))
         for socket in sockets:
             await socket.close(code=1001, message=b"emulator stopping")
         self._connections.clear()
@@ -499,6 +508,7 @@ class Realtime:
             return socket
         connection.transport = request.transport
         self._connections[connection.id] = connection
+        self.presence.on_open(connection, request.query)
         writer = asyncio.ensure_future(self._write(connection))
         try:
             connection.send(connection.connected())
@@ -638,15 +648,18 @@ class Realtime:
             channel = _channel(message)
             connection.channels.pop(channel, None)
             connection.send({"action": DETACHED, "channel": channel})
+            self.presence.on_detach(connection, channel)
         elif action == MESSAGE:
             self._publish(connection, message)
         elif action == PRESENCE:
-            # Choice: presence is outside what the emulator covers; refuse it plainly.
-            connection.send(_nack(message, ably_error(40000, 400, "presence is not emulated")))
+            self.presence.on_presence(connection, message)
+        elif action == SYNC:
+            self.presence.on_sync_request(connection, message)
         elif action == AUTH:
             self._reauthorize(connection, message)
         elif action == CLOSE:
             connection.close({"action": CLOSED})
+            self.presence.on_close(connection)
         elif action == DISCONNECT:
             connection.close()
 
@@ -717,7 +730,7 @@ class Realtime:
             connection.echo_off.discard(channel)
             if params.get("echo") == "false":
                 connection.echo_off.add(channel)
-        connection.send(attached)
+        self.presence.on_attach(connection, channel, attached)  # sends it, then SYNC
 
     def _publish(self, connection: _Connection, message: dict[str, Any]) -> None:
         items = message.get("messages")
@@ -871,6 +884,7 @@ class Realtime:
         for channel in sorted(connection.channels):
             if not any(credential.capability.allows(channel, op) for op in _CONCRETE):
                 del connection.channels[channel]
+                self.presence.on_detach(connection, channel)
                 denied = ably_error(
                     40160, 401, f"Channel denied access based on given capability; {channel}"
                 )
@@ -950,6 +964,7 @@ class Realtime:
     def _forget(self, connection: _Connection) -> None:
         if self._connections.pop(connection.id, None) is not None:
             self._closed.append(connection.snapshot())
+            self.presence.on_gone(connection)
         if connection.timer is not None:
             connection.timer.cancel()
             connection.timer = None
@@ -962,12 +977,13 @@ _CONCRETE = sorted(OPERATIONS - {"*"})
 
 def _granted_modes(capability: Capability, channel: str) -> int:
     """The mode flags ``capability`` grants on ``channel``: each mode's operation, and
-    presence_subscribe with presence."""
+    presence_subscribe with subscribe (docs, Capabilities: "subscribe: Can subscribe to
+    messages, objects, and presence state change messages on channels")."""
     modes = 0
     for name, operation in _MODE_OPERATION.items():
         if capability.allows(channel, operation):
             modes |= MODE_FLAGS[name]
-    if capability.allows(channel, "presence"):
+    if capability.allows(channel, "subscribe"):
         modes |= PRESENCE_SUBSCRIBE
     return modes
 

@@ -10,7 +10,8 @@ all talk to it over real sockets::
 
 Routes (Ably's paths, status codes, error codes and error body): ``GET /time``,
 ``POST /keys/{keyName}/requestToken``, ``POST /keys/{keyName}/revokeTokens``,
-``POST``/``GET /channels/{channel}/messages``, ``GET /stats``, and the test-app
+``POST``/``GET /channels/{channel}/messages``, ``GET /channels/{channel}/presence``
+(and ``/presence/history``), ``GET /channels/{channel}``, ``GET /stats``, and the test-app
 provisioning API (``POST /apps``, ``DELETE /apps/{appId}``, ``POST /stats``) that Ably's
 SDK suites use. Bodies are JSON or msgpack, by
 ``Content-Type``; answers follow ``Accept``. The emulator's clock is the real clock plus
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from ably_authkit.capability import CapabilityLike
     from ably_authkit.keys import ApiKey
     from ably_authkit.token_details import TokenDetails
+
+    from ._presence import Member
 
     _Emulator = TypeVar("_Emulator", bound="AblyEmulator")
 
@@ -329,6 +332,14 @@ class AblyEmulator:
                 if app_id is None or app == app_id
             ]
 
+    def present(self, channel: str, *, app_id: str | None = None) -> list[Member]:
+        """The members present on ``channel`` now, oldest first: in every app, or in
+        ``app_id``'s. Each is a read-only mapping with ``clientId``, ``connectionId``,
+        ``data`` (and ``encoding``), ``timestamp`` and ``id``, also readable as
+        ``member.client_id``, ``member.connection_id`` and ``member.data``."""
+        presence = self.realtime.presence
+        return list(self.call(lambda: presence.present(channel, app_id)))
+
     @property
     def connections(self) -> list[RealtimeConnection]:
         """Snapshots of the live realtime connections, oldest first."""
@@ -359,6 +370,9 @@ class AblyEmulator:
         app.router.add_post("/keys/{key_name}/revokeTokens", self._revoke_tokens)
         app.router.add_post("/channels/{channel}/messages", self._publish)
         app.router.add_get("/channels/{channel}/messages", self._history)
+        app.router.add_get("/channels/{channel}/presence", self._presence)
+        app.router.add_get("/channels/{channel}", self._channel_details)
+        app.router.add_get("/channels/{channel}/presence/history", self._presence_history)
         app.router.add_get("/stats", self._stats)
         app.router.add_post("/stats", self._post_stats)
         app.router.add_post("/apps", self._create_app)
@@ -419,6 +433,68 @@ class AblyEmulator:
         inclusive), ``direction`` and ``limit``, in pages with ``first``, ``current``
         and ``next`` links (docs, REST API "Pagination")."""
         channel = request.match_info["channel"]
+        return self._history_page(
+            request,
+            "./messages",
+            lambda credential, q: self.service.history(credential, channel, q),
+        )
+
+    async def _presence_history(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}/presence/history`` (RSP4): as message history."""
+        channel = request.match_info["channel"]
+        presence = self.realtime.presence
+        return self._history_page(
+            request,
+            "./history",
+            lambda credential, q: presence.rest_history(credential, channel, q),
+        )
+
+    async def _channel_details(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}`` (RSL8): the channel's ChannelDetails, with the
+        ``channel-metadata`` capability."""
+        from ._metadata import channel_details
+
+        with self.service.lock:
+            credential = self._credential(request)
+        details = channel_details(self.realtime, credential, request.match_info["channel"])
+        return _answer(request, details)
+
+    async def _presence(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}/presence`` (RSP3): the members, newest first, in pages
+        of ``limit``, filtered by ``clientId`` and ``connectionId``."""
+        channel = request.match_info["channel"]
+        query = request.query
+        limit = _limit(query.get("limit", "100"))
+        after = _ms(query, "cursor")
+        with self.service.lock:
+            credential = self._credential(request)
+        members, following = self.realtime.presence.rest_get(
+            credential,
+            channel,
+            limit=limit,
+            client_id=query.get("clientId"),
+            connection_id=query.get("connectionId"),
+            after=after,
+        )
+        params = {name: query[name] for name in ("clientId", "connectionId") if name in query}
+        params["limit"] = str(limit)
+        links = {"first": params, "current": dict(params)}
+        if after is not None:
+            links["current"]["cursor"] = str(after)
+        if following is not None:
+            links["next"] = {**params, "cursor": str(following)}
+        response = _answer(request, members)
+        _link(response, "./presence", links)
+        return response
+
+    def _history_page(
+        self,
+        request: web.Request,
+        path: str,
+        fetch: Callable[[Any, HistoryQuery], tuple[list[dict[str, Any]], int | None]],
+    ) -> web.Response:
+        """One page of a history (messages or presence events) for the request's
+        ``start``, ``end``, ``direction``, ``limit`` and ``cursor``, with its links."""
         query = request.query
         direction = query.get("direction", "backwards")
         if direction not in ("forwards", "backwards"):
@@ -435,7 +511,7 @@ class AblyEmulator:
                 raise ably_error(40003, 400, "start must be at or before end")
             after = _ms(query, "cursor")
             resolved = HistoryQuery(start, end, direction == "forwards", limit, after)
-            messages, following = self.service.history(credential, channel, resolved)
+            messages, following = fetch(credential, resolved)
         params = {"start": str(start), "end": str(end), "limit": str(limit)}
         params["direction"] = direction
         links = {"first": params, "current": dict(params)}
@@ -444,7 +520,7 @@ class AblyEmulator:
         if following is not None:
             links["next"] = {**params, "cursor": str(following)}
         response = _answer(request, messages)
-        _link(response, "./messages", links)
+        _link(response, path, links)
         return response
 
     def create_app(self, spec: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -455,6 +531,8 @@ class AblyEmulator:
         and where clients connect (``endpoint``, ``port``, ``tls``)."""
         with self.service.lock:
             app_id, made = self.service.create_app({"keys": [{}]} if spec is None else spec)
+        presence = self.realtime.presence
+        self.call(lambda: presence.add_fixtures(app_id, spec))
         answer = self._app_answer(app_id, made, spec or {})
         for entry, (key, _) in zip(answer["keys"], made, strict=True):
             entry["apiKey"] = key
@@ -502,6 +580,7 @@ class AblyEmulator:
         spec = await _body(request)
         with self.service.lock:
             app_id, made = self.service.create_app(spec)
+        self.realtime.presence.add_fixtures(app_id, spec)
         fields = spec if isinstance(spec, Mapping) else {}  # create_app refused any other
         return _answer(request, self._app_answer(app_id, made, fields), status=201)
 
