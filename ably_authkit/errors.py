@@ -142,25 +142,31 @@ class MissingExtraError(AuthKitError, ImportError):
     """A feature needs an optional extra that is not installed.
 
     ``extra`` is the extra's name (``"network"``, ``"emulator"``), ``name`` the module that
-    is missing, and the message holds the ``pip install`` line that adds it. It is an
-    :class:`ImportError`, so code that probes for optional features keeps working.
+    is missing, and the message holds ``install``, the ``pip install`` line that adds it to
+    this install of the package (from a clone or a folder, the line names that folder;
+    from an index, ``pip install "ably-authkit[extra]"``). It is an :class:`ImportError`,
+    so code that probes for optional features keeps working.
     """
 
-    def __init__(self, feature: str, *, extra: str, missing: str | None) -> None:
+    def __init__(
+        self, feature: str, *, extra: str, missing: str | None, install: str | None = None
+    ) -> None:
         what = f" ({missing} is not installed)" if missing else ""
-        super().__init__(
-            f'{feature} needs the {extra!r} extra{what}: pip install "ably-authkit[{extra}]"'
-        )
+        line = install or f'pip install "ably-authkit[{extra}]"'
+        super().__init__(f"{feature} needs the {extra!r} extra{what}: {line}")
         self.feature = feature
         self.extra = extra
         self.name = missing
+        self.install = line
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_missing_extra, (self.feature, self.extra, self.name))
+        return (_rebuild_missing_extra, (self.feature, self.extra, self.name, self.install))
 
 
-def _rebuild_missing_extra(feature: str, extra: str, missing: str | None) -> MissingExtraError:
-    return MissingExtraError(feature, extra=extra, missing=missing)
+def _rebuild_missing_extra(
+    feature: str, extra: str, missing: str | None, install: str | None = None
+) -> MissingExtraError:
+    return MissingExtraError(feature, extra=extra, missing=missing, install=install)
 
 
 class AblyApiError(AuthKitError):

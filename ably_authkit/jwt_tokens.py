@@ -444,6 +444,14 @@ def verify_jwt(
         raise MalformedTokenError(
             "the JWT header has no kid; Ably needs the key name there to find the key"
         )
+    if header.get("b64", True) is not True:
+        # RFC 7797: "b64": false (an unencoded payload) changes what is signed; pyjwt
+        # refuses it in a compact JWT, and no Ably JWT carries b64.
+        raise MalformedTokenError(
+            f"the JWT's header sets b64 to {_shown(header['b64'])} (RFC 7797's unencoded "
+            "payload, which changes what is signed); an Ably JWT has no b64 header",
+            field="b64",
+        )
     api_key = key_named(keys, header["kid"], "the JWT's kid", field="kid", known_app_code=40101)
     signature = _canonical_bytes(parts[2], "signature")
     signing_input = token[: len(parts[0]) + 1 + len(parts[1])].encode("ascii")

@@ -17,6 +17,7 @@ that verifies takes the key the credential names (JWT ``kid``, TokenRequest
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 
 from ._frozen import Frozen
@@ -25,7 +26,6 @@ from .errors import ApiKeyTypeError, InvalidApiKeyError, KeyMismatchError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from _hashlib import HASH
     from collections.abc import Iterable, Iterator, Mapping
 
     from .capability import CapabilityLike
@@ -38,9 +38,6 @@ KEY_ENV = "ABLY_API_KEY"
 KEYS_ENV = "ABLY_API_KEYS"
 
 _KEY_FORM = "'appId.keyId:secret'"
-# RFC 2104: HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)), with 64-byte SHA-256 blocks.
-_IPAD = bytes(byte ^ 0x36 for byte in range(256))
-_OPAD = bytes(byte ^ 0x5C for byte in range(256))
 
 
 def _bad_character(text: str) -> str | None:
@@ -107,14 +104,14 @@ class ApiKey(Frozen):
     and a TTL over the 1 h that revocable keys allow, instead of leaving Ably to refuse.
     """
 
-    __slots__ = ("_hmac_pads", "_jwt_header", "capability", "name", "revocable", "secret")
+    __slots__ = ("_hmac", "_jwt_header", "capability", "name", "revocable", "secret")
     _hidden = frozenset({"secret"})
 
     name: str
     secret: str
     capability: Capability | None
     revocable: bool
-    _hmac_pads: tuple[HASH, HASH] | None
+    _hmac: hmac.HMAC | None
     _jwt_header: bytes | None
 
     def __init__(
@@ -134,7 +131,7 @@ class ApiKey(Frozen):
         self._set("secret", _check_secret(secret))
         self._set("capability", None if capability is None else Capability.coerce(capability))
         self._set("revocable", revocable)
-        self._set("_hmac_pads", None)
+        self._set("_hmac", None)
         self._set("_jwt_header", None)
 
     @classmethod
@@ -216,22 +213,16 @@ class ApiKey(Frozen):
     def sign(self, message: bytes) -> bytes:
         """HMAC-SHA256 of ``message`` under this key's secret (the raw 32-byte digest).
 
-        The two padded-key hash states are made once per key and copied per message,
-        which is ``hmac.new`` without repeating the key setup (the tests compare them).
+        The standard library's :mod:`hmac`, keyed once per key (``hmac.new``) and copied
+        per message, so the key setup is not repeated.
         """
-        pads = self._hmac_pads
-        if pads is None:
-            secret = self.secret.encode("utf-8")
-            if len(secret) > 64:
-                secret = hashlib.sha256(secret).digest()
-            block = secret.ljust(64, b"\0")
-            pads = (hashlib.sha256(block.translate(_IPAD)), hashlib.sha256(block.translate(_OPAD)))
-            self._set("_hmac_pads", pads)
-        inner = pads[0].copy()
-        inner.update(message)
-        outer = pads[1].copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        keyed = self._hmac
+        if keyed is None:
+            keyed = hmac.new(self.secret.encode("utf-8"), digestmod=hashlib.sha256)
+            self._set("_hmac", keyed)
+        mac = keyed.copy()
+        mac.update(message)
+        return mac.digest()
 
     def _jwt_header_segment(self) -> bytes:
         """The base64url JOSE header every JWT from this key shares, made once."""
@@ -262,7 +253,9 @@ class KeyRing(Frozen):
 
     Args:
         keys: the keys (``ApiKey`` or key strings), with distinct names.
-        signer: the name of the key that signs (or that ``ApiKey``); default: the first.
+        signer: the name of the key that signs (or that ``ApiKey``); required when the
+            ring holds more than one key (a ring of one is signed by that key).
+            :meth:`parse` and :meth:`from_env` (``ABLY_API_KEYS``) take the first.
     """
 
     __slots__ = ("keys", "signer")
@@ -302,6 +295,16 @@ class KeyRing(Frozen):
                     field="keys",
                 )
         if signer is None:
+            if len(names) > 1:
+                # Conventions differ (itsdangerous signs with the last key, Django keeps
+                # fallbacks apart): a ring built in code says which key signs.
+                raise ApiKeyTypeError(
+                    f"a key ring of {len(names)} keys ({', '.join(names)}) needs signer=, "
+                    "the name of the key that signs new credentials (the others only "
+                    f"verify), such as KeyRing(keys=[...], signer={names[0]!r}); "
+                    "KeyRing.parse() and ABLY_API_KEYS take the first key as the signer",
+                    field="signer",
+                )
             signer_name = names[0]
         elif isinstance(signer, ApiKey):
             if signer not in checked:
@@ -334,7 +337,9 @@ class KeyRing(Frozen):
             raise ApiKeyTypeError(
                 f"a key ring's text must be a str of keys, not {type(text).__name__}"
             )
-        return cls(keys=_separate(text))
+        keys = _separate(text)
+        # The keys are checked before the signer, so this is the first key's name.
+        return cls(keys=keys, signer=keys[0].partition(":")[0] if keys else None)
 
     @classmethod
     def from_env(cls, name: str = KEYS_ENV, *, environ: Mapping[str, str] | None = None) -> KeyRing:

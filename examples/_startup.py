@@ -25,5 +25,9 @@ def start() -> tuple[AuthEndpoint, int]:
     except AuthKitError as error:
         sys.exit(f"error: {error.message}\n(or run with --emulator for a local Ably emulator)")
     print(auth.describe(f"http://127.0.0.1:{port}/auth", headers={"X-User-Id": USER}))
-    print(f"Open http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
+    print(
+        f"Serving http://127.0.0.1:{port}/auth/jwt, /auth/token-request and /auth/token "
+        "(Ctrl-C to stop)",
+        flush=True,
+    )
     return auth, port

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt as pyjwt
 import pytest
 
@@ -615,6 +616,34 @@ def test_emulator_command_prints_a_usable_key_and_stops_cleanly() -> None:
         assert json.loads(done.stdout)["clientId"] == "bo"
     finally:
         _stop(process)
+
+
+def test_emulator_command_takes_the_web_pages_named_with_allow_origin() -> None:
+    process = _start("emulator", "--port", "0", "--allow-origin", "https://staging.example.com")
+    try:
+        lines = _read_until(process, "export ")
+        settings = dict(item.split("=", 1) for item in lines[-1].split()[1:])
+        url = f"http://{settings['ABLY_EMULATOR_HOST']}/time"
+        named = httpx.get(url, headers={"Origin": "https://staging.example.com"}, timeout=10)
+        assert named.status_code == 200
+        assert named.headers["Access-Control-Allow-Origin"] == "https://staging.example.com"
+        other = httpx.get(url, headers={"Origin": "https://a-site.example"}, timeout=10)
+        assert (other.status_code, other.json()["error"]["code"]) == (403, 40300)
+    finally:
+        _stop(process)
+
+
+def test_emulator_command_refuses_an_allow_origin_that_is_no_origin() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ably_authkit", "emulator", "--port", "0", "--allow-origin", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == EXIT_USAGE
+    assert "--allow-origin: 'x' is not an origin such as 'https://app.example.com'" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_demo_command_serves_the_demo_app() -> None:

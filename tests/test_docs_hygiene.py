@@ -5,8 +5,10 @@
   raises no ``InsecureKeyLengthWarning`` (pyjwt warns below 32 bytes). The bare notation
   ``appId.keyId:secret`` is allowed in prose, where it names the form of a key.
 - The ``pip install`` lines of each page install the extras its Python blocks import:
-  flask, django, fastapi → ``examples``; ``ably_authkit.testing`` → ``emulator``; the
-  ``ably`` package, ``request_token()`` and the other network functions → ``network``.
+  flask, django, fastapi (and their ``ably_authkit.integrations`` modules) → ``flask``,
+  ``django``, ``fastapi``; uvicorn → ``examples``; ``ably_authkit.testing`` →
+  ``emulator``; the ``ably`` package, ``request_token()`` and the other network
+  functions → ``network``.
   An extra counts as installed when one named on the page brings all its requirements
   (``dev`` brings them all; ``emulator`` brings ``ably``, and so ``network``).
 """
@@ -34,9 +36,14 @@ MIN_SECRET_BYTES = 32
 
 #: What each extra is needed for, as the page's Python blocks import it.
 EXTRA_FOR_MODULE = {
-    "flask": "examples",
-    "django": "examples",
-    "fastapi": "examples",
+    "flask": "flask",
+    "django": "django",
+    "fastapi": "fastapi",
+    "starlette": "fastapi",
+    "ably_authkit.integrations.flask": "flask",
+    "ably_authkit.integrations.django": "django",
+    "ably_authkit.integrations.fastapi": "fastapi",
+    "ably_authkit.integrations.starlette": "fastapi",
     "uvicorn": "examples",
     "ably": "network",
     "ably_authkit.testing": "emulator",
@@ -185,7 +192,7 @@ def test_pip_install_lines_cover_what_the_page_imports(path: Path) -> None:
 
 
 def test_the_extras_are_known() -> None:
-    assert {"network", "emulator", "examples", "dev"} <= set(EXTRAS)
+    assert {"network", "emulator", "flask", "django", "fastapi", "examples", "dev"} <= set(EXTRAS)
     assert EXTRAS["network"] <= EXTRAS["emulator"]  # the emulator brings the ably package
     assert all(EXTRAS[extra] <= EXTRAS["dev"] for extra in EXTRAS)
 

@@ -38,7 +38,8 @@ from ably_authkit.endpoint import (
     Grant,
     error_response,
 )
-from ably_authkit.rest import _SYNC_CLIENTS, DEFAULT_TIMEOUT
+from ably_authkit.rest import DEFAULT_TIMEOUT
+from ably_authkit.rest._pool import _SYNC_CLIENTS
 from ably_authkit.testing import AblyEmulator
 from ably_authkit.token_requests import WIRE_KEYS
 

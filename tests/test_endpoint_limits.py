@@ -136,7 +136,7 @@ def test_ably_s_own_refusal_keeps_its_code_in_a_502(ably_emulator: AblyEmulator)
 
 
 def test_an_endpoint_with_a_ring_signs_with_its_signer_and_explains_either() -> None:
-    auth = AuthEndpoint(KeyRing(keys=[NEW, OLD]))
+    auth = AuthEndpoint(KeyRing(keys=[NEW, OLD], signer=NEW))
     grant = Grant(client_id="alice", capability=CHAT)
     assert verify_jwt(auth.respond("jwt", grant, now=NOW).text, NEW, now=NOW).key_name == NEW.name
     assert auth.key == NEW and auth.keys.names == (NEW.name, OLD.name)
@@ -154,7 +154,7 @@ def test_an_endpoint_with_a_ring_signs_with_its_signer_and_explains_either() -> 
 def test_from_env_reads_a_key_ring() -> None:
     ring_text = f"appId.otherKey:{OTHER_SECRET},{KEY_TEXT}"
     auth = AuthEndpoint.from_env({"ABLY_API_KEYS": ring_text})
-    assert auth.keys == KeyRing(keys=[NEW, OLD]) and auth.key == NEW
+    assert auth.keys == KeyRing(keys=[NEW, OLD], signer=NEW) and auth.key == NEW
     with pytest.raises(InvalidApiKeyError, match="both set") as both:
         AuthEndpoint.from_env({"ABLY_API_KEYS": ring_text, "ABLY_API_KEY": KEY_TEXT})
     with pytest.raises(InvalidApiKeyError, match="ABLY_API_KEYS: key #2") as bad:

@@ -1,6 +1,6 @@
-"""The three example apps, through each framework's own test client, and through the
-`ably` package's client using authUrl against each app served on a real socket, with
-the emulator as Ably."""
+"""The three example apps (a policy and ably_authkit.integrations), through each
+framework's own test client, and through the `ably` package's client and ably-js using
+authUrl against each app served on a real socket, with the emulator as Ably."""
 
 from __future__ import annotations
 
@@ -205,20 +205,11 @@ def test_unknown_mode_is_404(call: Caller) -> None:
     ably_error(call("GET", "/auth/password", headers=ALICE), 404, 40400)
 
 
-def test_the_page_shows_the_demo_user(call: Caller, auth: AuthEndpoint) -> None:
-    page = call("GET", "/")
-    assert page.status == 200
-    assert page.content_type == "text/html; charset=utf-8"
-    html = page.body.decode()
-    assert "Ably credentials for demo-user" in html
-    assert html.count("verified:    yes") == 2
-    assert "TokenDetails for key" in html
-    assert auth.key.secret not in html
-    assert "Ably credentials for bob" in call("GET", "/?user=bob").body.decode()
-    assert (
-        "Ably credentials for carol"
-        in call("GET", "/", headers={"X-User-Id": "carol"}).body.decode()
-    )
+def test_the_examples_serve_the_auth_url_only(call: Caller) -> None:
+    """Production glue only: a policy and the integration, no demo page or its helpers."""
+    for path in ("/", "/ably.js", "/explain", "/emulator/advance"):
+        assert call("GET", path, headers=ALICE).status == 404
+        assert call("POST", path, headers=ALICE).status == 404
 
 
 # -- real clients over real sockets --------------------------------------------------------

@@ -31,7 +31,7 @@ CHAT = {"chat:*": ["publish", "subscribe"]}
 
 
 def test_the_signer_signs_and_every_key_verifies() -> None:
-    ring = KeyRing(keys=[NEW, OLD])
+    ring = KeyRing(keys=[NEW, OLD], signer=NEW)
     assert ring.signer == NEW.name and ring.signing_key == NEW
     assert ring.names == (NEW.name, OLD.name) and len(ring) == 2 and list(ring) == [NEW, OLD]
     minted = mint_jwt(ring, capability=CHAT, now=NOW)
@@ -94,6 +94,24 @@ def test_bad_rings_are_refused_once_without_secrets(build: object, words: str) -
     assert SECRET not in str(caught.value) and OTHER_SECRET not in str(caught.value)
 
 
+def test_a_ring_of_several_keys_built_in_code_must_name_its_signer() -> None:
+    """Which key of a list signs differs between libraries (itsdangerous: the last), so
+    a ring of more than one key built in code says which; a ring of one needs no name,
+    and ``ABLY_API_KEYS``/``parse`` keep their rule: the first key signs."""
+    with pytest.raises(ApiKeyTypeError, match=r"needs signer=.*signer='appId\.otherKey'") as no:
+        KeyRing(keys=[NEW, OLD])
+    assert isinstance(no.value, TypeError) and isinstance(no.value, InvalidApiKeyError)
+    assert no.value.field == "signer"
+    assert NEW.name in str(no.value) and OLD.name in str(no.value)
+    assert SECRET not in str(no.value) and OTHER_SECRET not in str(no.value)
+    assert "ABLY_API_KEYS" in str(no.value)
+    assert KeyRing(keys=[OLD]).signing_key == OLD
+    text = f"appId.otherKey:{OTHER_SECRET} {KEY_TEXT}"
+    assert KeyRing.parse(text).signing_key == NEW
+    assert KeyRing.parse(text) == KeyRing(keys=[NEW, OLD], signer=NEW.name)
+    assert KeyRing.from_env(environ={"ABLY_API_KEYS": text}).signing_key == NEW
+
+
 @pytest.mark.parametrize("keys", [KEY_TEXT, OLD, 42, [42], [KeyRing(keys=[OLD])]])
 def test_keys_of_the_wrong_type_are_refused(keys: object) -> None:
     with pytest.raises(ApiKeyTypeError) as caught:
@@ -102,7 +120,7 @@ def test_keys_of_the_wrong_type_are_refused(keys: object) -> None:
 
 
 def test_secrets_stay_out_of_repr_and_str() -> None:
-    ring = KeyRing(keys=[NEW, OLD])
+    ring = KeyRing(keys=[NEW, OLD], signer=NEW)
     for text in (repr(ring), str(ring), repr([ring])):
         assert SECRET not in text and OTHER_SECRET not in text
         assert NEW.name in text and OLD.name in text
@@ -111,7 +129,7 @@ def test_secrets_stay_out_of_repr_and_str() -> None:
 def test_from_env_reads_keys_separated_by_spaces_or_commas() -> None:
     text = f"appId.otherKey:{OTHER_SECRET},\n {KEY_TEXT}\n"
     ring = KeyRing.from_env(environ={"ABLY_API_KEYS": text})
-    assert ring == KeyRing(keys=[NEW, OLD]) and ring.signer == NEW.name
+    assert ring == KeyRing(keys=[NEW, OLD], signer=NEW) and ring.signer == NEW.name
     assert KeyRing.from_env("MY_KEYS", environ={"MY_KEYS": KEY_TEXT}).names == (OLD.name,)
     for environ, words in (({}, "ABLY_API_KEYS is not set"), ({"ABLY_API_KEYS": " "}, "empty")):
         with pytest.raises(InvalidApiKeyError, match=words):
@@ -149,7 +167,9 @@ def test_the_cli_signs_with_the_ring_s_first_key_and_verifies_either(
 def test_request_token_signs_with_the_signer(ably_emulator: AblyEmulator) -> None:
     emulator = ably_emulator
     old, new = emulator.create_key(), emulator.create_key()
-    details = request_token(KeyRing(keys=[new, old]), client_id="alice", endpoint=emulator.url)
+    details = request_token(
+        KeyRing(keys=[new, old], signer=new), client_id="alice", endpoint=emulator.url
+    )
     assert details.key_name == new.name
 
 

@@ -139,7 +139,7 @@ def example() -> Iterator[tuple[str, list[str]]]:
         text=True,
     )
     try:
-        lines = read_until(process, "Open http://")
+        lines = read_until(process, "Serving http://")
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30  # the banner comes before uvicorn listens
         while True:

@@ -416,7 +416,9 @@ def test_protocol_round_trip(ably_emulator: AblyEmulator, binary: bool) -> None:
 
         await socket.send({"action": 10, "channel": "news"})
         attached = await socket.receive()
-        assert attached == {"action": 11, "channel": "news", "flags": 1 << 18}
+        # subscribe grants the subscribe and presence_subscribe modes (docs, Capabilities:
+        # "subscribe ... presence state change messages").
+        assert attached == {"action": 11, "channel": "news", "flags": 1 << 18 | 1 << 19}
         # Publishing where the capability only allows subscribe: NACK 40160.
         await socket.send(
             {"action": 15, "channel": "news", "msgSerial": 0, "messages": [{"name": "x"}]}

@@ -14,7 +14,7 @@ from ably_authkit import (
     request_token,
     revoke_tokens,
 )
-from ably_authkit.rest import _client_options, _revocation_body
+from ably_authkit.rest._base import _client_options, _revocation_body
 
 from .conftest import KEY_TEXT
 

@@ -24,8 +24,9 @@ from ably_authkit import (
     revoke_tokens,
     server_time,
 )
-from ably_authkit import rest as rest_module
+from ably_authkit._extras import install_line
 from ably_authkit.endpoint import AuthEndpoint, Grant
+from ably_authkit.rest import _pool as pool_module
 from ably_authkit.testing import AblyEmulator
 
 from .conftest import KEY_TEXT
@@ -48,8 +49,8 @@ def made(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
             super().__init__(*args, **kwargs)
             clients.append(self)
 
-    monkeypatch.setattr(rest_module, "RestClient", CountedSync)
-    monkeypatch.setattr(rest_module, "AsyncRestClient", CountedAsync)
+    monkeypatch.setattr(pool_module, "RestClient", CountedSync)
+    monkeypatch.setattr(pool_module, "AsyncRestClient", CountedAsync)
     return clients
 
 
@@ -119,7 +120,7 @@ def test_each_event_loop_has_its_own_client_closed_with_it(
     assert len(asyncio.run(three_calls())) == 3  # a new loop: a new client
     assert len(made) == 2
     assert_closed(made[1])
-    assert rest_module._ASYNC_CLIENTS._loops == {}
+    assert pool_module._ASYNC_CLIENTS._loops == {}
 
 
 def test_a_forked_child_makes_its_own_client(ably_emulator: AblyEmulator, made: list[Any]) -> None:
@@ -133,7 +134,7 @@ def test_a_forked_child_makes_its_own_client(ably_emulator: AblyEmulator, made: 
         pid = os.fork()
     if pid == 0:  # the child
         try:
-            before = len(rest_module._SYNC_CLIENTS._leases)
+            before = len(pool_module._SYNC_CLIENTS._leases)
             request_token(key, client_id="child", endpoint=ably_emulator.url)
             os.write(write_end, f"{before} {len(made)}".encode())
         finally:
@@ -152,7 +153,7 @@ def test_a_forked_child_makes_its_own_client(ably_emulator: AblyEmulator, made: 
 def test_the_least_recently_used_client_is_closed_beyond_the_pool_size(
     ably_emulator: AblyEmulator, made: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rest_module, "POOL_SIZE", 2)
+    monkeypatch.setattr(pool_module, "POOL_SIZE", 2)
     keys = [ably_emulator.create_key() for _ in range(3)]
     for key in keys:
         request_token(key, endpoint=ably_emulator.url)
@@ -189,8 +190,7 @@ def test_without_the_network_extra_each_path_names_it(call: Any, feature: str) -
     assert missing.value.extra == "network"
     assert missing.value.name == "ably"
     assert str(missing.value) == (
-        f"{feature} needs the 'network' extra (ably is not installed): "
-        'pip install "ably-authkit[network]"'
+        f"{feature} needs the 'network' extra (ably is not installed): " + install_line("network")
     )
     assert isinstance(missing.value, ImportError)
 
@@ -213,7 +213,7 @@ def test_without_the_emulator_extra_the_testing_package_names_it(
     assert missing.value.extra == "emulator"
     assert str(missing.value) == (
         "ably_authkit.testing needs the 'emulator' extra (msgpack is not installed): "
-        'pip install "ably-authkit[emulator]"'
+        + install_line("emulator")
     )
 
 
@@ -234,4 +234,5 @@ def test_unreachable_is_a_connection_error_with_no_copy_of_the_key(call: Any) ->
     error = failed.value
     assert error.__cause__ is None and error.__context__ is None
     assert "Errno" not in str(error)
-    assert str(error) == "could not reach Ably at http://127.0.0.1:9: Connection refused"
+    assert str(error).startswith("could not reach Ably at http://127.0.0.1:9: Connection refused. ")
+    assert "$ABLY_ENDPOINT" in str(error) and "$ABLY_EMULATOR_HOST" in str(error)

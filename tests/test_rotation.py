@@ -50,9 +50,9 @@ def test_rotating_the_key_disconnects_nobody(
 
         # 1. Create the new key in the dashboard and add it to the ring; the old one signs.
         new = emu.create_key()
-        auth.use_keys(KeyRing(keys=[old, new]))
+        auth.use_keys(KeyRing(keys=[old, new], signer=old))
         # 2. Make the new key the signer. Nothing happens to the live connection.
-        auth.use_keys(KeyRing(keys=[new, old]))
+        auth.use_keys(KeyRing(keys=[new, old], signer=new))
         time.sleep(0.3)
         assert auth.calls == ["jwt"]
         assert realtime_js.call("state")["state"] == "connected"

@@ -10,18 +10,24 @@ from ._serving import _port_in_use
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
     from typing import Any
 
 
-def _start_emulator(host: str, port: int) -> Any:
+def _start_emulator(host: str, port: int, allowed_origins: Sequence[str] = ()) -> Any:
     try:
         from ably_authkit.testing import AblyEmulator
     except ImportError as error:
+        from ably_authkit._extras import install_line
+
         raise _UsageError(
             f"the emulator needs the 'emulator' extra ({error.name} is missing): "
-            "pip install 'ably-authkit[emulator]'"
+            f"{install_line('emulator')}"
         ) from None
-    emulator = AblyEmulator(host=host, port=port)
+    try:
+        emulator = AblyEmulator(host=host, port=port, allowed_origins=allowed_origins)
+    except ValueError as error:
+        raise _UsageError(str(error).replace("allowed_origins:", "--allow-origin:", 1)) from None
     try:
         emulator.start()
     except OSError as error:
@@ -38,7 +44,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
     from ably_authkit.endpoint import EMULATOR_HOST_ENV
     from ably_authkit.rest import check_endpoint
 
-    emulator = _start_emulator(args.host, args.port)
+    emulator = _start_emulator(args.host, args.port, args.allowed_origins)
     undo = _stop_on_sigterm()
     try:
         key = emulator.create_key()
@@ -48,7 +54,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         print(f"Ably emulator listening on {emulator.url} (Ctrl-C to stop)")
         print(f"API key (local and throwaway): {key_text}")
         print()
-        print("Point the library and the examples at it (AuthEndpoint.from_env reads these):")
+        print("Point the library, your scripts and the examples at it:")
         print(
             f"  export {DEFAULT_KEY_ENV}={shlex.quote(key_text)} "
             f"{EMULATOR_HOST_ENV}={shlex.quote(f'{emulator.host}:{emulator.port}')}"

@@ -302,6 +302,16 @@ def _build_parser() -> _Parser:
         [],
     )
     _listen_options(emulator, port=8123)
+    emulator.add_argument(
+        "--allow-origin",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        dest="allowed_origins",
+        help="a web page's origin (https://app.example.com) whose requests the emulator takes "
+        "besides pages on this machine's loopback; repeat for more (default: loopback pages "
+        "only)",
+    )
     emulator.set_defaults(run=_cmd_emulator)
 
     demo = add(

@@ -35,6 +35,9 @@ One concern per module, in the order a request meets them:
 - ``auth_endpoint.py``: :class:`AuthEndpoint`, signing or requesting the credential, and its
   configuration (:meth:`AuthEndpoint.from_env`, :meth:`AuthEndpoint.describe`);
 - ``responses.py``: :class:`AuthResponse` and the Ably-shaped errors;
+- ``issuance.py``: what each answer reports (:class:`IssuedCredential`,
+  :class:`RefusedRequest`), to the ``ably_authkit.endpoint`` logger and to the
+  ``on_issue``/``on_refuse`` hooks;
 - ``wsgi.py`` and ``asgi.py``: a framework's request object read for
   :meth:`AuthEndpoint.respond_wsgi` and :meth:`AuthEndpoint.respond_asgi`.
 
@@ -47,6 +50,8 @@ from .auth_endpoint import EMULATOR_HOST_ENV as EMULATOR_HOST_ENV
 from .auth_endpoint import AuthEndpoint as AuthEndpoint
 from .grant import ANY_CLIENT_ID as ANY_CLIENT_ID
 from .grant import Grant as Grant
+from .issuance import IssuedCredential as IssuedCredential
+from .issuance import RefusedRequest as RefusedRequest
 from .params import MODES as MODES
 from .responses import AuthResponse as AuthResponse
 from .responses import error_response as error_response
@@ -58,5 +63,7 @@ __all__ = [
     "AuthEndpoint",
     "AuthResponse",
     "Grant",
+    "IssuedCredential",
+    "RefusedRequest",
     "error_response",
 ]

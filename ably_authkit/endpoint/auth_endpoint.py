@@ -26,10 +26,20 @@ from ably_authkit.errors import (
 )
 from ably_authkit.jwt_tokens import _mint_granted, mint_jwt
 from ably_authkit.keys import KEYS_ENV, ApiKey, KeyRing, as_keys
+from ably_authkit.rest._endpoints import EMULATOR_HOST_ENV, endpoint_from_env
 from ably_authkit.token_requests import create_token_request
 
 from .asgi import read_body, request_head
 from .grant import Grant
+from .issuance import (
+    INFO,
+    WARNING,
+    IssuedCredential,
+    RefusedRequest,
+    report_issued,
+    report_refused,
+    wanted,
+)
 from .narrowing import _Issue, _narrowed
 from .params import (
     _MAX_BODY,
@@ -64,54 +74,15 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from ably_authkit.testing import AblyEmulator
+    from ably_authkit.token_details import TokenDetails
 
     _Endpoint = TypeVar("_Endpoint", bound="AuthEndpoint")
 
 __all__ = ["EMULATOR_HOST_ENV", "AuthEndpoint"]
 
-#: The variable that names a running Ably emulator (``HOST:PORT``), in the style of
-#: Firebase's ``FIREBASE_AUTH_EMULATOR_HOST``: see :meth:`AuthEndpoint.from_env`.
-EMULATOR_HOST_ENV = "ABLY_EMULATOR_HOST"
-
-
-def _endpoint_from_env(
-    environ: Mapping[str, str] | None = None,
-    *,
-    endpoint_variable: str = "ABLY_ENDPOINT",
-    emulator_variable: str = EMULATOR_HOST_ENV,
-) -> str | None:
-    """The endpoint the environment names: ``ABLY_ENDPOINT``, or ``http://HOST:PORT`` for
-    ``ABLY_EMULATOR_HOST``; ``None`` (Ably) when neither is set. Both set is refused."""
-    source = os.environ if environ is None else environ
-    endpoint = source.get(endpoint_variable) or None
-    emulator_host = source.get(emulator_variable) or None
-    if emulator_host is None:
-        return endpoint
-    if endpoint is not None:
-        raise InvalidParameterError(
-            f"{emulator_variable} and {endpoint_variable} are both set: the first names a "
-            "local emulator, the second another service; unset one",
-            field=emulator_variable,
-        )
-    return _emulator_url(emulator_host, emulator_variable)
-
-
-def _emulator_url(host: str, variable: str) -> str:
-    """``http://HOST:PORT`` for ``ABLY_EMULATOR_HOST``'s ``HOST:PORT``."""
-    from ably_authkit.rest import check_endpoint
-
-    url = f"http://{host}"
-    try:
-        options = check_endpoint(url)
-    except AuthKitError:
-        options = {}
-    if "port" not in options:
-        raise InvalidParameterError(
-            f"{variable} must be the HOST:PORT of a running emulator, such as "
-            "127.0.0.1:8123 (what 'ably-authkit emulator' prints), with no scheme",
-            field=variable,
-        )
-    return url
+# The one rule for where Ably is (ably_authkit.rest._endpoints), which request_token() and
+# the REST clients follow too; under the name the CLI imports it by.
+_endpoint_from_env = endpoint_from_env
 
 
 def _check_head(mode: str, grant: Grant | None, method: str) -> tuple[str, str, Grant]:
@@ -171,6 +142,15 @@ class AuthEndpoint:
             <ably_authkit.testing.AblyEmulator>` running in this process at ``endpoint``,
             if there is one (so a test that moves it with ``advance()`` needs nothing
             more), else the machine's clock.
+        on_issue: called with an :class:`~ably_authkit.endpoint.IssuedCredential` (mode,
+            clientId, key name, TTL, capability; never the credential) for every credential
+            handed out, before the answer is returned: to feed an audit log or a metrics
+            counter (docs/operations.md). Every answer is also logged on the
+            ``ably_authkit.endpoint`` logger. If it raises, the exception is logged and
+            propagates: no credential leaves whose issue was not recorded (the framework
+            answers 500).
+        on_refuse: the same for every refusal, with a
+            :class:`~ably_authkit.endpoint.RefusedRequest` (status, Ably code, message).
     """
 
     __slots__ = (
@@ -179,6 +159,8 @@ class AuthEndpoint:
         "_emulator_host",
         "_endpoint",
         "_keys",
+        "_on_issue",
+        "_on_refuse",
         "_query_time",
         "_target",
         "_timeout",
@@ -192,15 +174,26 @@ class AuthEndpoint:
         query_time: bool = False,
         timeout: timedelta | None = None,
         clock: Callable[[], datetime] | None = None,
+        on_issue: Callable[[IssuedCredential], object] | None = None,
+        on_refuse: Callable[[RefusedRequest], object] | None = None,
     ) -> None:
-        from ably_authkit.rest import DEFAULT_TIMEOUT, _client_options
+        from ably_authkit.rest import DEFAULT_TIMEOUT
+        from ably_authkit.rest._base import _client_options
 
         if clock is not None and not callable(clock):
             raise ParameterTypeError(
                 "clock must be a function returning an aware datetime, such as emu.now",
                 field="clock",
             )
+        for name, hook in (("on_issue", on_issue), ("on_refuse", on_refuse)):
+            if hook is not None and not callable(hook):
+                raise ParameterTypeError(
+                    f"{name} must be a function taking one argument, not {type(hook).__name__}",
+                    field=name,
+                )
         self._clock = clock
+        self._on_issue = on_issue
+        self._on_refuse = on_refuse
         self._keys = as_keys(key)
         self._timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         options = _client_options(endpoint, self._timeout)  # a bad endpoint is refused now
@@ -254,6 +247,8 @@ class AuthEndpoint:
         endpoint_variable: str = "ABLY_ENDPOINT",
         emulator_variable: str = EMULATOR_HOST_ENV,
         keys_variable: str = KEYS_ENV,
+        on_issue: Callable[[IssuedCredential], object] | None = None,
+        on_refuse: Callable[[RefusedRequest], object] | None = None,
     ) -> AuthEndpoint:
         """The endpoint an app configures from its environment (default ``os.environ``).
 
@@ -278,10 +273,12 @@ class AuthEndpoint:
             keys_variable: the name of the key ring's variable.
             endpoint_variable: the name of the endpoint's variable.
             emulator_variable: the name of the running emulator's variable.
+            on_issue: as in the constructor: called for every credential handed out.
+            on_refuse: as in the constructor: called for every refusal.
         """
         source = os.environ if environ is None else environ
         if emulator is True:
-            return cls._embedded()
+            return cls._embedded(on_issue=on_issue, on_refuse=on_refuse)
         if not isinstance(emulator, bool):
             raise ParameterTypeError("emulator must be True or False", field="emulator")
         endpoint = _endpoint_from_env(
@@ -295,7 +292,12 @@ class AuthEndpoint:
                     "key, the second a key ring (every key, the signing key first); unset one",
                     field=keys_variable,
                 )
-            ring = cls(KeyRing.from_env(keys_variable, environ=source), endpoint=endpoint)
+            ring = cls(
+                KeyRing.from_env(keys_variable, environ=source),
+                endpoint=endpoint,
+                on_issue=on_issue,
+                on_refuse=on_refuse,
+            )
             ring._emulator_host = emulator_host
             return ring
         if not source.get(key_variable):
@@ -308,18 +310,33 @@ class AuthEndpoint:
                 "endpoint with from_env(emulator=True)",
                 field=key_variable,
             )
-        auth = cls(ApiKey.from_env(key_variable, environ=source), endpoint=endpoint)
+        auth = cls(
+            ApiKey.from_env(key_variable, environ=source),
+            endpoint=endpoint,
+            on_issue=on_issue,
+            on_refuse=on_refuse,
+        )
         auth._emulator_host = emulator_host
         return auth
 
     @classmethod
-    def _embedded(cls) -> AuthEndpoint:
+    def _embedded(
+        cls,
+        *,
+        on_issue: Callable[[IssuedCredential], object] | None,
+        on_refuse: Callable[[RefusedRequest], object] | None,
+    ) -> AuthEndpoint:
         from ably_authkit.testing import AblyEmulator
 
         emulator = AblyEmulator(host="127.0.0.1", port=0)
         emulator.start()
         try:
-            auth = cls(emulator.create_key(), endpoint=emulator.url)
+            auth = cls(
+                emulator.create_key(),
+                endpoint=emulator.url,
+                on_issue=on_issue,
+                on_refuse=on_refuse,
+            )
         except BaseException:
             emulator.stop()
             raise
@@ -412,15 +429,58 @@ class AuthEndpoint:
         now: datetime | None,
     ) -> AuthResponse | Grant | _Issue:
         """The answer, except in ``token`` mode: then what to ask Ably for."""
+        asked = mode
         try:
             mode, method, grant = _check_head(mode, grant, method)
             params = _request_params(method, query, body, content_type)
             issue = _narrowed(grant, _asked(params) if params else _NOTHING_ASKED)
         except _Refusal as refusal:
-            return refusal.response
+            return self._refused(asked, grant, refusal.response)
         if mode != "token":
-            return self._issue_locally(mode, issue, now)
+            answer = self._issue_locally(mode, issue, now)
+            if answer.status != 200:
+                return self._refused(mode, grant, answer)
+            if self._on_issue is not None or wanted(INFO):
+                ttl = issue.ttl
+                if mode == "jwt":
+                    ttl = ttl // ONE_SECOND * ONE_SECOND  # a JWT's lifetime is whole seconds
+                issued = IssuedCredential(
+                    mode=mode,
+                    client_id=issue.client_id,
+                    key_name=self.key.name,
+                    ttl=ttl,
+                    capability=issue.capability,
+                )
+                report_issued(issued, self._on_issue)
+            return answer
         return issue
+
+    def _refused(self, mode: str, grant: Grant | None, answer: AuthResponse) -> AuthResponse:
+        """``answer``, a refusal, after reporting it (the log, ``on_refuse``)."""
+        if self._on_refuse is not None or wanted(WARNING if answer.status >= 500 else INFO):
+            error = answer.json()["error"]
+            refused = RefusedRequest(
+                mode=mode,
+                client_id=grant.client_id if isinstance(grant, Grant) else None,
+                status=answer.status,
+                code=error["code"],
+                message=error["message"],
+            )
+            report_refused(refused, self._on_refuse)
+        return answer
+
+    def _issued_token(self, details: TokenDetails) -> AuthResponse:
+        """The ``token`` mode's answer, after reporting it (the log, ``on_issue``)."""
+        if self._on_issue is not None or wanted(INFO):
+            issued = IssuedCredential(
+                mode="token",
+                client_id=details.client_id,
+                key_name=details.key_name or self.key.name,
+                ttl=details.expires - details.issued,
+                capability=details.capability,
+            )
+            report_issued(issued, self._on_issue)
+        return _details_response(details)
 
     def _now(self, now: datetime | None) -> datetime | None:
         """The issue time: the caller's, else the endpoint's clock (None: the machine's)."""
@@ -502,7 +562,7 @@ class AuthEndpoint:
         issue = self._answer_or_issue(mode, grant, method, query, body, content_type, now)
         if isinstance(issue, AuthResponse):
             return issue
-        from ably_authkit.rest import _SYNC_CLIENTS
+        from ably_authkit.rest._pool import _SYNC_CLIENTS
 
         try:
             with _SYNC_CLIENTS.client(
@@ -517,8 +577,8 @@ class AuthEndpoint:
         except MissingExtraError:
             raise  # the deploy lacks the network extra: not the client's fault, nor Ably's
         except AuthKitError as error:
-            return _failure(error)
-        return _details_response(details)
+            return self._refused("token", grant, _failure(error))
+        return self._issued_token(details)
 
     async def arespond(
         self,
@@ -536,7 +596,7 @@ class AuthEndpoint:
         issue = self._answer_or_issue(mode, grant, method, query, body, content_type, now)
         if isinstance(issue, AuthResponse):
             return issue
-        from ably_authkit.rest import _ASYNC_CLIENTS
+        from ably_authkit.rest._pool import _ASYNC_CLIENTS
 
         try:
             client = await _ASYNC_CLIENTS.client(
@@ -551,8 +611,8 @@ class AuthEndpoint:
         except MissingExtraError:
             raise
         except AuthKitError as error:
-            return _failure(error)
-        return _details_response(details)
+            return self._refused("token", grant, _failure(error))
+        return self._issued_token(details)
 
     def respond_wsgi(
         self,
@@ -576,22 +636,10 @@ class AuthEndpoint:
         framework would read such a body whole. Let the framework read it (not
         ``wsgi.input`` directly): it knows whether the body was read already.
         """
-        method, query, content_type, declared, chunked = environ_head(environ)
-        refusal = _refusal_before_body(mode, grant, method, content_type, declared)
-        if refusal is not None:
-            return refusal
-        if callable(body):
-            if method.upper() != "POST":
-                body = b""
-            elif chunked:
-                return error_response(
-                    411,
-                    40000,
-                    "send the token params with a Content-Length (as Ably clients do), not as "
-                    "a chunked body",
-                )
-            else:
-                body = body()
+        read = self._read_wsgi(mode, grant, environ, body)
+        if isinstance(read, AuthResponse):
+            return read
+        method, query, body, content_type = read
         return self.respond(
             mode,
             grant,
@@ -601,6 +649,35 @@ class AuthEndpoint:
             content_type=content_type,
             now=now,
         )
+
+    def _read_wsgi(
+        self,
+        mode: str,
+        grant: Grant | None,
+        environ: Mapping[str, Any],
+        body: bytes | Callable[[], bytes],
+    ) -> AuthResponse | tuple[str, str, bytes, str]:
+        """``(method, query, body, content_type)`` of a WSGI request, or the refusal its
+        head alone gives (reported); :meth:`respond_wsgi` and an async WSGI-style view
+        (Django's, under ASGI) share it."""
+        method, query, content_type, declared, chunked = environ_head(environ)
+        refusal = _refusal_before_body(mode, grant, method, content_type, declared)
+        if refusal is not None:
+            return self._refused(mode, grant, refusal)
+        if callable(body):
+            if method.upper() != "POST":
+                body = b""
+            elif chunked:
+                refusal = error_response(
+                    411,
+                    40000,
+                    "send the token params with a Content-Length (as Ably clients do), not as "
+                    "a chunked body",
+                )
+                return self._refused(mode, grant, refusal)
+            else:
+                body = body()
+        return method, query, body, content_type
 
     async def respond_asgi(
         self,
@@ -630,7 +707,7 @@ class AuthEndpoint:
         method, query, content_type, declared = request_head(request)
         refusal = _refusal_before_body(mode, grant, method, content_type, declared)
         if refusal is not None:
-            return refusal
+            return self._refused(mode, grant, refusal)
         body = await read_body(request, _MAX_BODY) if method.upper() == "POST" else b""
         return await self.arespond(
             mode,

@@ -14,6 +14,8 @@ answers:
   ``ERROR`` with ``channel`` and 40160 (the connection stays up, RTL14); ``DETACH`` (12)
   → ``DETACHED`` (13); ``MESSAGE`` (15) → ``ACK`` (1) / ``NACK`` (2) by ``msgSerial``,
   and delivery to the connections attached to the channel (REST publishes too);
+  ``PRESENCE`` (14) → ``ACK``/``NACK``, and the presence set in ``SYNC`` (16) after
+  ``ATTACHED`` (the rules are in ``_presence.py``);
   ``CLOSE`` (7) → ``CLOSED`` (8);
 - expiry on the emulator's clock (RTN22, RTN15h): 30 seconds before a connection's token
   expires the emulator sends ``AUTH`` (17), as Ably's sandbox does; the client answers
@@ -35,7 +37,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import secrets
+from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
@@ -48,13 +52,15 @@ from ably_authkit.capability import OPERATIONS, Capability
 from ably_authkit.errors import AblyApiError
 
 from ._mutable import Attachments, changed_serials
-from ._service import Credential, Service, ably_error, check_channel, json_text
+from ._service import INTERNAL_ERROR, Credential, Service, ably_error, check_channel, json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Realtime", "RealtimeConnection"]
+__all__ = ["CredentialUse", "Realtime", "RealtimeConnection"]
+
+_log = logging.getLogger("ably_authkit.testing")
 
 # Protocol actions (TR2), as ably-js and ably-python number them.
 HEARTBEAT, ACK, NACK, CONNECT, CONNECTED, DISCONNECT, DISCONNECTED = range(7)
@@ -124,6 +130,23 @@ AUTH_MARGIN = timedelta(seconds=30)
 
 _CLOSE = object()  # the outbox sentinel: flush, then close the socket
 
+#: The most a connection's outbox holds (frames sent but not yet written to its socket,
+#: estimated as JSON bytes) before the connection is cut as one that cannot keep up.
+OUTBOX_LIMIT = 16 * 1024 * 1024
+#: What a frame other than a MESSAGE counts for in the outbox (an ACK, a HEARTBEAT, ...).
+SMALL_FRAME = 256
+#: How long (real seconds) a cut connection has to read its DISCONNECTED before its
+#: transport is aborted.
+OVERFLOW_GRACE = 5.0
+#: How many credentials a connection's snapshot lists (its latest), and how many closed
+#: connections ``closed_connections`` keeps (the latest to close).
+CREDENTIALS_KEPT = 100
+CLOSED_KEPT = 100
+#: How many channels one connection may have attached: Ably refuses one more with
+#: 90010/400, "Maximum number of channels per connection (<n>) exceeded" (docs,
+#: platform/errors/codes/90010). Choice: the number, as Ably's depends on the account.
+MAX_CHANNELS = 1000
+
 
 def auth_due(credential: Credential, adopted: datetime) -> datetime | None:
     """When a connection that took ``credential`` at ``adopted`` is sent AUTH: 30 s
@@ -132,6 +155,48 @@ def auth_due(credential: Credential, adopted: datetime) -> datetime | None:
     if expires is None or expires - adopted <= AUTH_MARGIN:
         return None
     return expires - AUTH_MARGIN
+
+
+class CredentialUse(Frozen):
+    """One credential a realtime connection used: the one it connected with, or one it
+    took through AUTH. Never the key's secret, nor the token's text."""
+
+    __slots__ = ("kind", "client_id", "issued", "expires", "key_name")
+
+    #: ``"basic"`` (a key), ``"token"`` (an Ably token) or ``"jwt"`` (an Ably JWT).
+    kind: str
+    #: The credential's clientId (``"*"`` for a wildcard), or None.
+    client_id: str | None
+    #: When it was issued and when it expires (the emulator's clock); None for a key.
+    issued: datetime | None
+    expires: datetime | None
+    #: The name of the key it is, or was issued by.
+    key_name: str
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        client_id: str | None,
+        issued: datetime | None,
+        expires: datetime | None,
+        key_name: str,
+    ) -> None:
+        self._set("kind", kind)
+        self._set("client_id", client_id)
+        self._set("issued", issued)
+        self._set("expires", expires)
+        self._set("key_name", key_name)
+
+
+def _use(credential: Credential) -> CredentialUse:
+    return CredentialUse(
+        kind=credential.kind,
+        client_id=credential.client_id,
+        issued=credential.issued,
+        expires=credential.expires,
+        key_name=credential.key.name,
+    )
 
 
 class RealtimeConnection(Frozen):
@@ -145,6 +210,7 @@ class RealtimeConnection(Frozen):
         "channels",
         "format",
         "key_name",
+        "credentials",
     )
 
     #: The ``connectionId`` the client was given.
@@ -161,6 +227,9 @@ class RealtimeConnection(Frozen):
     format: str
     #: The name of the key the current credential is (or was issued by).
     key_name: str
+    #: Every credential the connection used, in the order used: the one it connected
+    #: with, then each one it took through AUTH (its latest 100).
+    credentials: tuple[CredentialUse, ...]
 
     def __init__(
         self,
@@ -172,6 +241,7 @@ class RealtimeConnection(Frozen):
         channels: Iterable[str],
         format: str,
         key_name: str = "",
+        credentials: Iterable[CredentialUse] = (),
     ) -> None:
         self._set("connection_id", connection_id)
         self._set("client_id", client_id)
@@ -180,6 +250,7 @@ class RealtimeConnection(Frozen):
         self._set("channels", frozenset(channels))
         self._set("format", format)
         self._set("key_name", key_name)
+        self._set("credentials", tuple(credentials))
 
 
 class _Connection:
@@ -213,22 +284,64 @@ class _Connection:
         #: The channels attached with the ``echo=false`` channel param.
         self.echo_off: set[str] = set()
         self.outbox: asyncio.Queue[object] = asyncio.Queue()
+        #: The estimated bytes waiting in the outbox, and each frame's, in order.
+        self.pending = 0
+        self._sizes: deque[int] = deque()
+        #: The connection's transport, aborted if it cannot take its messages.
+        self.transport: asyncio.Transport | None = None
+        #: Every credential used, in order (the latest CREDENTIALS_KEPT).
+        self.credentials: deque[CredentialUse] = deque([_use(credential)], CREDENTIALS_KEPT)
         self.timer: asyncio.TimerHandle | None = None
         self.auth_requested = False
         self.closing = False
 
-    def send(self, message: dict[str, Any]) -> None:
-        if not self.closing:
-            self.outbox.put_nowait(message)
+    def send(self, message: dict[str, Any], size: int = SMALL_FRAME) -> None:
+        if self.closing:
+            return
+        if self.pending + size > OUTBOX_LIMIT:
+            self._overflow()
+            return
+        self._put(message, size)
+
+    def _put(self, item: object, size: int) -> None:
+        self.pending += size
+        self._sizes.append(size)
+        self.outbox.put_nowait(item)
+
+    def taken(self) -> None:
+        """The writer took the next frame out of the outbox."""
+        if self._sizes:
+            self.pending -= self._sizes.popleft()
+
+    def _overflow(self) -> None:
+        """The client does not read its messages as fast as they come: its outbox is
+        dropped and it is sent DISCONNECTED with 80020, and its transport is aborted if
+        it has not read that within OVERFLOW_GRACE. Choice: Ably drops what a connection
+        cannot take and tells it with 80020, "Continuity lost as message delivery rate
+        exceeded" (docs, platform/errors/codes/80020); the emulator disconnects it with
+        that code instead, so its memory is bounded and the SDK reconnects."""
+        while not self.outbox.empty():
+            self.outbox.get_nowait()
+        self._sizes.clear()
+        self.pending = 0
+        error = ably_error(
+            80020,
+            400,
+            "Continuity lost: the connection did not read its messages as fast as they "
+            f"came (over {OUTBOX_LIMIT // 2**20} MiB waiting)",
+        )
+        self.close(_error_frame(error, DISCONNECTED))
+        if self.transport is not None:
+            asyncio.get_running_loop().call_later(OVERFLOW_GRACE, self.transport.abort)
 
     def close(self, last: dict[str, Any] | None = None) -> None:
         """Send ``last`` (if any), then close the socket; nothing is sent after it."""
         if self.closing:
             return
         if last is not None:
-            self.outbox.put_nowait(last)
+            self._put(last, SMALL_FRAME)
         self.closing = True
-        self.outbox.put_nowait(_CLOSE)
+        self._put(_CLOSE, 0)
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -268,6 +381,7 @@ class _Connection:
             channels=self.channels,  # RealtimeConnection keeps a frozen copy
             format="msgpack" if self.binary else "json",
             key_name=self.credential.key.name,
+            credentials=self.credentials,
         )
 
 
@@ -319,12 +433,18 @@ class Realtime:
     def __init__(self, service: Service) -> None:
         self.service = service
         self._connections: dict[str, _Connection] = {}
+        #: Snapshots of the latest connections to close, oldest first.
+        self._closed: deque[RealtimeConnection] = deque(maxlen=CLOSED_KEPT)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._publisher: _Connection | None = None
         service.on_publish.append(self._published)
         #: What each attachment was sent, so appends reach it as Ably sends them.
         self.attachments = Attachments(service.mutable)
         service.on_revoke.append(self._revoked)
+        from ._presence import PresenceRelay
+
+        #: Presence: the channels' presence sets, and PRESENCE/SYNC on these connections.
+        self.presence = PresenceRelay(self)
 
     # -- what the emulator and tests use ---------------------------------------------
 
@@ -332,10 +452,16 @@ class Realtime:
         """Snapshots of the live connections, oldest first (call on the loop)."""
         return [connection.snapshot() for connection in self._connections.values()]
 
+    def closed_connections(self) -> list[RealtimeConnection]:
+        """Snapshots of the latest connections to close, as they were then (call on the
+        loop)."""
+        return list(self._closed)
+
     def check_all(self) -> None:
         """Re-check every connection's credential against the clock (after advance())."""
         for connection in list(self._connections.values()):
             self._check(connection)
+        self.presence.check()
 
     def drop_all(self) -> None:
         """Close every connection's transport, with no protocol message, as a server that
@@ -343,12 +469,15 @@ class Realtime:
         for connection in list(self._connections.values()):
             connection.close()
             self._forget(connection)
+        self._closed.clear()
+        self.presence.clear()
 
     async def shutdown(self, app: web.Application) -> None:
         """Close every connection (the server is stopping)."""
         sockets = [connection.socket for connection in self._connections.values()]
         for connection in list(self._connections.values()):
             connection.close()
+        self.presence.on_stop(list(self._connections.values()))
         for socket in sockets:
             await socket.close(code=1001, message=b"emulator stopping")
         self._connections.clear()
@@ -380,7 +509,9 @@ class Realtime:
                 await socket.send_str(json.dumps(frame, separators=(",", ":")))
             await socket.close()
             return socket
+        connection.transport = request.transport
         self._connections[connection.id] = connection
+        self.presence.on_open(connection, request.query)
         writer = asyncio.ensure_future(self._write(connection))
         try:
             connection.send(connection.connected())
@@ -448,6 +579,8 @@ class Realtime:
                 if not connection.protocol_heartbeats:
                     continue
                 item = {"action": HEARTBEAT}
+            else:
+                connection.taken()
             if socket.closed:
                 return
             if item is _CLOSE:
@@ -457,15 +590,11 @@ class Realtime:
                 continue
             try:
                 frame = connection.encode(item)
-            except Exception as error:  # the connection ends with an ERROR, never half alive
+            except Exception:  # the connection ends with an ERROR, never half alive
+                _log.exception("emulator error encoding a message for a connection")
                 self._forget(connection)
                 connection.closing = True
-                failure = ably_error(
-                    50000,
-                    500,
-                    f"emulator error: cannot encode a message for this "
-                    f"connection ({type(error).__name__}: {error})",
-                )
+                failure = ably_error(50000, 500, INTERNAL_ERROR)
                 last = connection.encode(_error_frame(failure, ERROR))
                 if isinstance(last, bytes):
                     await socket.send_bytes(last)
@@ -522,15 +651,18 @@ class Realtime:
             channel = _channel(message)
             connection.channels.pop(channel, None)
             connection.send({"action": DETACHED, "channel": channel})
+            self.presence.on_detach(connection, channel)
         elif action == MESSAGE:
             self._publish(connection, message)
         elif action == PRESENCE:
-            # Choice: presence is outside what the emulator covers; refuse it plainly.
-            connection.send(_nack(message, ably_error(40000, 400, "presence is not emulated")))
+            self.presence.on_presence(connection, message)
+        elif action == SYNC:
+            self.presence.on_sync_request(connection, message)
         elif action == AUTH:
             self._reauthorize(connection, message)
         elif action == CLOSE:
             connection.close({"action": CLOSED})
+            self.presence.on_close(connection)
         elif action == DISCONNECT:
             connection.close()
 
@@ -559,6 +691,14 @@ class Realtime:
                 f"channelName = {channel}; the credential's capability does not allow it",
             )
             connection.send({**_error_frame(error, ERROR), "channel": channel})
+            return
+        if channel not in connection.channels and len(connection.channels) >= MAX_CHANNELS:
+            too_many = ably_error(
+                90010,
+                400,
+                f"Maximum number of channels per connection ({MAX_CHANNELS}) exceeded",
+            )
+            connection.send({**_error_frame(too_many, ERROR), "channel": channel})
             return
         granted = _granted_modes(capability, channel)
         asked_params = message.get("params")
@@ -594,7 +734,7 @@ class Realtime:
             connection.echo_off.discard(channel)
             if params.get("echo") == "false":
                 connection.echo_off.add(channel)
-        connection.send(attached)
+        self.presence.on_attach(connection, channel, attached)  # sends it, then SYNC
 
     def _publish(self, connection: _Connection, message: dict[str, Any]) -> None:
         items = message.get("messages")
@@ -698,6 +838,7 @@ class Realtime:
             frame["connectionId"] = publisher.id
             for message in messages:
                 message["connectionId"] = publisher.id
+        size = 0  # what the frame holds in an outbox, about: measured once, if sent
         for connection in list(self._connections.values()):
             if channel not in connection.channels or connection.credential.key.app_id != app_id:
                 continue
@@ -707,7 +848,14 @@ class Realtime:
                 continue
             if not connection.credential.capability.allows(channel, "subscribe"):
                 continue
-            connection.send(self.attachments.frame(connection, app_id, channel, frame))
+            if not size:
+                try:
+                    size = len(json_text(frame))
+                except (TypeError, ValueError):
+                    size = MAX_FRAME_SIZE
+            connection.send(self.attachments.frame(connection, app_id, channel, frame), size)
+            if connection.closing:  # it could not keep up
+                self._forget(connection)
 
     # -- authentication over the life of a connection ---------------------------------
 
@@ -737,6 +885,7 @@ class Realtime:
             self._forget(connection)
             return
         connection.credential = credential
+        connection.credentials.append(_use(credential))
         connection.auth_due = auth_due(credential, adopted)
         connection.auth_requested = False
         # RTC8a1: a capability that no longer covers an attached channel fails it. One
@@ -746,6 +895,7 @@ class Realtime:
         for channel in sorted(connection.channels):
             if not any(credential.capability.allows(channel, op) for op in _CONCRETE):
                 del connection.channels[channel]
+                self.presence.on_detach(connection, channel)
                 denied = ably_error(
                     40160, 401, f"Channel denied access based on given capability; {channel}"
                 )
@@ -823,7 +973,9 @@ class Realtime:
         self._forget(connection)
 
     def _forget(self, connection: _Connection) -> None:
-        self._connections.pop(connection.id, None)
+        if self._connections.pop(connection.id, None) is not None:
+            self._closed.append(connection.snapshot())
+            self.presence.on_gone(connection)
         if connection.timer is not None:
             connection.timer.cancel()
             connection.timer = None
@@ -836,12 +988,13 @@ _CONCRETE = sorted(OPERATIONS - {"*"})
 
 def _granted_modes(capability: Capability, channel: str) -> int:
     """The mode flags ``capability`` grants on ``channel``: each mode's operation, and
-    presence_subscribe with presence."""
+    presence_subscribe with subscribe (docs, Capabilities: "subscribe: Can subscribe to
+    messages, objects, and presence state change messages on channels")."""
     modes = 0
     for name, operation in _MODE_OPERATION.items():
         if capability.allows(channel, operation):
             modes |= MODE_FLAGS[name]
-    if capability.allows(channel, "presence"):
+    if capability.allows(channel, "subscribe"):
         modes |= PRESENCE_SUBSCRIBE
     return modes
 

@@ -16,6 +16,7 @@ import json
 import math
 import secrets
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Generic, NamedTuple, TypeVar
@@ -44,7 +45,25 @@ REAUTH_MARGIN = timedelta(seconds=30)
 #: duplicate messages within a 2-minute window" (docs, pub-sub/advanced, Idempotent
 #: publishing).
 IDEMPOTENCY_WINDOW = timedelta(minutes=2)
+#: How long a channel's messages are kept, on the emulator's clock: "Ably stores all
+#: messages for two minutes by default" (docs, storage-history/storage, "Default message
+#: storage - two minutes").
+HISTORY_RETENTION = timedelta(minutes=2)
+#: How long they are kept on a channel of a namespace with persisted history (a channel
+#: rule; ``POST /apps``'s ``namespaces: [{"id": ..., "persisted": true}]``): 24 hours, the
+#: Free package's period (docs, storage-history/storage, "Persist all messages").
+PERSISTED_RETENTION = timedelta(hours=24)
+#: How many expired tokens ``issued_tokens`` still lists, the latest to expire (Choice).
+EXPIRED_TOKENS_KEPT = 1000
+#: How many messages past their retention ``published()`` still lists, the latest to
+#: expire, and the most (JSON) bytes they may hold (Choice: a record for assertions, gone
+#: from history as on Ably).
+EXPIRED_MESSAGES_KEPT = 1000
+EXPIRED_MESSAGES_BYTES = 8 * 1024 * 1024
 HELP = "https://help.ably.io/error/"
+#: The message of every 50000: the cause (a Python exception) goes to the
+#: ``ably_authkit.testing`` logger, never to the client.
+INTERNAL_ERROR = "emulator error: an internal error; its details are in the emulator's log"
 
 
 def ably_error(code: int, status: int, message: str) -> AblyApiError:
@@ -108,8 +127,21 @@ class Service:
         self.keys: dict[str, ApiKey] = {}
         #: The names of the keys revoked as in Ably's dashboard (Control API status 1).
         self.revoked_keys: set[str] = set()
+        #: token -> its TokenDetails, oldest first: every token still valid, and the
+        #: EXPIRED_TOKENS_KEPT latest to expire (a token forgotten after that is still
+        #: known as expired, 40142, by the expiry written in its text).
         self.tokens: dict[str, TokenDetails] = {}
-        self.issued: list[TokenDetails] = []
+        #: (expires ms, token) of the tokens still valid; and the expired ones kept.
+        self._token_expiries: list[tuple[int, str]] = []
+        self._expired_tokens: deque[str] = deque()
+        #: app id -> the namespaces whose channels keep their messages for 24 hours.
+        self.persisted: dict[str, frozenset[str]] = {}
+        #: (ms, channel): when some of a channel's messages are due to be forgotten.
+        self._expiries: list[tuple[int, str]] = []
+        #: (channel, (serial, app id, message), bytes) of the latest messages past their
+        #: retention, for ``published()`` only; and their bytes.
+        self._expired_messages: deque[tuple[str, tuple[int, str, dict[str, Any]], int]] = deque()
+        self._expired_bytes = 0
         #: key name -> the (nonce, timestamp ms) pairs used within the timestamp window.
         self.nonces: dict[str, _Recent[tuple[str, int], None]] = {}
         # key name -> target ("clientId:alice") -> (issuedBefore, appliesAt)
@@ -146,7 +178,12 @@ class Service:
         self.keys.clear()
         self.revoked_keys.clear()
         self.tokens.clear()
-        self.issued.clear()
+        self._token_expiries.clear()
+        self._expired_tokens.clear()
+        self.persisted.clear()
+        self._expiries.clear()
+        self._expired_messages.clear()
+        self._expired_bytes = 0
         self.nonces.clear()
         self.revocations.clear()
         self.messages.clear()
@@ -182,6 +219,13 @@ class Service:
             if not isinstance(spec.get(name, []), list):
                 raise ably_error(40000, 400, f"{name} must be an array")
         app_id = secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
+        persisted = frozenset(
+            entry["id"]
+            for entry in spec.get("namespaces", [])
+            if isinstance(entry, Mapping)
+            and isinstance(entry.get("id"), str)
+            and entry.get("persisted") is True
+        )
         made: list[tuple[ApiKey, dict[str, Any]]] = []
         for index, entry in enumerate(keys):
             given = entry.get("capability")
@@ -195,6 +239,8 @@ class Service:
                 ) from None
             revocable = entry.get("revocableTokens", False) is True
             made.append((self.add_key(capability, revocable, app_id), dict(entry)))
+        if persisted:
+            self.persisted[app_id] = persisted
         self.mutable.set_namespaces(app_id, spec.get("namespaces"))
         return app_id, made
 
@@ -285,8 +331,11 @@ class Service:
                 # Choice: 40160, the capability-refused code, for an empty intersection.
                 raise ably_error(40160, 401, "Key does not support requested capabilities")
             capability = meet
+        # The expiry is in the token's text, so a token forgotten since is still
+        # answered as expired (40142), as Ably answers it, not as unknown (40101).
+        expires_ms = to_ms(now + ttl)
         details = TokenDetails(
-            token=f"{key.app_id}.{secrets.token_urlsafe(30)}",
+            token=f"{key.app_id}.{expires_ms:x}~{secrets.token_urlsafe(27)}",
             key_name=key.name,
             issued=now,
             expires=now + ttl,
@@ -294,8 +343,70 @@ class Service:
             client_id=request.client_id,
         )
         self.tokens[details.token] = details
-        self.issued.append(details)
+        heapq.heappush(self._token_expiries, (to_ms(details.expires), details.token))
         return details
+
+    @property
+    def issued(self) -> list[TokenDetails]:
+        """The tokens issued, oldest first: every one still valid, and the
+        EXPIRED_TOKENS_KEPT latest to expire."""
+        self.expire()
+        return list(self.tokens.values())
+
+    def expire(self) -> None:
+        """Forget what Ably would have forgotten by now, on the emulator's clock: messages
+        past their channel's retention (and channels left with none), idempotency ids
+        past their window, and expired tokens beyond the EXPIRED_TOKENS_KEPT latest."""
+        now = to_ms(self.now())
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= now:
+            _, channel = heapq.heappop(expiries)
+            log = self.messages.get(channel)
+            if log is None:
+                continue
+            gone = 0
+            for entry in log:
+                if entry[2]["timestamp"] + self._retention_ms(entry[1], channel) > now:
+                    break
+                gone += 1
+                self._keep_expired(channel, entry)
+            del log[:gone]
+            if not log:
+                del self.messages[channel]
+        self._published_ids.forget_before(now - IDEMPOTENCY_WINDOW // ONE_MS)
+        tokens = self._token_expiries
+        while tokens and tokens[0][0] <= now:
+            self._expired_tokens.append(heapq.heappop(tokens)[1])
+        while len(self._expired_tokens) > EXPIRED_TOKENS_KEPT:
+            self.tokens.pop(self._expired_tokens.popleft(), None)
+
+    def _keep_expired(self, channel: str, entry: tuple[int, str, dict[str, Any]]) -> None:
+        try:
+            size = len(json_text(entry[2]))
+        except (TypeError, ValueError):
+            size = EXPIRED_MESSAGES_BYTES
+        kept = self._expired_messages
+        kept.append((channel, entry, size))
+        self._expired_bytes += size
+        while kept and (
+            len(kept) > EXPIRED_MESSAGES_KEPT or self._expired_bytes > EXPIRED_MESSAGES_BYTES
+        ):
+            self._expired_bytes -= kept.popleft()[2]
+
+    def recorded(self, channel: str) -> list[tuple[int, str, dict[str, Any]]]:
+        """``published()``'s record of ``channel``: its stored messages, after the latest
+        of those past their retention, oldest first."""
+        self.expire()
+        past = [entry for name, entry, _ in self._expired_messages if name == channel]
+        return sorted(past + self.messages.get(channel, []))
+
+    def _retention_ms(self, app_id: str, channel: str) -> int:
+        namespace, colon, _ = channel.partition(":")
+        persisted = colon and namespace in self.persisted.get(app_id, ())
+        # A channel with the mutable-messages rule is persisted too (docs,
+        # updates-deletes: "regardless of whether or not persistence is enabled").
+        persisted = persisted or self.mutable.enabled(app_id, channel)
+        return (PERSISTED_RETENTION if persisted else HISTORY_RETENTION) // ONE_MS
 
     def _check_nonce(self, key_name: str, nonce: str, timestamp_ms: int, now: datetime) -> None:
         """Refuse a nonce/timestamp pair this key has seen (40105): Ably "verifies that the
@@ -419,6 +530,8 @@ class Service:
         else:
             details = self.tokens.get(text)
             key = None if details is None else self.keys.get(details.key_name or "")
+            if details is None and _forgotten_expiry(text) <= to_ms(now):
+                raise ably_error(40142, 401, "Token expired")
             if details is None or key is None:
                 # A token the service never issued (or whose key is gone) is invalid
                 # credentials, 40101, not a token error: Ably's sandbox answers so, and
@@ -570,8 +683,8 @@ class Service:
         app_id = credential.key.app_id
         key = _idempotency_key(messages)
         now = to_ms(self.now())
+        self.expire()
         if key is not None:
-            self._published_ids.forget_before(now - IDEMPOTENCY_WINDOW // ONE_MS)
             first = self._published_ids.get((app_id, channel, key))
             if first is not None:
                 return [dict(message) for message in first]
@@ -620,6 +733,7 @@ class Service:
             self._serial += 1
             self.mutable.stamp(app_id, channel, entry)
             log.append((self._serial, app_id, entry))
+        heapq.heappush(self._expiries, (now + self._retention_ms(app_id, channel), channel))
         for listener in self.on_publish:
             listener(app_id, channel, stored)
         return stored
@@ -634,10 +748,12 @@ class Service:
         first, without one), and the serial the next page continues from, if any."""
         self.require(credential, channel, "history")
         app_id = credential.key.app_id
+        self.expire()
+        oldest = to_ms(self.now()) - self._retention_ms(app_id, channel)
         entries = [
             (serial, message)
             for serial, app, message in self.messages.get(channel, ())
-            if app == app_id
+            if app == app_id and message["timestamp"] > oldest
         ]
         if query is None:
             return [message for _, message in entries], None
@@ -747,6 +863,9 @@ def check_channel(channel: str) -> None:
         problem = "it starts with ':'"
     elif "\n" in channel or "\r" in channel:
         problem = "it contains a line break"
+    elif not _is_text(channel):
+        # Choice: a name UTF-8 cannot write (msgpack, a URL) is not a name.
+        problem = "it holds a lone surrogate (not Unicode text)"
     if problem is not None:
         raise ably_error(40010, 400, f"invalid channel name: {problem}")
 
@@ -759,8 +878,10 @@ def _unportable(value: object, where: str, depth: int = 0) -> str | None:
     """What in a published value one of Ably's two encodings cannot write, or None."""
     if depth > 64:
         return f"{where} is nested too deeply"
-    if value is None or isinstance(value, (str, bytes, bool)):
+    if value is None or isinstance(value, (bytes, bool)):
         return None
+    if isinstance(value, str):
+        return None if _is_text(value) else f"{where} holds a lone surrogate (not Unicode text)"
     if isinstance(value, int):
         return (
             None if -_JSON_INT <= value <= _JSON_INT else f"{where} is an integer beyond ±2**53-1"
@@ -771,17 +892,47 @@ def _unportable(value: object, where: str, depth: int = 0) -> str | None:
         for name, item in value.items():
             if not isinstance(name, str):
                 return f"{where} has a {type(name).__name__} map key"
+            if not _is_text(name):
+                return f"{where} has a map key that holds a lone surrogate (not Unicode text)"
             problem = _unportable(item, f"{where}.{name}", depth + 1)
             if problem is not None:
                 return problem
         return None
-    if isinstance(value, (list, tuple)):
+    # Only a list: msgpack's ExtType is a tuple, and neither JSON nor every msgpack
+    # reader carries an extension type.
+    if isinstance(value, list):
         for index, item in enumerate(value):
             problem = _unportable(item, f"{where}[{index}]", depth + 1)
             if problem is not None:
                 return problem
         return None
+    if isinstance(value, tuple) and type(value).__name__ == "ExtType":
+        return f"{where} is a msgpack extension type"
     return f"{where} is a {type(value).__name__}"
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is Unicode text, which UTF-8 (msgpack strings, JSON's bytes) can
+    carry: no lone surrogate, which JSON text can spell (``"\\ud800"``)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _forgotten_expiry(token: str) -> float:
+    """The expiry (ms) written in the text of a token this emulator issued, or +inf."""
+    _, dot, rest = token.partition(".")
+    hexdigits, tilde, _ = rest.partition("~")
+    if not (dot and tilde and 0 < len(hexdigits) <= 12):
+        return math.inf
+    try:
+        return int(hexdigits, 16)
+    except ValueError:
+        return math.inf
 
 
 def _granted(key: ApiKey) -> Capability:
@@ -799,8 +950,11 @@ def _bearer_token(value: str) -> str:
 
 def json_text(value: object) -> str:
     """Compact JSON for a client that speaks JSON: binary message data becomes base64,
-    with ``base64`` added to its encoding (RSL4)."""
-    return json.dumps(_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+    with ``base64`` added to its encoding (RSL4). Text UTF-8 cannot carry (an error that
+    quotes a client's lone surrogate) is written as JSON escapes."""
+    plain = _jsonable(value)
+    text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
+    return text if _is_text(text) else json.dumps(plain, separators=(",", ":"))
 
 
 def _jsonable(value: object) -> object:

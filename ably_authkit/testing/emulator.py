@@ -12,7 +12,8 @@ Routes (Ably's paths, status codes, error codes and error body): ``GET /time``,
 ``POST /keys/{keyName}/requestToken``, ``POST /keys/{keyName}/revokeTokens``,
 ``POST``/``GET /channels/{channel}/messages``, ``GET``/``PATCH
 /channels/{channel}/messages/{serial}`` and ``GET .../{serial}/versions`` (mutable
-messages, ``_mutable.py``), ``GET /stats``, and the test-app
+messages, ``_mutable.py``), ``GET /channels/{channel}/presence`` (and
+``/presence/history``), ``GET /channels/{channel}``, ``GET /stats``, and the test-app
 provisioning API (``POST /apps``, ``DELETE /apps/{appId}``, ``POST /stats``) that Ably's
 SDK suites use. Bodies are JSON or msgpack, by
 ``Content-Type``; answers follow ``Accept``. The emulator's clock is the real clock plus
@@ -22,6 +23,7 @@ what :meth:`AblyEmulator.advance` added, and every check uses it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 import weakref
@@ -36,7 +38,14 @@ from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError, InvalidParameterError, ParameterTypeError
 
 from ._realtime import Realtime, RealtimeConnection
-from ._service import DEFAULT_CAPABILITY, HistoryQuery, Service, ably_error, json_text
+from ._service import (
+    DEFAULT_CAPABILITY,
+    INTERNAL_ERROR,
+    HistoryQuery,
+    Service,
+    ably_error,
+    json_text,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,6 +57,8 @@ if TYPE_CHECKING:
     from ably_authkit.keys import ApiKey
     from ably_authkit.token_details import TokenDetails
 
+    from ._presence import Member
+
     _Emulator = TypeVar("_Emulator", bound="AblyEmulator")
 
 __all__ = ["AblyEmulator"]
@@ -55,6 +66,7 @@ __all__ = ["AblyEmulator"]
 JSON = "application/json"
 MSGPACK = "application/x-msgpack"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_log = logging.getLogger("ably_authkit.testing")
 
 
 class AblyEmulator:
@@ -67,6 +79,7 @@ class AblyEmulator:
         port: int = 0,
         tls: bool = False,
         app_id: str = "emulatorApp",
+        allowed_origins: Iterable[str] = (),
         mutable_messages: bool | Iterable[str] = False,
     ) -> None:
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
@@ -75,13 +88,22 @@ class AblyEmulator:
             raise ParameterTypeError("host must be a non-empty str such as '127.0.0.1'")
         if not isinstance(app_id, str) or not app_id or any(c in app_id for c in ".: "):
             raise InvalidParameterError("app_id must be a non-empty str without '.', ':' or ' '")
+        if isinstance(allowed_origins, str) or not all(
+            isinstance(origin, str) for origin in allowed_origins
+        ):
+            raise ParameterTypeError(
+                "allowed_origins must be a list of origins such as ['https://app.example.com']"
+            )
+        #: The browser origins (besides loopback pages) whose requests the emulator takes.
+        self.allowed_origins = frozenset(_origin(text) for text in allowed_origins)
         self.host = host
         self.port = port
         self.tls = tls
         self.app_id = app_id
         self.service = Service(app_id, _mutable_rule(mutable_messages))
-        #: The PEM file of the self-signed certificate when ``tls=True``: point clients'
-        #: trust at it (``SSL_CERT_FILE`` for httpx, ``NODE_EXTRA_CA_CERTS`` for Node).
+        #: The PEM file to trust when ``tls=True`` (the served certificate, then the CA made
+        #: for this emulator that signed it): ``SSL_CERT_FILE`` for httpx, ``NODE_EXTRA_CA_CERTS``
+        #: for Node.
         self.ca_file: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -146,8 +168,9 @@ class AblyEmulator:
                 transports.add(request.transport)
             return await handler(request)
 
+        browser = _browser_guard(self.host, self.allowed_origins)
         self.app = web.Application(
-            middlewares=[track, _cors, _ably_errors], client_max_size=1024 * 1024
+            middlewares=[track, browser, _ably_errors], client_max_size=1024 * 1024
         )
         self._add_routes(self.app)
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
@@ -282,6 +305,7 @@ class AblyEmulator:
         with self.service.lock:
             self.service.offset += delta
             moment = self.service.now()
+            self.service.expire()  # what Ably would have forgotten by then
         for listener in self.on_advance:
             self.call(listener)
         return moment
@@ -292,7 +316,9 @@ class AblyEmulator:
 
     @property
     def issued_tokens(self) -> list[TokenDetails]:
-        """Every token issued through ``requestToken``, oldest first."""
+        """The tokens issued through ``requestToken``, oldest first: every one still
+        valid on the emulator's clock, and the 1000 latest to expire (older ones are
+        forgotten, as the emulator's memory is bounded)."""
         with self.service.lock:
             return list(self.service.issued)
 
@@ -300,11 +326,14 @@ class AblyEmulator:
         """The messages published on ``channel``, oldest first, as stored (with the
         ``id``, ``timestamp``, ``clientId``, ``serial`` and ``action`` the emulator
         assigned; a changed message as its latest version, with ``version``): in every
-        app, or in ``app_id``'s only (a channel belongs to its app, as in Ably)."""
+        app, or in ``app_id``'s only (a channel belongs to its app, as in Ably). The
+        record keeps what history keeps (2 minutes on the emulator's clock, 24 hours in a
+        persisted namespace or one with the mutable-messages rule), and the 1000 latest
+        messages past that (8 MiB at most)."""
         with self.service.lock:
             return [
                 dict(message)
-                for _, app, message in self.service.messages.get(channel, ())
+                for _, app, message in self.service.recorded(channel)
                 if app_id is None or app == app_id
             ]
 
@@ -319,10 +348,25 @@ class AblyEmulator:
         with self.service.lock:
             return self.service.mutable.stored_versions(app_id or self.app_id, channel, serial)
 
+    def present(self, channel: str, *, app_id: str | None = None) -> list[Member]:
+        """The members present on ``channel`` now, oldest first: in every app, or in
+        ``app_id``'s. Each is a read-only mapping with ``clientId``, ``connectionId``,
+        ``data`` (and ``encoding``), ``timestamp`` and ``id``, also readable as
+        ``member.client_id``, ``member.connection_id`` and ``member.data``."""
+        presence = self.realtime.presence
+        return list(self.call(lambda: presence.present(channel, app_id)))
+
     @property
     def connections(self) -> list[RealtimeConnection]:
         """Snapshots of the live realtime connections, oldest first."""
         return list(self.call(self.realtime.connections))
+
+    @property
+    def closed_connections(self) -> list[RealtimeConnection]:
+        """Snapshots of the 100 latest realtime connections to close, oldest first, as
+        they were when they closed (``credentials`` too: what a connection used before
+        it was disconnected and the client reconnected)."""
+        return list(self.call(self.realtime.closed_connections))
 
     def reset(self) -> None:
         """Forget keys, tokens, nonces, revocations, messages and the clock offset, and
@@ -345,6 +389,9 @@ class AblyEmulator:
         app.router.add_get("/channels/{channel}/messages/{serial}", self._get_message)
         app.router.add_patch("/channels/{channel}/messages/{serial}", self._change_message)
         app.router.add_get("/channels/{channel}/messages/{serial}/versions", self._versions)
+        app.router.add_get("/channels/{channel}/presence", self._presence)
+        app.router.add_get("/channels/{channel}", self._channel_details)
+        app.router.add_get("/channels/{channel}/presence/history", self._presence_history)
         app.router.add_get("/stats", self._stats)
         app.router.add_post("/stats", self._post_stats)
         app.router.add_post("/apps", self._create_app)
@@ -405,6 +452,68 @@ class AblyEmulator:
         inclusive), ``direction`` and ``limit``, in pages with ``first``, ``current``
         and ``next`` links (docs, REST API "Pagination")."""
         channel = request.match_info["channel"]
+        return self._history_page(
+            request,
+            "./messages",
+            lambda credential, q: self.service.history(credential, channel, q),
+        )
+
+    async def _presence_history(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}/presence/history`` (RSP4): as message history."""
+        channel = request.match_info["channel"]
+        presence = self.realtime.presence
+        return self._history_page(
+            request,
+            "./history",
+            lambda credential, q: presence.rest_history(credential, channel, q),
+        )
+
+    async def _channel_details(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}`` (RSL8): the channel's ChannelDetails, with the
+        ``channel-metadata`` capability."""
+        from ._metadata import channel_details
+
+        with self.service.lock:
+            credential = self._credential(request)
+        details = channel_details(self.realtime, credential, request.match_info["channel"])
+        return _answer(request, details)
+
+    async def _presence(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}/presence`` (RSP3): the members, newest first, in pages
+        of ``limit``, filtered by ``clientId`` and ``connectionId``."""
+        channel = request.match_info["channel"]
+        query = request.query
+        limit = _limit(query.get("limit", "100"))
+        after = _ms(query, "cursor")
+        with self.service.lock:
+            credential = self._credential(request)
+        members, following = self.realtime.presence.rest_get(
+            credential,
+            channel,
+            limit=limit,
+            client_id=query.get("clientId"),
+            connection_id=query.get("connectionId"),
+            after=after,
+        )
+        params = {name: query[name] for name in ("clientId", "connectionId") if name in query}
+        params["limit"] = str(limit)
+        links = {"first": params, "current": dict(params)}
+        if after is not None:
+            links["current"]["cursor"] = str(after)
+        if following is not None:
+            links["next"] = {**params, "cursor": str(following)}
+        response = _answer(request, members)
+        _link(response, "./presence", links)
+        return response
+
+    def _history_page(
+        self,
+        request: web.Request,
+        path: str,
+        fetch: Callable[[Any, HistoryQuery], tuple[list[dict[str, Any]], int | None]],
+    ) -> web.Response:
+        """One page of a history (messages or presence events) for the request's
+        ``start``, ``end``, ``direction``, ``limit`` and ``cursor``, with its links."""
         query = request.query
         direction = query.get("direction", "backwards")
         if direction not in ("forwards", "backwards"):
@@ -421,7 +530,7 @@ class AblyEmulator:
                 raise ably_error(40003, 400, "start must be at or before end")
             after = _ms(query, "cursor")
             resolved = HistoryQuery(start, end, direction == "forwards", limit, after)
-            messages, following = self.service.history(credential, channel, resolved)
+            messages, following = fetch(credential, resolved)
         params = {"start": str(start), "end": str(end), "limit": str(limit)}
         params["direction"] = direction
         links = {"first": params, "current": dict(params)}
@@ -430,7 +539,7 @@ class AblyEmulator:
         if following is not None:
             links["next"] = {**params, "cursor": str(following)}
         response = _answer(request, messages)
-        _link(response, "./messages", links)
+        _link(response, path, links)
         return response
 
     async def _get_message(self, request: web.Request) -> web.Response:
@@ -469,6 +578,8 @@ class AblyEmulator:
         and where clients connect (``endpoint``, ``port``, ``tls``)."""
         with self.service.lock:
             app_id, made = self.service.create_app({"keys": [{}]} if spec is None else spec)
+        presence = self.realtime.presence
+        self.call(lambda: presence.add_fixtures(app_id, spec))
         answer = self._app_answer(app_id, made, spec or {})
         for entry, (key, _) in zip(answer["keys"], made, strict=True):
             entry["apiKey"] = key
@@ -504,10 +615,19 @@ class AblyEmulator:
 
     async def _create_app(self, request: web.Request) -> web.Response:
         """``POST /apps``: the test-app provisioning API of Ably's sandbox, as the SDK
-        suites use it (and ``ABLY_LOCAL_SANDBOX_URL`` pointed at this emulator)."""
+        suites use it (and ``ABLY_LOCAL_SANDBOX_URL`` pointed at this emulator). Only
+        with a JSON or msgpack body, which a web page cannot send to another origin
+        without the browser asking first (a CORS preflight)."""
+        if request.content_type not in (JSON, MSGPACK):
+            raise ably_error(
+                40000,
+                415,
+                f"POST /apps takes a {JSON} or {MSGPACK} body, not {request.content_type!r}",
+            )
         spec = await _body(request)
         with self.service.lock:
             app_id, made = self.service.create_app(spec)
+        self.realtime.presence.add_fixtures(app_id, spec)
         fields = spec if isinstance(spec, Mapping) else {}  # create_app refused any other
         return _answer(request, self._app_answer(app_id, made, fields), status=201)
 
@@ -711,21 +831,136 @@ async def _ably_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return _error_response(
             request, ably_error(error.status * 100, error.status, error.reason or "error")
         )
-    except Exception as error:  # the emulator keeps serving, and says what broke
-        return _error_response(
-            request, ably_error(50000, 500, f"emulator error: {type(error).__name__}: {error}")
+    except Exception:  # the emulator keeps serving; what broke goes to the log only
+        _log.exception("emulator error answering %s %s", request.method, request.path)
+        return _error_response(request, ably_error(50000, 500, INTERNAL_ERROR))
+
+
+def _origin(text: str) -> str:
+    """An origin named in ``allowed_origins``, as browsers send it: ``scheme://host``
+    with a port only when it is not the scheme's default."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise InvalidParameterError(
+            f"allowed_origins: {text!r} is not an origin such as 'https://app.example.com' "
+            "or 'http://192.168.1.20:8080' (a scheme, a host, an optional port, no path)"
         )
+    default = 443 if parts.scheme == "https" else 80
+    name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{name}" + ("" if port in (None, default) else f":{port}")
 
 
-@web.middleware
+def _is_loopback(name: str) -> bool:
+    """Whether a host name is this machine's: 127.0.0.0/8, ::1 or localhost."""
+    import ipaddress
+
+    name = name.lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_ip(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _host_name(host: str) -> str:
+    """The name of a ``Host`` header, without its port."""
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    name, colon, port = host.rpartition(":")
+    return name if colon and port.isdigit() else host
+
+
+def _browser_guard(own_host: str, allowed_origins: frozenset[str]) -> Any:
+    """What the emulator takes from a browser (docs/security.md). A web page can make a
+    browser send requests to the emulator on the developer's loopback, so:
+
+    - the ``Host`` header must name this machine (127.0.0.0/8, ``localhost``, ``[::1]``)
+      or the host the emulator was started on: a page that rebinds its own domain name
+      to 127.0.0.1 sends its own domain, and is refused;
+    - a request with an ``Origin`` (every cross-origin browser request, and every
+      browser's WebSocket) must come from a page on this machine (a loopback host, any
+      port: the demo page, ably-js in a page served locally) or from an origin named in
+      ``allowed_origins``; others get 403 with no CORS headers, before anything is done.
+
+    The SDKs' own suites (ably-js and ably-go under Node or Go, ably-python) send no
+    ``Origin``, and are not affected. Choice: the refusal is 40300/403."""
+    own = own_host.lower().rstrip(".")
+    # Listening on every address (0.0.0.0, ::), the emulator is reached by this
+    # machine's addresses too: any IP address is taken, as no DNS rebinding sends one.
+    everywhere = own in ("0.0.0.0", "::", "[::]")  # noqa: S104 -- a comparison
+
+    def allowed_host(header: str) -> bool:
+        name = _host_name(header.strip()).lower().rstrip(".")
+        if _is_loopback(name) or name == own or name.strip("[]") == own:
+            return True
+        return everywhere and _is_ip(name.strip("[]"))
+
+    def allowed_origin(origin: str) -> bool:
+        try:
+            normal = _origin(origin)
+        except InvalidParameterError:
+            return False  # "null" (a file, a sandboxed frame) and anything malformed
+        return normal in allowed_origins or _is_loopback(_host_name(normal.partition("://")[2]))
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        host = request.headers.get("Host")
+        problem = None
+        if host is not None and not allowed_host(host):
+            problem = (
+                "the Host header must name this machine (127.0.0.1, localhost, [::1]) "
+                f"or {own_host}"
+            )
+        elif origin is not None and not allowed_origin(origin):
+            problem = (
+                "requests from this web page's origin are not taken: the emulator serves "
+                "pages on this machine and the origins named in AblyEmulator(allowed_origins=...)"
+            )
+        if problem is not None:
+            return _error_response(request, ably_error(40300, 403, problem))
+        return await _cors(request, handler)
+
+    return guard
+
+
 async def _cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Browsers (the demo page) call the emulator from another origin."""
+    """Browsers (the demo page) call the emulator from another origin, one the guard
+    allowed."""
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         response: web.StreamResponse = web.Response(status=204)
     else:
         response = await handler(request)
     origin = request.headers.get("Origin")
     if origin is not None and not response.prepared:
+        response.headers["Vary"] = "Origin"
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"

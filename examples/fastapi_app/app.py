@@ -1,11 +1,14 @@
-"""FastAPI glue for ably_authkit.endpoint: the app says who the user is and what they get."""
+"""FastAPI: this app's policy, served by ably_authkit's FastAPI integration."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header
 
 from ably_authkit import InvalidClientIdError, resource_segment
-from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant, ably_js_response
+from ably_authkit.endpoint import AuthEndpoint, Grant
+from ably_authkit.integrations.fastapi import auth_router
 
 
 def grant_for(user_id: str | None) -> Grant | None:
@@ -23,53 +26,19 @@ def grant_for(user_id: str | None) -> Grant | None:
         return None
 
 
-def current_user(request: Request) -> str | None:
+def current_user(x_user_id: Annotated[str | None, Header()] = None) -> str | None:
     # STAND-IN for your real session (an OAuth dependency, a session cookie...):
-    # this demo trusts an X-User-Id header, which any client could forge.
-    return request.headers.get("x-user-id") or None
+    # this example trusts an X-User-Id header, which any client could forge.
+    return x_user_id or None
 
 
-def reply(answer: AuthResponse) -> Response:
-    return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+def current_grant(user_id: Annotated[str | None, Depends(current_user)]) -> Grant | None:
+    """The policy as a dependency: the grant of the request's user."""
+    return grant_for(user_id)
 
 
 def create_app(auth: AuthEndpoint) -> FastAPI:
+    """The app, answering GET/POST /auth/jwt, /auth/token-request and /auth/token."""
     app = FastAPI(title="Ably credentials (ably_authkit example)")
-
-    @app.api_route("/auth/{mode}", methods=["GET", "POST"])  # jwt, token-request, token
-    async def credentials(mode: str, request: Request) -> Response:
-        # The method, query and content type come from the request; the body is read
-        # only for a POST, the one method that carries token params in it.
-        answer = await auth.respond_asgi(mode, grant_for(current_user(request)), request)
-        return reply(answer)
-
-    @app.get("/")
-    async def page(request: Request, user: str | None = None) -> Response:
-        # DEMO ONLY: the page falls back to ?user= or "demo-user" so a browser shows something.
-        grant = grant_for(user or current_user(request) or "demo-user")
-        page = await auth.ademo_page(
-            grant,
-            page_url=str(request.base_url),
-            # The live panel, served below; the clock button only on the app's own emulator.
-            ably_js_url="/ably.js",
-            explain_url="/explain",
-            clock_url=None if auth.emulator is None else "/emulator/advance",
-        )
-        return reply(page)
-
-    # DEMO ONLY, the page's live panel: its ably-js (shipped with ably_authkit: offline),
-    # explain() of its credential, and its button that moves the local emulator's clock
-    # (404 unless the app was started with its own: --emulator, `ably-authkit demo`).
-    @app.get("/ably.js")
-    async def ably_js() -> Response:
-        return reply(ably_js_response())
-
-    @app.post("/explain")
-    async def explain(request: Request) -> Response:
-        return reply(auth.explain_response(await request.body()))
-
-    @app.post("/emulator/advance")
-    async def advance(seconds: str | None = None) -> Response:
-        return reply(auth.clock_response(seconds))
-
+    app.include_router(auth_router(auth, current_grant), prefix="/auth")
     return app

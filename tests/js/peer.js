@@ -77,6 +77,24 @@ const ops = {
     }
     return { pages, first: (await first.first()).items.map((m) => m.name) };
   },
+  // REST presence: the set (params: limit, clientId, connectionId) or its history,
+  // every page, each member as {action, clientId, connectionId, data}.
+  async restPresence({ id, channel, history, params }) {
+    const presence = clients.get(id).rest.channels.get(channel).presence;
+    let page = await (history ? presence.history(params || {}) : presence.get(params || {}));
+    const pages = [];
+    while (page) {
+      pages.push(
+        page.items.map((m) => ({ action: m.action, clientId: m.clientId, connectionId: m.connectionId, data: m.data })),
+      );
+      page = page.hasNext() ? await page.next() : null;
+    }
+    return pages;
+  },
+  // RestChannel#status (RSL8): the ChannelDetails.
+  async restStatus({ id, channel }) {
+    return await clients.get(id).rest.channels.get(channel).status();
+  },
   async restRequestToken({ id, tokenParams }) {
     return await clients.get(id).rest.auth.requestToken(tokenParams || null);
   },

@@ -7,7 +7,7 @@ const Ably = require('ably');
 const { errorOf, serve } = require('./serve');
 
 let client = null;
-const seen = { updates: 0, states: [], messages: [], versions: [] };
+const seen = { updates: 0, states: [], messages: [], presence: [], versions: [] };
 
 function waitFor(predicate, timeoutMs, what) {
   return new Promise((resolve, reject) => {
@@ -83,6 +83,32 @@ const ops = {
   async waitAction({ serial, action, timeoutMs }) {
     const found = (m) => m.serial === serial && m.action === action;
     return await waitFor(() => seen.versions.find(found), timeoutMs || 5000, action + ' of ' + serial);
+  },
+  // {channel, method, clientId?, data}: presence.enter/update/leave (method), or
+  // enterClient/updateClient/leaveClient when clientId is given.
+  async presence({ channel, method, clientId, data }) {
+    const presence = client.channels.get(channel).presence;
+    if (clientId !== undefined) await presence[method + 'Client'](clientId, data);
+    else await presence[method](data);
+    return true;
+  },
+  async presenceGet({ channel }) {
+    const members = await client.channels.get(channel).presence.get();
+    return members
+      .map((m) => ({ action: m.action, clientId: m.clientId, connectionId: m.connectionId, data: m.data }))
+      .sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
+  },
+  async presenceSubscribe({ channel }) {
+    const chan = client.channels.get(channel);
+    await chan.presence.subscribe((m) => {
+      seen.presence.push({ channel, action: m.action, clientId: m.clientId, connectionId: m.connectionId, data: m.data });
+    });
+    return chan.state;
+  },
+  // The presence events seen, once there are at least count of them.
+  async waitPresence({ count, timeoutMs }) {
+    await waitFor(() => seen.presence.length >= count, timeoutMs || 5000, count + ' presence events');
+    return seen.presence;
   },
   async waitMessage({ name, timeoutMs }) {
     return await waitFor(() => seen.messages.find((m) => m.name === name), timeoutMs || 5000, 'message ' + name);
