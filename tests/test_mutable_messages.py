@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import httpx
+import msgpack
 import pytest
 from ably import AblyRealtime
 from ably.sync import AblyRestSync
@@ -539,3 +541,35 @@ def test_reset_keeps_the_rule_and_forgets_the_messages() -> None:
             serial = chan.publish("n", "d").serials[0]
             chan.update_message(Message(serial=serial, data="e"))
         assert [v["data"] for v in emu.message_versions("chat:x", serial)] == ["d", "e"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ([{"action": 1}], 40000),  # not an object
+        ({"data": "x"}, 40003),  # no action
+        ({"action": 0, "data": "x"}, 40003),  # a create is not a change
+        ({"action": True}, 40003),
+        ({"action": 1, "serial": "another"}, 40003),
+        ({"action": 1, "version": "typo"}, 40003),
+        ({"action": 1, "version": {"metadata": {"n": 1}}}, 40003),  # MOP2c: strings
+        ({"action": 1, "version": {"description": 5}}, 40003),
+        ({"action": 1, "data": float("inf")}, 40013),
+    ],
+)
+def test_a_malformed_change_is_refused_in_words(
+    emu: AblyEmulator, key: ApiKey, body: Any, code: int
+) -> None:
+    channel = channel_name()
+    grant = {"*": [*MEMBER, "message-update-any"]}
+    jwt = mint_jwt(key, capability=grant, client_id="a", now=emu.now())
+    # msgpack, which carries what JSON cannot (an infinity), for the emulator to refuse.
+    headers = {"Authorization": f"Bearer {jwt}", "Content-Type": "application/x-msgpack"}
+    with rest(emu, key, "a", grant) as client:
+        serial = client.channels.get(channel).publish("n", "d").serials[0]
+    text = msgpack.packb(body)
+    answer = httpx.patch(
+        f"{emu.url}/channels/{channel}/messages/{serial}", content=text, headers=headers
+    )
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, code)
+    assert [v["data"] for v in emu.message_versions(channel, serial)] == ["d"]
