@@ -573,3 +573,24 @@ def test_a_malformed_change_is_refused_in_words(
     )
     assert (answer.status_code, answer.json()["error"]["code"]) == (400, code)
     assert [v["data"] for v in emu.message_versions(channel, serial)] == ["d"]
+
+
+def test_a_channel_with_the_rule_keeps_its_messages_a_day() -> None:
+    """Messages of a channel with the rule are persisted (docs, updates-deletes), so kept
+    24 hours where others are kept 2 minutes (docs, storage-history/storage)."""
+    with AblyEmulator(mutable_messages=["chat"]) as emu:
+        key = emu.create_key()
+        grant = {"*": MEMBER}
+        with rest(emu, key, "a", grant) as client:
+            serial = client.channels.get("chat:x").publish("n", "kept").serials[0]
+            client.channels.get("plain:x").publish("n", "gone")
+        emu.advance(timedelta(minutes=3))
+        with rest(emu, key, "a", grant) as client:
+            assert [m.data for m in client.channels.get("chat:x").history().items] == ["kept"]
+            assert client.channels.get("plain:x").history().items == []
+            assert client.channels.get("chat:x").get_message(serial).data == "kept"
+        emu.advance(timedelta(hours=24))
+        with rest(emu, key, "a", grant) as client:
+            chan = client.channels.get("chat:x")
+            assert chan.history().items == []
+            assert refusal(lambda: chan.get_message(serial)) == (40400, 404)

@@ -153,12 +153,15 @@ class MutableMessages:
         return self.stored_versions(credential.key.app_id, channel, serial)
 
     def stored_versions(self, app_id: str, channel: str, serial: str) -> list[dict[str, Any]]:
+        self._forget_old(to_ms(self._service.now()))
         record = self._records.get((app_id, channel, serial))
         if record is None:
             return [dict(self._find(app_id, channel, serial))]
         return [dict(version) for version in record.versions]
 
     def _find(self, app_id: str, channel: str, serial: str) -> dict[str, Any]:
+        self._service.expire()
+        self._forget_old(to_ms(self._service.now()))
         record = self._records.get((app_id, channel, serial))
         if record is not None:
             return record.entry
@@ -214,6 +217,7 @@ class MutableMessages:
                 "Updates, deletes and appends are only supported on channels with mutable "
                 f"messages enabled in channel namespace settings; {channel!r} has not",
             )
+        self._forget_old(to_ms(service.now()))
         record = self._records.get((app_id, channel, serial))
         if record is None:
             self._find(app_id, channel, serial)  # 40400 for a serial the channel lacks
