@@ -445,11 +445,13 @@ def test_protocol_round_trip(ably_emulator: AblyEmulator, binary: bool) -> None:
         first = await socket.receive()
         second = await socket.receive()
         frames = sorted([first or {}, second or {}], key=lambda m: m["action"])
-        assert frames[0] == {"action": 1, "msgSerial": 2, "count": 1}
         delivered = frames[1]
         assert delivered["action"] == 15 and delivered["channel"] == "chat:a"
         (message,) = delivered["messages"]
         assert message["clientId"] == "carol" and message["data"] == "d"
+        # The ACK carries the message's serial (TR4s: one PublishResult per ACKed message).
+        serials = [message["serial"]]
+        assert frames[0] == {"action": 1, "msgSerial": 2, "count": 1, "res": [{"serials": serials}]}
         assert message["connectionId"] == connected["connectionId"]
         assert isinstance(message["timestamp"], int) and message["id"]
         # A REST publish reaches the realtime subscriber too.

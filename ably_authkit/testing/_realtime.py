@@ -51,6 +51,7 @@ from ably_authkit._time import ONE_MS
 from ably_authkit.capability import OPERATIONS, Capability
 from ably_authkit.errors import AblyApiError
 
+from ._mutable import Attachments, changed_serials
 from ._service import INTERNAL_ERROR, Credential, Service, ably_error, check_channel, json_text
 
 TYPE_CHECKING = False
@@ -445,6 +446,8 @@ class Realtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._publisher: _Connection | None = None
         service.on_publish.append(self._published)
+        #: What each attachment was sent, so appends reach it as Ably sends them.
+        self.attachments = Attachments(service.mutable)
         service.on_revoke.append(self._revoked)
         from ._presence import PresenceRelay
 
@@ -730,6 +733,7 @@ class Realtime:
         else:
             wanted = DEFAULT_MODES
         connection.channels[channel] = wanted
+        self.attachments.attached(connection, channel)
         attached: dict[str, Any] = {
             "action": ATTACHED,
             "channel": channel,
@@ -775,16 +779,23 @@ class Realtime:
             with service.lock:
                 self._publisher = connection
                 try:
+                    # An update, delete or append (RTL32) is ACKed with its version serial.
+                    change = changed_serials(service, identity, channel, messages)
                     # Messages with no id get connectionId:msgSerial:index, as Ably's do.
-                    service.publish(
-                        identity, channel, messages, id_prefix=f"{connection.id}:{serial}"
-                    )
+                    serials = change or [
+                        stored["serial"]
+                        for stored in service.publish(
+                            identity, channel, messages, id_prefix=f"{connection.id}:{serial}"
+                        )
+                    ]
                 finally:
                     self._publisher = None
         except AblyApiError as error:
             connection.send(_nack(message, error))
             return
-        connection.send({"action": ACK, "msgSerial": serial, "count": 1})
+        # TR4s: one PublishResult per acknowledged ProtocolMessage, with its serials.
+        ack = {"action": ACK, "msgSerial": serial, "count": 1, "res": [{"serials": serials}]}
+        connection.send(ack)
 
     def _published(self, app_id: str, channel: str, messages: list[dict[str, Any]]) -> None:
         """``service.on_publish``: deliver to the app's attached connections (any thread)."""
@@ -852,7 +863,7 @@ class Realtime:
                     size = len(json_text(frame))
                 except (TypeError, ValueError):
                     size = MAX_FRAME_SIZE
-            connection.send(frame, size)
+            connection.send(self.attachments.frame(connection, app_id, channel, frame), size)
             if connection.closing:  # it could not keep up
                 self._forget(connection)
 

@@ -25,6 +25,7 @@ from ably_authkit._time import MAX_REVOCABLE_TTL, MAX_TTL, ONE_MS, from_ms, to_m
 from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError, AuthKitError
 from ably_authkit.keys import ApiKey
+from ably_authkit.testing._mutable import MutableMessages
 from ably_authkit.token_details import TokenDetails
 
 TYPE_CHECKING = False
@@ -115,7 +116,9 @@ class Credential:
 class Service:
     """The emulated Ably app(s): the state behind every route."""
 
-    def __init__(self, app_id: str = "emulatorApp") -> None:
+    def __init__(
+        self, app_id: str = "emulatorApp", mutable_messages: bool | frozenset[str] = False
+    ) -> None:
         self.lock = threading.RLock()
         #: The emulator's own app, which is always there (``AblyEmulator(app_id=...)``).
         self.default_app = app_id
@@ -156,6 +159,8 @@ class Service:
         self.on_publish: list[Callable[[str, str, list[dict[str, Any]]], None]] = []
         #: Called with (key name, targets) after a revocation.
         self.on_revoke: list[Callable[[str], None]] = []
+        #: Serials, and updates, deletes and appends on channels with the rule.
+        self.mutable = MutableMessages(self, mutable_messages)
 
     # -- clock and bookkeeping ------------------------------------------------------
 
@@ -183,6 +188,7 @@ class Service:
         self.revocations.clear()
         self.messages.clear()
         self._published_ids.clear()
+        self.mutable.reset()
         self.offset = timedelta(0)
 
     def add_key(self, capability: Capability, revocable: bool, app_id: str) -> ApiKey:
@@ -235,6 +241,7 @@ class Service:
             made.append((self.add_key(capability, revocable, app_id), dict(entry)))
         if persisted:
             self.persisted[app_id] = persisted
+        self.mutable.set_namespaces(app_id, spec.get("namespaces"))
         return app_id, made
 
     def delete_app(self, app_id: str, credential: Credential) -> None:
@@ -244,6 +251,7 @@ class Service:
         if credential.kind != "basic" or credential.key.app_id != app_id:
             raise ably_error(40101, 401, "Delete an app with one of its keys as basic auth")
         self.apps.discard(app_id)
+        self.mutable.forget_app(app_id)
         for name in [name for name, key in self.keys.items() if key.app_id == app_id]:
             del self.keys[name]
 
@@ -395,6 +403,9 @@ class Service:
     def _retention_ms(self, app_id: str, channel: str) -> int:
         namespace, colon, _ = channel.partition(":")
         persisted = colon and namespace in self.persisted.get(app_id, ())
+        # A channel with the mutable-messages rule is persisted too (docs,
+        # updates-deletes: "regardless of whether or not persistence is enabled").
+        persisted = persisted or self.mutable.enabled(app_id, channel)
         return (PERSISTED_RETENTION if persisted else HISTORY_RETENTION) // ONE_MS
 
     def _check_nonce(self, key_name: str, nonce: str, timestamp_ms: int, now: datetime) -> None:
@@ -720,6 +731,7 @@ class Service:
         log = self.messages.setdefault(channel, [])
         for entry in stored:
             self._serial += 1
+            self.mutable.stamp(app_id, channel, entry)
             log.append((self._serial, app_id, entry))
         heapq.heappush(self._expiries, (now + self._retention_ms(app_id, channel), channel))
         for listener in self.on_publish:

@@ -10,8 +10,10 @@ all talk to it over real sockets::
 
 Routes (Ably's paths, status codes, error codes and error body): ``GET /time``,
 ``POST /keys/{keyName}/requestToken``, ``POST /keys/{keyName}/revokeTokens``,
-``POST``/``GET /channels/{channel}/messages``, ``GET /channels/{channel}/presence``
-(and ``/presence/history``), ``GET /channels/{channel}``, ``GET /stats``, and the test-app
+``POST``/``GET /channels/{channel}/messages``, ``GET``/``PATCH
+/channels/{channel}/messages/{serial}`` and ``GET .../{serial}/versions`` (mutable
+messages, ``_mutable.py``), ``GET /channels/{channel}/presence`` (and
+``/presence/history``), ``GET /channels/{channel}``, ``GET /stats``, and the test-app
 provisioning API (``POST /apps``, ``DELETE /apps/{appId}``, ``POST /stats``) that Ably's
 SDK suites use. Bodies are JSON or msgpack, by
 ``Content-Type``; answers follow ``Accept``. The emulator's clock is the real clock plus
@@ -78,6 +80,7 @@ class AblyEmulator:
         tls: bool = False,
         app_id: str = "emulatorApp",
         allowed_origins: Iterable[str] = (),
+        mutable_messages: bool | Iterable[str] = False,
     ) -> None:
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port < 65536:
             raise InvalidParameterError(f"port must be 0 (any free port) to 65535, not {port!r}")
@@ -97,7 +100,7 @@ class AblyEmulator:
         self.port = port
         self.tls = tls
         self.app_id = app_id
-        self.service = Service(app_id)
+        self.service = Service(app_id, _mutable_rule(mutable_messages))
         #: The PEM file to trust when ``tls=True`` (the served certificate, then the CA made
         #: for this emulator that signed it): ``SSL_CERT_FILE`` for httpx, ``NODE_EXTRA_CA_CERTS``
         #: for Node.
@@ -321,16 +324,29 @@ class AblyEmulator:
 
     def published(self, channel: str, *, app_id: str | None = None) -> list[dict[str, Any]]:
         """The messages published on ``channel``, oldest first, as stored (with the
-        ``id``, ``timestamp`` and ``clientId`` the emulator assigned): in every app, or
-        in ``app_id``'s only (a channel belongs to its app, as in Ably). The record
-        keeps what history keeps (2 minutes on the emulator's clock, 24 hours in a
-        persisted namespace), and the 1000 latest messages past that (8 MiB at most)."""
+        ``id``, ``timestamp``, ``clientId``, ``serial`` and ``action`` the emulator
+        assigned; a changed message as its latest version, with ``version``): in every
+        app, or in ``app_id``'s only (a channel belongs to its app, as in Ably). The
+        record keeps what history keeps (2 minutes on the emulator's clock, 24 hours in a
+        persisted namespace or one with the mutable-messages rule), and the 1000 latest
+        messages past that (8 MiB at most)."""
         with self.service.lock:
             return [
                 dict(message)
                 for _, app, message in self.service.recorded(channel)
                 if app_id is None or app == app_id
             ]
+
+    def message_versions(
+        self, channel: str, serial: str, *, app_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every version of the message ``serial`` of ``channel``, oldest first, as
+        ``GET /channels/{channel}/messages/{serial}/versions`` answers them (in the
+        emulator's app, or in ``app_id``'s): each with ``action`` (0 create, 1 update, 2
+        delete), ``serial`` and, after the first, ``version``. Raises ``AblyApiError``
+        40400 for a serial the channel does not have."""
+        with self.service.lock:
+            return self.service.mutable.stored_versions(app_id or self.app_id, channel, serial)
 
     def present(self, channel: str, *, app_id: str | None = None) -> list[Member]:
         """The members present on ``channel`` now, oldest first: in every app, or in
@@ -370,6 +386,9 @@ class AblyEmulator:
         app.router.add_post("/keys/{key_name}/revokeTokens", self._revoke_tokens)
         app.router.add_post("/channels/{channel}/messages", self._publish)
         app.router.add_get("/channels/{channel}/messages", self._history)
+        app.router.add_get("/channels/{channel}/messages/{serial}", self._get_message)
+        app.router.add_patch("/channels/{channel}/messages/{serial}", self._change_message)
+        app.router.add_get("/channels/{channel}/messages/{serial}/versions", self._versions)
         app.router.add_get("/channels/{channel}/presence", self._presence)
         app.router.add_get("/channels/{channel}", self._channel_details)
         app.router.add_get("/channels/{channel}/presence/history", self._presence_history)
@@ -421,10 +440,10 @@ class AblyEmulator:
             self.service.require(credential, channel, "publish")
             self.realtime.check_connection_keys(credential, body)
             stored = self.service.publish(credential, channel, body, force_nack=force_nack)
-        serials = [message["id"] for message in stored]
+        serials = [message["serial"] for message in stored]
         return _answer(
             request,
-            {"channel": channel, "messageId": serials[0], "serials": serials},
+            {"channel": channel, "messageId": stored[0]["id"], "serials": serials},
             status=201,
         )
 
@@ -522,6 +541,34 @@ class AblyEmulator:
         response = _answer(request, messages)
         _link(response, path, links)
         return response
+
+    async def _get_message(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}/messages/{serial}`` (RSL11)."""
+        channel, serial = request.match_info["channel"], request.match_info["serial"]
+        with self.service.lock:
+            credential = self._credential(request)
+            message = self.service.mutable.get(credential, channel, serial)
+        return _answer(request, message)
+
+    async def _versions(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}/messages/{serial}/versions`` (RSL14): one page."""
+        channel, serial = request.match_info["channel"], request.match_info["serial"]
+        with self.service.lock:
+            credential = self._credential(request)
+            versions = self.service.mutable.versions(credential, channel, serial)
+        response = _answer(request, versions)
+        _link(response, "./versions", {"first": {}, "current": {}})
+        return response
+
+    async def _change_message(self, request: web.Request) -> web.Response:
+        """``PATCH /channels/{channel}/messages/{serial}`` (RSL15): an update, delete or
+        append, answered with an UpdateDeleteResult (UDR2a ``versionSerial``)."""
+        body = await _body(request)
+        channel, serial = request.match_info["channel"], request.match_info["serial"]
+        with self.service.lock:
+            credential = self._credential(request)
+            version_serial, _ = self.service.mutable.change(credential, channel, serial, body)
+        return _answer(request, {"versionSerial": version_serial})
 
     def create_app(self, spec: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Provision an app as ``POST /apps`` does (Ably's test-app API, the
@@ -651,6 +698,25 @@ class AblyEmulator:
 
 
 # -- wire helpers ------------------------------------------------------------------------
+
+
+def _mutable_rule(given: object) -> bool | frozenset[str]:
+    """``mutable_messages``: True (every channel of the emulator's app), False, or the
+    channel names and namespaces that have the rule."""
+    if isinstance(given, bool):
+        return given
+    names = None if isinstance(given, str) else given
+    if isinstance(names, Iterable):
+        found = frozenset(names)
+        if all(isinstance(name, str) and name for name in found):
+            return found
+    raise ParameterTypeError(
+        "mutable_messages must be True, False, or namespaces and channel names such as "
+        f"['chat'] (a str alone is not taken, write ['{given}']), not {given!r}"
+        if isinstance(given, str)
+        else "mutable_messages must be True, False, or namespaces and channel names such "
+        f"as ['chat'], not {given!r}"
+    )
 
 
 async def _body(request: web.Request) -> object:

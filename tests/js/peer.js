@@ -23,6 +23,11 @@ function restClient({ id, options, credentials }) {
   return state;
 }
 
+function messageFields(m) {
+  const { name, data, clientId, serial, action, version, extras } = m;
+  return { name, data, clientId, serial, action, version, extras };
+}
+
 const ops = {
   // ably-js's own TokenRequest (with c14n of the capability and its MAC).
   async createTokenRequest({ key, tokenParams }) {
@@ -41,6 +46,21 @@ const ops = {
   async restPublish({ id, channel, name, data }) {
     await clients.get(id).rest.channels.get(channel).publish(name, data);
     return { callbackCalls: clients.get(id).calls };
+  },
+  // Mutable messages: publish's serials, getMessage, updateMessage / deleteMessage /
+  // appendMessage (RSL15) and getMessageVersions, each message as its fields.
+  async restPublishSerials({ id, channel, messages }) {
+    return await clients.get(id).rest.channels.get(channel).publish(messages);
+  },
+  async restGetMessage({ id, channel, serial }) {
+    return messageFields(await clients.get(id).rest.channels.get(channel).getMessage(serial));
+  },
+  async restChangeMessage({ id, channel, method, message, operation }) {
+    return await clients.get(id).rest.channels.get(channel)[method](message, operation);
+  },
+  async restMessageVersions({ id, channel, serial }) {
+    const page = await clients.get(id).rest.channels.get(channel).getMessageVersions(serial);
+    return page.items.map(messageFields);
   },
   async restHistory({ id, channel }) {
     const page = await clients.get(id).rest.channels.get(channel).history();

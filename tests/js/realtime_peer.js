@@ -7,7 +7,7 @@ const Ably = require('ably');
 const { errorOf, serve } = require('./serve');
 
 let client = null;
-const seen = { updates: 0, states: [], messages: [], presence: [] };
+const seen = { updates: 0, states: [], messages: [], presence: [], versions: [] };
 
 function waitFor(predicate, timeoutMs, what) {
   return new Promise((resolve, reject) => {
@@ -63,12 +63,26 @@ const ops = {
     const chan = client.channels.get(channel);
     await chan.subscribe((m) => {
       seen.messages.push({ channel, name: m.name, data: m.data, clientId: m.clientId, connectionId: m.connectionId });
+      // With the mutable-message fields, for waitAction.
+      seen.versions.push({ name: m.name, data: m.data, clientId: m.clientId, action: m.action, serial: m.serial, version: m.version });
     });
     return chan.state;
   },
   async publish({ channel, name, data }) {
     await client.channels.get(channel).publish(name, data);
     return true;
+  },
+  // Mutable messages: publish's PublishResult (serials from the ACK), and
+  // updateMessage / deleteMessage / appendMessage over the connection (RTL32).
+  async publishSerials({ channel, name, data }) {
+    return await client.channels.get(channel).publish(name, data);
+  },
+  async changeMessage({ channel, method, message, operation }) {
+    return await client.channels.get(channel)[method](message, operation);
+  },
+  async waitAction({ serial, action, timeoutMs }) {
+    const found = (m) => m.serial === serial && m.action === action;
+    return await waitFor(() => seen.versions.find(found), timeoutMs || 5000, action + ' of ' + serial);
   },
   // {channel, method, clientId?, data}: presence.enter/update/leave (method), or
   // enterClient/updateClient/leaveClient when clientId is given.
