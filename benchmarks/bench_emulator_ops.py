@@ -35,7 +35,10 @@ from aiohttp import web
 from ably_authkit import request_token
 from ably_authkit.testing import AblyEmulator
 
-CHANNEL = "bench:room"
+CHANNEL = "bench:room"  # the presence set
+#: Where messages are published and read back: a channel no realtime client is attached
+#: to, so that a publish is stored and answered, as the bare route does, not delivered.
+MESSAGES = "bench:messages"
 MEMBERS = 20
 TARGET = 1.3
 
@@ -128,7 +131,7 @@ def calls(base: str, authorization: str) -> dict[str, Callable[[], object]]:
     body = {"name": "greeting", "data": {"text": "hello", "n": 1}}
 
     def publish() -> object:
-        answer = client.post(f"/channels/{CHANNEL}/messages", json=body)
+        answer = client.post(f"/channels/{MESSAGES}/messages", json=body)
         assert answer.status_code == 201, answer.text
         return answer
 
@@ -139,7 +142,7 @@ def calls(base: str, authorization: str) -> dict[str, Callable[[], object]]:
         return answer
 
     def history() -> object:
-        answer = client.get(f"/channels/{CHANNEL}/messages", params={"limit": "20"})
+        answer = client.get(f"/channels/{MESSAGES}/messages", params={"limit": "20"})
         assert answer.status_code == 200, answer.text
         assert len(answer.json()) == 20
         return answer

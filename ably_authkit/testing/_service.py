@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import heapq
 import json
 import math
@@ -750,27 +751,33 @@ class Service:
         app_id = credential.key.app_id
         self.expire()
         oldest = to_ms(self.now()) - self._retention_ms(app_id, channel)
-        entries = [
-            (serial, message)
-            for serial, app, message in self.messages.get(channel, ())
-            if app == app_id and message["timestamp"] > oldest
-        ]
+        log = self.messages.get(channel, [])
         if query is None:
-            return [message for _, message in entries], None
-        selected = [
-            (serial, message)
-            for serial, message in entries
-            if query.start <= message["timestamp"] <= query.end
-            and (
-                query.after is None
-                or (serial > query.after if query.forwards else serial < query.after)
-            )
-        ]
-        if not query.forwards:
-            selected.reverse()
-        page = selected[: query.limit]
-        more = len(selected) > query.limit
-        return [message for _, message in page], page[-1][0] if more else None
+            return [m for _, app, m in log if app == app_id and m["timestamp"] > oldest], None
+        # The log is in serial order: walk it in the page's direction from where the page
+        # starts (after the serial it continues from), and stop at the first message past
+        # the page (which says there is a next one).
+        start, end, after, forwards = query.start, query.end, query.after, query.forwards
+        if forwards:
+            first = 0 if after is None else bisect.bisect_right(log, after, key=_serial)
+            walk = range(first, len(log))
+        else:
+            last = len(log) if after is None else bisect.bisect_left(log, after, key=_serial)
+            walk = range(last - 1, -1, -1)
+        page: list[tuple[int, dict[str, Any]]] = []
+        for index in walk:
+            serial, app, message = log[index]
+            timestamp = message["timestamp"]
+            if app != app_id or timestamp <= oldest or not start <= timestamp <= end:
+                continue
+            if len(page) == query.limit:
+                return [message for _, message in page], page[-1][0]
+            page.append((serial, message))
+        return [message for _, message in page], None
+
+
+def _serial(entry: tuple[int, str, dict[str, Any]]) -> int:
+    return entry[0]
 
 
 class _Recent(Generic[_K, _V]):
@@ -952,8 +959,12 @@ def json_text(value: object) -> str:
     """Compact JSON for a client that speaks JSON: binary message data becomes base64,
     with ``base64`` added to its encoding (RSL4). Text UTF-8 cannot carry (an error that
     quotes a client's lone surrogate) is written as JSON escapes."""
-    plain = _jsonable(value)
-    text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
+    try:  # most values hold no bytes: written as they are, with no copy
+        plain = value
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    except TypeError:  # bytes somewhere: base64, and the encoding says so
+        plain = _jsonable(value)
+        text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
     return text if _is_text(text) else json.dumps(plain, separators=(",", ":"))
 
 
