@@ -6,6 +6,7 @@ real sockets: the ``ably`` package and ably-js under Node, JSON and msgpack."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,14 +14,22 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from ably import AblyRealtime
 from ably.sync import AblyRestSync
 from ably.sync.types.annotation import Annotation, AnnotationAction
 from ably.sync.util.exceptions import AblyException
+from ably.types.annotation import Annotation as AsyncAnnotation
+from ably.types.annotation import AnnotationAction as AsyncAnnotationAction
+from ably.types.channelmode import ChannelMode
+from ably.types.channeloptions import ChannelOptions
+from ably.types.connectionstate import ConnectionState
+from ably.types.message import MessageAction
 
 from ably_authkit import AblyApiError, ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
 from .peers import AblyJs, AblyJsError, js_options
+from .realtime_peers import AblyJsRealtime
 
 BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 MEMBER = ["publish", "subscribe", "history"]
@@ -324,3 +333,168 @@ def test_ably_js_rest_publishes_pages_and_is_refused(
         assert (unreadable.value.code, unreadable.value.status_code) == (40160, 401)
     finally:
         ably_js.call("restClose", id=refused_client)
+
+
+# -- realtime ------------------------------------------------------------------------
+
+ALL_MODES = ["publish", "subscribe", "annotation_publish", "annotation_subscribe"]
+
+
+@BINARY
+def test_ably_js_realtime_publishes_subscribes_and_gets_summaries(
+    emu: AblyEmulator, key: ApiKey, realtime_js: AblyJsRealtime, binary: bool
+) -> None:
+    """The flow of ably-js's test/realtime/annotations.test.js ("publish and subscribe
+    annotations"): an ANNOTATION published over the connection (RTAN1c) is ACKed and
+    comes back to the annotation_subscribe channel (RTAN4b) with a serial after the
+    message's, then the message.summary with the message's serial; one published over
+    REST arrives too; a delete arrives as annotation.delete and empties the summary."""
+    channel = channel_name()
+    jwt = mint_jwt(key, capability={"mutable:*": EVERY}, client_id="alice", now=emu.now())
+    realtime_js.call("connect", options=js_options(emu, token=jwt, useBinaryProtocol=binary))
+    attached = realtime_js.call("attachWith", channel=channel, options={"modes": ALL_MODES})
+    assert sorted(attached["modes"]) == sorted(ALL_MODES)
+    realtime_js.call("subscribe", channel=channel)
+    realtime_js.call("subscribeAnnotations", channel=channel)
+    serial = realtime_js.call("publishSerials", channel=channel, name="message", data="foobar")[
+        "serials"
+    ][0]
+    like = {"type": REACTION, "name": "👍"}
+    realtime_js.call("annotate", channel=channel, method="publish", serial=serial, annotation=like)
+    annotation = realtime_js.call("waitAnnotation", name="👍")
+    assert (annotation["action"], annotation["type"], annotation["clientId"]) == (
+        "annotation.create",
+        REACTION,
+        "alice",
+    )
+    assert annotation["messageSerial"] == serial and annotation["serial"] > serial
+    realtime_js.call("waitAction", serial=serial, action="message.summary")
+    (summary,) = realtime_js.call("summaries", serial=serial)
+    assert summary["summary"] == {
+        REACTION: {"👍": {"total": 1, "clientIds": ["alice"], "clipped": False}}
+    }
+    with rest(emu, key, "bob", {"mutable:*": EVERY}, binary) as bob:
+        bob.channels.get(channel).annotations.publish(serial, Annotation(type=REACTION, name="😕"))
+    assert realtime_js.call("waitAnnotation", name="😕")["clientId"] == "bob"
+    realtime_js.call("annotate", channel=channel, method="delete", serial=serial, annotation=like)
+    deleted = realtime_js.call("waitAnnotation", name="👍", action="annotation.delete")
+    assert deleted["clientId"] == "alice"
+    assert emu.annotation_summary(channel, serial) == {
+        REACTION: {"😕": {"total": 1, "clientIds": ["bob"], "clipped": False}}
+    }
+
+
+def test_ably_js_realtime_without_annotation_subscribe_gets_summaries_only(
+    emu: AblyEmulator, key: ApiKey, realtime_js: AblyJsRealtime
+) -> None:
+    """The annotation_subscribe mode is granted only with the annotation-subscribe
+    capability, so ably-js's annotations.subscribe() refuses (93001, RTAN4e) and no
+    ANNOTATION is sent; the summary still comes to a message subscriber ("The
+    annotation-subscribe capability is ... not required to receive summaries", docs,
+    chat message-reactions)."""
+    channel = channel_name()
+    grant = {"mutable:*": [*MEMBER, "annotation-publish"]}
+    jwt = mint_jwt(key, capability=grant, client_id="alice", now=emu.now())
+    realtime_js.call("connect", options=js_options(emu, token=jwt))
+    attached = realtime_js.call("attachWith", channel=channel, options={"modes": ALL_MODES})
+    assert "annotation_subscribe" not in attached["modes"]
+    realtime_js.call("subscribe", channel=channel)
+    with pytest.raises(AblyJsError) as unsubscribable:
+        realtime_js.call("subscribeAnnotations", channel=channel)
+    assert unsubscribable.value.code == 93001
+    serial = realtime_js.call("publishSerials", channel=channel, name="m", data="x")["serials"][0]
+    like = {"type": REACTION, "name": "👍"}
+    realtime_js.call("annotate", channel=channel, method="publish", serial=serial, annotation=like)
+    realtime_js.call("waitAction", serial=serial, action="message.summary")
+    assert realtime_js.call("annotationsSeen") == []
+    assert len(emu.annotations(channel, serial)) == 1
+
+
+@pytest.mark.parametrize(
+    ("grant", "modes", "prefix", "client_id", "expected"),
+    [
+        ([*MEMBER, "annotation-subscribe"], ALL_MODES, "mutable", None, (40160, 401)),
+        (EVERY, ["publish", "subscribe"], "mutable", None, (40165, 401)),
+        (EVERY, ALL_MODES, "plain", None, (93002, 400)),
+        (EVERY, ALL_MODES, "mutable", "mallory", (40012, 400)),
+    ],
+    ids=["no-annotation-publish", "no-annotation_publish-mode", "no-rule", "other-clientid"],
+)
+def test_ably_js_realtime_publish_is_nacked(
+    emu: AblyEmulator,
+    key: ApiKey,
+    realtime_js: AblyJsRealtime,
+    grant: list[str],
+    modes: list[str],
+    prefix: str,
+    client_id: str | None,
+    expected: tuple[int, int],
+) -> None:
+    """RTAN1d: a refused ANNOTATION is NACKed with Ably's code: the capability (40160),
+    the channel mode not asked for (40165, ably-common errors/codes/40165.md), the rule
+    (93002), another clientId (40012); nothing is kept."""
+    channel = channel_name(prefix)
+    serial = published(emu, key, channel)
+    jwt = mint_jwt(key, capability={"*": grant}, client_id="alice", now=emu.now())
+    realtime_js.call("connect", options=js_options(emu, token=jwt))
+    realtime_js.call("attachWith", channel=channel, options={"modes": modes})
+    annotation: dict[str, Any] = {"type": REACTION, "name": "👍"}
+    if client_id is not None:
+        annotation["clientId"] = client_id
+    with pytest.raises(AblyJsError) as refused:
+        realtime_js.call(
+            "annotate", channel=channel, method="publish", serial=serial, annotation=annotation
+        )
+    assert (refused.value.code, refused.value.status_code) == expected
+    assert emu.annotations(channel, serial) == []
+    assert realtime_js.call("state")["state"] == "connected"
+
+
+@BINARY
+def test_the_ably_package_realtime_annotations_and_summary(
+    emu: AblyEmulator, key: ApiKey, binary: bool
+) -> None:
+    """The flow of ably-python's test/ably/realtime/realtimeannotations_test.py: the
+    summary reaches a subscriber of the message's name, with the summary by type."""
+    channel = channel_name()
+
+    async def scenario() -> tuple[Any, Any]:
+        jwt = mint_jwt(key, capability={"mutable:*": EVERY}, client_id="alice", now=emu.now())
+        client = AblyRealtime(token=jwt, use_binary_protocol=binary, **emu.client_options())
+        try:
+            await asyncio.wait_for(client.connection.once_async(ConnectionState.CONNECTED), 10)
+            modes = [
+                ChannelMode.PUBLISH,
+                ChannelMode.SUBSCRIBE,
+                ChannelMode.ANNOTATION_PUBLISH,
+                ChannelMode.ANNOTATION_SUBSCRIBE,
+            ]
+            chan = client.channels.get(channel, ChannelOptions(modes=modes))
+            await chan.attach()
+            loop = asyncio.get_running_loop()
+            annotated: asyncio.Future[Any] = loop.create_future()
+            summarized: asyncio.Future[Any] = loop.create_future()
+
+            def on_annotation(annotation: Any) -> None:
+                if not annotated.done():
+                    annotated.set_result(annotation)
+
+            def on_message(message: Any) -> None:
+                if message.action == MessageAction.MESSAGE_SUMMARY and not summarized.done():
+                    summarized.set_result(message)
+
+            await chan.annotations.subscribe(on_annotation)
+            await chan.subscribe("message", on_message)
+            serial = (await chan.publish("message", "foobar")).serials[0]
+            await chan.annotations.publish(serial, AsyncAnnotation(type=REACTION, name="👍"))
+            annotation = await asyncio.wait_for(annotated, 10)
+            summary = await asyncio.wait_for(summarized, 10)
+            assert annotation.message_serial == summary.serial == serial
+            assert annotation.serial > serial
+            return annotation.action, summary.annotations.summary
+        finally:
+            await client.close()
+
+    action, summary = asyncio.run(scenario())
+    assert action == AsyncAnnotationAction.ANNOTATION_CREATE
+    assert summary == {REACTION: {"👍": {"total": 1, "clientIds": ["alice"], "clipped": False}}}

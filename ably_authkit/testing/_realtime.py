@@ -14,7 +14,8 @@ answers:
   ``ERROR`` with ``channel`` and 40160 (the connection stays up, RTL14); ``DETACH`` (12)
   → ``DETACHED`` (13); ``MESSAGE`` (15) → ``ACK`` (1) / ``NACK`` (2) by ``msgSerial``,
   and delivery to the connections attached to the channel (REST publishes too);
-  ``CLOSE`` (7) → ``CLOSED`` (8);
+  ``ANNOTATION`` (21) → ``ACK`` / ``NACK``, and delivery to the connections attached
+  with the ``annotation_subscribe`` mode (``_annotations.py``); ``CLOSE`` (7) → ``CLOSED`` (8);
 - expiry on the emulator's clock (RTN22, RTN15h): 30 seconds before a connection's token
   expires the emulator sends ``AUTH`` (17), as Ably's sandbox does; the client answers
   with ``AUTH`` and a new token, and gets a new ``CONNECTED`` with the same
@@ -60,6 +61,7 @@ __all__ = ["Realtime", "RealtimeConnection"]
 HEARTBEAT, ACK, NACK, CONNECT, CONNECTED, DISCONNECT, DISCONNECTED = range(7)
 CLOSE, CLOSED, ERROR, ATTACH, ATTACHED, DETACH, DETACHED = range(7, 14)
 PRESENCE, MESSAGE, SYNC, AUTH = 14, 15, 16, 17
+ANNOTATION = 21
 
 # Channel mode flags (TR3): what ATTACHED says the connection may do on the channel, by
 # the names ``params.modes`` and ably-js's ``channel.modes`` use (values: ably-js
@@ -323,6 +325,7 @@ class Realtime:
         self._publisher: _Connection | None = None
         service.on_publish.append(self._published)
         service.on_revoke.append(self._revoked)
+        service.annotations.listeners.append(self._annotated)
 
     # -- what the emulator and tests use ---------------------------------------------
 
@@ -522,6 +525,8 @@ class Realtime:
             connection.send({"action": DETACHED, "channel": channel})
         elif action == MESSAGE:
             self._publish(connection, message)
+        elif action == ANNOTATION:
+            self._annotate(connection, message)
         elif action == PRESENCE:
             # Choice: presence is outside what the emulator covers; refuse it plainly.
             connection.send(_nack(message, ably_error(40000, 400, "presence is not emulated")))
@@ -652,6 +657,58 @@ class Realtime:
         publisher = self._publisher
         copied = [dict(message) for message in messages]
         loop.call_soon_threadsafe(self._deliver, app_id, channel, copied, publisher)
+
+    def _annotate(self, connection: _Connection, message: dict[str, Any]) -> None:
+        """ANNOTATION (RTAN1c): publish or delete annotations, ACK or NACK (RTAN1d)."""
+        items = message.get("annotations")
+        try:
+            channel = _channel(message)
+            if not isinstance(items, list) or not items:
+                raise ably_error(40000, 400, "ANNOTATION needs a non-empty annotations array")
+            modes = connection.channels.get(channel)
+            if modes is not None and not modes & MODE_FLAGS["annotation_publish"]:
+                # ably-common errors/codes/40165.md: the mode was not asked for.
+                raise ably_error(
+                    40165,
+                    401,
+                    "Unable to publish an annotation as client did not request the "
+                    "ANNOTATION_PUBLISH mode when attaching",
+                )
+            identity = Credential(
+                kind=connection.credential.kind,
+                key=connection.credential.key,
+                capability=connection.credential.capability,
+                client_id=connection.client_id,
+            )
+            prefix = f"{connection.id}:{message.get('msgSerial')}"
+            with self.service.lock:
+                self.service.annotations.publish(identity, channel, None, items, id_prefix=prefix)
+        except AblyApiError as error:
+            connection.send(_nack(message, error))
+            return
+        connection.send({"action": ACK, "msgSerial": message.get("msgSerial"), "count": 1})
+
+    def _annotated(self, app_id: str, channel: str, annotations: list[dict[str, Any]]) -> None:
+        """``service.annotations.listeners``: deliver as ANNOTATION (any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._deliver_annotations, app_id, channel, annotations)
+
+    def _deliver_annotations(
+        self, app_id: str, channel: str, annotations: list[dict[str, Any]]
+    ) -> None:
+        # RTAN4b; only to connections attached with annotation_subscribe (docs,
+        # messages/annotations: "you must request the ANNOTATION_SUBSCRIBE mode") whose
+        # capability has annotation-subscribe.
+        frame = {"action": ANNOTATION, "channel": channel, "annotations": annotations}
+        for connection in list(self._connections.values()):
+            modes = connection.channels.get(channel)
+            if modes is None or connection.credential.key.app_id != app_id:
+                continue
+            if modes & MODE_FLAGS["annotation_subscribe"] and (
+                connection.credential.capability.allows(channel, "annotation-subscribe")
+            ):
+                connection.send(frame)
 
     def check_connection_keys(self, credential: Credential, body: object) -> None:
         """A REST message published on behalf of a realtime connection names its
