@@ -647,7 +647,14 @@ class Realtime:
             return
         # TR4s: one PublishResult per acknowledged ProtocolMessage, with its serials.
         ack = {"action": ACK, "msgSerial": serial, "count": 1, "res": [{"serials": serials}]}
-        connection.send(ack)
+        # After the delivery scheduled above, so the publisher's echo comes before its ACK,
+        # as from Ably: ably-python's realtimeannotations_test.py subscribes once publish()
+        # returns and expects the next message to be the summary, not its own echo.
+        loop = self._loop
+        if loop is None:
+            connection.send(ack)
+        else:
+            loop.call_soon(connection.send, ack)
 
     def _published(self, app_id: str, channel: str, messages: list[dict[str, Any]]) -> None:
         """``service.on_publish``: deliver to the app's attached connections (any thread)."""
