@@ -25,7 +25,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ably_authkit.testing._service import Credential, Service
 
-__all__ = ["Annotations", "summarize"]
+__all__ = ["Annotations", "annotate", "deliver", "summarize"]
 
 #: Annotation actions (TAN2b): ANNOTATION_CREATE, ANNOTATION_DELETE.
 CREATE, DELETE = 0, 1
@@ -213,6 +213,62 @@ class Annotations:
             )
         service.mutable._find(app_id, channel, serial)  # 40400 for an unknown serial
         return self.stored(app_id, channel, serial)
+
+
+# -- realtime (the hooks _realtime.py calls on the emulator's loop) ----------------------
+
+
+def annotate(service: Service, connection: Any, message: Mapping[str, Any]) -> dict[str, Any]:
+    """An ANNOTATION (21) ProtocolMessage of ``connection`` (RTAN1c): publish or delete
+    its annotations as on REST; answer the ACK, or the NACK with the error (RTAN1d)."""
+    from ably_authkit.testing._realtime import ACK, MODE_FLAGS, _channel, _nack
+    from ably_authkit.testing._service import Credential, ably_error
+
+    items = message.get("annotations")
+    try:
+        channel = _channel(message)
+        if not isinstance(items, list) or not items:
+            raise ably_error(40000, 400, "ANNOTATION needs a non-empty annotations array")
+        modes = connection.channels.get(channel)
+        if modes is not None and not modes & MODE_FLAGS["annotation_publish"]:
+            # ably-common errors/codes/40165.md: the mode was not asked for when attaching.
+            raise ably_error(
+                40165,
+                401,
+                "Unable to publish an annotation as client did not request the "
+                "ANNOTATION_PUBLISH mode when attaching",
+            )
+        identity = Credential(
+            kind=connection.credential.kind,
+            key=connection.credential.key,
+            capability=connection.credential.capability,
+            client_id=connection.client_id,
+        )
+        prefix = f"{connection.id}:{message.get('msgSerial')}"
+        with service.lock:
+            service.annotations.publish(identity, channel, None, items, id_prefix=prefix)
+    except AblyApiError as error:
+        return _nack(message, error)
+    return {"action": ACK, "msgSerial": message.get("msgSerial"), "count": 1}
+
+
+def deliver(
+    connections: Mapping[str, Any], app_id: str, channel: str, annotations: list[dict[str, Any]]
+) -> None:
+    """Send ``annotations`` as ANNOTATION (RTAN4b) to the app's connections attached to
+    ``channel`` with the annotation_subscribe mode (docs, messages/annotations: "you must
+    request the ANNOTATION_SUBSCRIBE mode") whose capability has annotation-subscribe."""
+    from ably_authkit.testing._realtime import ANNOTATION, MODE_FLAGS
+
+    frame = {"action": ANNOTATION, "channel": channel, "annotations": annotations}
+    for connection in list(connections.values()):
+        modes = connection.channels.get(channel)
+        if modes is None or connection.credential.key.app_id != app_id:
+            continue
+        if modes & MODE_FLAGS["annotation_subscribe"] and (
+            connection.credential.capability.allows(channel, "annotation-subscribe")
+        ):
+            connection.send(frame)
 
 
 def _client_id(credential: Credential, given: object) -> str | None:

@@ -48,6 +48,7 @@ from ably_authkit._time import ONE_MS
 from ably_authkit.capability import OPERATIONS, Capability
 from ably_authkit.errors import AblyApiError
 
+from ._annotations import annotate, deliver
 from ._mutable import changed_serials
 from ._service import Credential, Service, ably_error, check_channel, json_text
 
@@ -526,7 +527,7 @@ class Realtime:
         elif action == MESSAGE:
             self._publish(connection, message)
         elif action == ANNOTATION:
-            self._annotate(connection, message)
+            connection.send(annotate(self.service, connection, message))
         elif action == PRESENCE:
             # Choice: presence is outside what the emulator covers; refuse it plainly.
             connection.send(_nack(message, ably_error(40000, 400, "presence is not emulated")))
@@ -665,57 +666,11 @@ class Realtime:
         copied = [dict(message) for message in messages]
         loop.call_soon_threadsafe(self._deliver, app_id, channel, copied, publisher)
 
-    def _annotate(self, connection: _Connection, message: dict[str, Any]) -> None:
-        """ANNOTATION (RTAN1c): publish or delete annotations, ACK or NACK (RTAN1d)."""
-        items = message.get("annotations")
-        try:
-            channel = _channel(message)
-            if not isinstance(items, list) or not items:
-                raise ably_error(40000, 400, "ANNOTATION needs a non-empty annotations array")
-            modes = connection.channels.get(channel)
-            if modes is not None and not modes & MODE_FLAGS["annotation_publish"]:
-                # ably-common errors/codes/40165.md: the mode was not asked for.
-                raise ably_error(
-                    40165,
-                    401,
-                    "Unable to publish an annotation as client did not request the "
-                    "ANNOTATION_PUBLISH mode when attaching",
-                )
-            identity = Credential(
-                kind=connection.credential.kind,
-                key=connection.credential.key,
-                capability=connection.credential.capability,
-                client_id=connection.client_id,
-            )
-            prefix = f"{connection.id}:{message.get('msgSerial')}"
-            with self.service.lock:
-                self.service.annotations.publish(identity, channel, None, items, id_prefix=prefix)
-        except AblyApiError as error:
-            connection.send(_nack(message, error))
-            return
-        connection.send({"action": ACK, "msgSerial": message.get("msgSerial"), "count": 1})
-
     def _annotated(self, app_id: str, channel: str, annotations: list[dict[str, Any]]) -> None:
         """``service.annotations.listeners``: deliver as ANNOTATION (any thread)."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._deliver_annotations, app_id, channel, annotations)
-
-    def _deliver_annotations(
-        self, app_id: str, channel: str, annotations: list[dict[str, Any]]
-    ) -> None:
-        # RTAN4b; only to connections attached with annotation_subscribe (docs,
-        # messages/annotations: "you must request the ANNOTATION_SUBSCRIBE mode") whose
-        # capability has annotation-subscribe.
-        frame = {"action": ANNOTATION, "channel": channel, "annotations": annotations}
-        for connection in list(self._connections.values()):
-            modes = connection.channels.get(channel)
-            if modes is None or connection.credential.key.app_id != app_id:
-                continue
-            if modes & MODE_FLAGS["annotation_subscribe"] and (
-                connection.credential.capability.allows(channel, "annotation-subscribe")
-            ):
-                connection.send(frame)
+            loop.call_soon_threadsafe(deliver, self._connections, app_id, channel, annotations)
 
     def check_connection_keys(self, credential: Credential, body: object) -> None:
         """A REST message published on behalf of a realtime connection names its
