@@ -16,7 +16,8 @@ answers:
   and delivery to the connections attached to the channel (REST publishes too);
   ``PRESENCE`` (14) → ``ACK``/``NACK``, and the presence set in ``SYNC`` (16) after
   ``ATTACHED`` (the rules are in ``_presence.py``);
-  ``CLOSE`` (7) → ``CLOSED`` (8);
+  ``ANNOTATION`` (21) → ``ACK`` / ``NACK``, and delivery to the connections attached
+  with the ``annotation_subscribe`` mode (``_annotations.py``); ``CLOSE`` (7) → ``CLOSED`` (8);
 - expiry on the emulator's clock (RTN22, RTN15h): 30 seconds before a connection's token
   expires the emulator sends ``AUTH`` (17), as Ably's sandbox does; the client answers
   with ``AUTH`` and a new token, and gets a new ``CONNECTED`` with the same
@@ -51,6 +52,7 @@ from ably_authkit._time import ONE_MS
 from ably_authkit.capability import OPERATIONS, Capability
 from ably_authkit.errors import AblyApiError
 
+from ._annotations import annotate, deliver
 from ._mutable import Attachments, changed_serials
 from ._service import INTERNAL_ERROR, Credential, Service, ably_error, check_channel, json_text
 
@@ -66,6 +68,7 @@ _log = logging.getLogger("ably_authkit.testing")
 HEARTBEAT, ACK, NACK, CONNECT, CONNECTED, DISCONNECT, DISCONNECTED = range(7)
 CLOSE, CLOSED, ERROR, ATTACH, ATTACHED, DETACH, DETACHED = range(7, 14)
 PRESENCE, MESSAGE, SYNC, AUTH = 14, 15, 16, 17
+ANNOTATION = 21
 
 # Channel mode flags (TR3): what ATTACHED says the connection may do on the channel, by
 # the names ``params.modes`` and ably-js's ``channel.modes`` use (values: ably-js
@@ -453,6 +456,7 @@ class Realtime:
 
         #: Presence: the channels' presence sets, and PRESENCE/SYNC on these connections.
         self.presence = PresenceRelay(self)
+        service.annotations.listeners.append(self._annotated)
 
     # -- what the emulator and tests use ---------------------------------------------
 
@@ -664,6 +668,8 @@ class Realtime:
             self.presence.on_detach(connection, channel)
         elif action == MESSAGE:
             self._publish(connection, message)
+        elif action == ANNOTATION:
+            connection.send(annotate(self.service, connection, message))
         elif action == PRESENCE:
             self.presence.on_presence(connection, message)
         elif action == SYNC:
@@ -795,7 +801,14 @@ class Realtime:
             return
         # TR4s: one PublishResult per acknowledged ProtocolMessage, with its serials.
         ack = {"action": ACK, "msgSerial": serial, "count": 1, "res": [{"serials": serials}]}
-        connection.send(ack)
+        # After the delivery scheduled above, so the publisher's echo comes before its ACK,
+        # as from Ably: ably-python's realtimeannotations_test.py subscribes once publish()
+        # returns and expects the next message to be the summary, not its own echo.
+        loop = self._loop
+        if loop is None:
+            connection.send(ack)
+        else:
+            loop.call_soon(connection.send, ack)
 
     def _published(self, app_id: str, channel: str, messages: list[dict[str, Any]]) -> None:
         """``service.on_publish``: deliver to the app's attached connections (any thread)."""
@@ -805,6 +818,12 @@ class Realtime:
         publisher = self._publisher
         copied = [dict(message) for message in messages]
         loop.call_soon_threadsafe(self._deliver, app_id, channel, copied, publisher)
+
+    def _annotated(self, app_id: str, channel: str, annotations: list[dict[str, Any]]) -> None:
+        """``service.annotations.listeners``: deliver as ANNOTATION (any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(deliver, self._connections, app_id, channel, annotations)
 
     def check_connection_keys(self, credential: Credential, body: object) -> None:
         """A REST message published on behalf of a realtime connection names its

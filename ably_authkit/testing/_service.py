@@ -26,6 +26,7 @@ from ably_authkit._time import MAX_REVOCABLE_TTL, MAX_TTL, ONE_MS, from_ms, to_m
 from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError, AuthKitError
 from ably_authkit.keys import ApiKey
+from ably_authkit.testing._annotations import Annotations
 from ably_authkit.testing._mutable import MutableMessages
 from ably_authkit.token_details import TokenDetails
 
@@ -162,6 +163,8 @@ class Service:
         self.on_revoke: list[Callable[[str], None]] = []
         #: Serials, and updates, deletes and appends on channels with the rule.
         self.mutable = MutableMessages(self, mutable_messages)
+        #: Annotations of messages on channels with the rule, and their summaries.
+        self.annotations = Annotations(self)
 
     # -- clock and bookkeeping ------------------------------------------------------
 
@@ -190,6 +193,7 @@ class Service:
         self.messages.clear()
         self._published_ids.clear()
         self.mutable.reset()
+        self.annotations.reset()
         self.offset = timedelta(0)
 
     def add_key(self, capability: Capability, revocable: bool, app_id: str) -> ApiKey:
@@ -253,6 +257,7 @@ class Service:
             raise ably_error(40101, 401, "Delete an app with one of its keys as basic auth")
         self.apps.discard(app_id)
         self.mutable.forget_app(app_id)
+        self.annotations.forget_app(app_id)
         for name in [name for name, key in self.keys.items() if key.app_id == app_id]:
             del self.keys[name]
 

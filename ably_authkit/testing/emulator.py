@@ -12,7 +12,8 @@ Routes (Ably's paths, status codes, error codes and error body): ``GET /time``,
 ``POST /keys/{keyName}/requestToken``, ``POST /keys/{keyName}/revokeTokens``,
 ``POST``/``GET /channels/{channel}/messages``, ``GET``/``PATCH
 /channels/{channel}/messages/{serial}`` and ``GET .../{serial}/versions`` (mutable
-messages, ``_mutable.py``), ``GET /channels/{channel}/presence`` (and
+messages, ``_mutable.py``), ``POST``/``GET .../{serial}/annotations`` (annotations,
+``_annotations.py``), ``GET /channels/{channel}/presence`` (and
 ``/presence/history``), ``GET /channels/{channel}``, ``GET /stats``, and the test-app
 provisioning API (``POST /apps``, ``DELETE /apps/{appId}``, ``POST /stats``) that Ably's
 SDK suites use. Bodies are JSON or msgpack, by
@@ -356,6 +357,27 @@ class AblyEmulator:
         presence = self.realtime.presence
         return list(self.call(lambda: presence.present(channel, app_id)))
 
+    def annotations(
+        self, channel: str, serial: str, *, app_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every annotation published on the message ``serial`` of ``channel``, oldest
+        first, as ``GET .../messages/{serial}/annotations`` answers them (in the
+        emulator's app, or in ``app_id``'s): each with ``action`` (0 create, 1 delete),
+        ``type``, ``name``, ``clientId``, ``serial``, ``messageSerial`` and what was
+        published with it."""
+        with self.service.lock:
+            return self.service.annotations.stored(app_id or self.app_id, channel, serial)
+
+    def annotation_summary(
+        self, channel: str, serial: str, *, app_id: str | None = None
+    ) -> dict[str, Any]:
+        """The message's summary of its annotations by type (``annotations.summary``, as
+        a ``message.summary`` delivers it and get-by-serial shows it); ``{}`` when it has
+        none. Raises ``AblyApiError`` 40400 for a serial the channel does not have."""
+        with self.service.lock:
+            message = self.service.mutable._find(app_id or self.app_id, channel, serial)
+            return dict(message.get("annotations", {}).get("summary", {}))
+
     @property
     def connections(self) -> list[RealtimeConnection]:
         """Snapshots of the live realtime connections, oldest first."""
@@ -392,6 +414,10 @@ class AblyEmulator:
         app.router.add_get("/channels/{channel}/presence", self._presence)
         app.router.add_get("/channels/{channel}", self._channel_details)
         app.router.add_get("/channels/{channel}/presence/history", self._presence_history)
+        app.router.add_post(
+            "/channels/{channel}/messages/{serial}/annotations", self._publish_annotations
+        )
+        app.router.add_get("/channels/{channel}/messages/{serial}/annotations", self._annotations)
         app.router.add_get("/stats", self._stats)
         app.router.add_post("/stats", self._post_stats)
         app.router.add_post("/apps", self._create_app)
@@ -569,6 +595,36 @@ class AblyEmulator:
             credential = self._credential(request)
             version_serial, _ = self.service.mutable.change(credential, channel, serial, body)
         return _answer(request, {"versionSerial": version_serial})
+
+    async def _publish_annotations(self, request: web.Request) -> web.Response:
+        """``POST /channels/{channel}/messages/{serial}/annotations`` (RSAN1c, RSAN2a):
+        an annotation or an array of them, created or deleted."""
+        body = await _body(request)
+        channel, serial = request.match_info["channel"], request.match_info["serial"]
+        with self.service.lock:
+            credential = self._credential(request)
+            self.service.annotations.publish(credential, channel, serial, body)
+        return _answer(request, {}, status=201)
+
+    async def _annotations(self, request: web.Request) -> web.Response:
+        """``GET /channels/{channel}/messages/{serial}/annotations`` (RSAN3b): oldest
+        first, ``limit`` a page, in pages with ``first``, ``current`` and ``next`` links."""
+        channel, serial = request.match_info["channel"], request.match_info["serial"]
+        limit = _limit(request.query.get("limit", "100"))
+        start = request.query.get("cursor", "0")
+        if not (start.isascii() and start.isdigit()):
+            raise ably_error(40003, 400, "cursor must be one a next link gave")
+        with self.service.lock:
+            credential = self._credential(request)
+            every = self.service.annotations.get(credential, channel, serial)
+        offset = int(start)
+        params = {"limit": str(limit)}
+        links: dict[str, dict[str, str]] = {"first": params, "current": {**params, "cursor": start}}
+        if offset + limit < len(every):
+            links["next"] = {**params, "cursor": str(offset + limit)}
+        response = _answer(request, every[offset : offset + limit])
+        _link(response, "./annotations", links)
+        return response
 
     def create_app(self, spec: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Provision an app as ``POST /apps`` does (Ably's test-app API, the

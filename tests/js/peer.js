@@ -91,9 +91,31 @@ const ops = {
     }
     return pages;
   },
+  // Annotations (RSAN): publish or delete on a message by serial, and get's pages.
+  async restAnnotate({ id, channel, method, serial, annotation }) {
+    await clients.get(id).rest.channels.get(channel).annotations[method](serial, annotation);
+    return true;
+  },
+  async restAnnotationPages({ id, channel, serial, params }) {
+    let page = await clients.get(id).rest.channels.get(channel).annotations.get(serial, params || {});
+    const pages = [];
+    while (page) {
+      const items = page.items.map((a) => ({
+        action: a.action, type: a.type, name: a.name, clientId: a.clientId, count: a.count,
+        data: a.data, serial: a.serial, messageSerial: a.messageSerial,
+      }));
+      pages.push({ items, hasNext: page.hasNext() });
+      page = page.hasNext() ? await page.next() : null;
+    }
+    return pages;
+  },
   // RestChannel#status (RSL8): the ChannelDetails.
   async restStatus({ id, channel }) {
     return await clients.get(id).rest.channels.get(channel).status();
+  },
+  async restMessageSummary({ id, channel, serial }) {
+    const message = await clients.get(id).rest.channels.get(channel).getMessage(serial);
+    return { action: message.action, summary: message.annotations && message.annotations.summary };
   },
   async restRequestToken({ id, tokenParams }) {
     return await clients.get(id).rest.auth.requestToken(tokenParams || null);

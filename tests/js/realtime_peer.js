@@ -7,7 +7,7 @@ const Ably = require('ably');
 const { errorOf, serve } = require('./serve');
 
 let client = null;
-const seen = { updates: 0, states: [], messages: [], presence: [], versions: [] };
+const seen = { updates: 0, states: [], messages: [], presence: [], versions: [], annotations: [], summaries: [] };
 
 function waitFor(predicate, timeoutMs, what) {
   return new Promise((resolve, reject) => {
@@ -65,6 +65,7 @@ const ops = {
       seen.messages.push({ channel, name: m.name, data: m.data, clientId: m.clientId, connectionId: m.connectionId });
       // With the mutable-message fields, for waitAction.
       seen.versions.push({ name: m.name, data: m.data, clientId: m.clientId, action: m.action, serial: m.serial, version: m.version });
+      if (m.action === 'message.summary') seen.summaries.push({ serial: m.serial, summary: m.annotations && m.annotations.summary });
     });
     return chan.state;
   },
@@ -79,6 +80,32 @@ const ops = {
   },
   async changeMessage({ channel, method, message, operation }) {
     return await client.channels.get(channel)[method](message, operation);
+  },
+  // Annotations (RTAN): subscribe (ably-js throws 93001 when the mode was not
+  // granted), publish or delete over the connection, and what arrived.
+  async subscribeAnnotations({ channel }) {
+    const chan = client.channels.get(channel);
+    await chan.annotations.subscribe((a) => {
+      seen.annotations.push({
+        channel, action: a.action, type: a.type, name: a.name, clientId: a.clientId,
+        serial: a.serial, messageSerial: a.messageSerial, data: a.data,
+      });
+    });
+    return chan.state;
+  },
+  async annotate({ channel, method, serial, annotation }) {
+    await client.channels.get(channel).annotations[method](serial, annotation);
+    return true;
+  },
+  async waitAnnotation({ name, action, timeoutMs }) {
+    const found = (a) => a.name === name && a.action === (action || 'annotation.create');
+    return await waitFor(() => seen.annotations.find(found), timeoutMs || 5000, 'annotation ' + name);
+  },
+  async annotationsSeen() {
+    return seen.annotations;
+  },
+  async summaries({ serial }) {
+    return seen.summaries.filter((m) => m.serial === serial);
   },
   async waitAction({ serial, action, timeoutMs }) {
     const found = (m) => m.serial === serial && m.action === action;
