@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -11,6 +12,13 @@ from ably_authkit import ApiKey
 
 from .peers import AblyJs
 from .realtime_peers import AblyJsRealtime
+
+# One process has one Django configuration, made by whoever configures it first: the
+# Django example's (its settings.py part), so that its app, served by the example tests,
+# routes as it does on its own; the Django snippets of the docs use what is configured
+# and override the URLconf and settings they need.
+with contextlib.suppress(ImportError):  # no Django: the Django tests say so themselves
+    import examples.django_app.app  # noqa: F401
 
 # Secrets of 32+ bytes: pyjwt warns below that, and warnings are errors here.
 SECRET = "bW9jay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDAwMDAw"

@@ -26,7 +26,7 @@ from ably_authkit import (
     resource_segment,
     verify_jwt,
 )
-from ably_authkit.capability import OPERATIONS
+from ably_authkit.capability import MAX_SEGMENT_LENGTH, OPERATIONS
 from ably_authkit.endpoint import ANY_CLIENT_ID, AuthEndpoint, Grant
 from ably_authkit.testing import AblyEmulator
 
@@ -67,8 +67,8 @@ def test_a_hostile_user_id_gets_nothing_outside_its_own_resources(
 ) -> None:
     """Through each example's own grant_for and the endpoint, as a client would get it."""
     grant = example_grant_for(framework)(user)
-    if grant is None:  # empty, "*", or an id Ably cannot carry: no user, no credential
-        assert user in ("", "*") or "\n" in user
+    if grant is None:  # empty, "*", an id Ably cannot carry or too long: no credential
+        assert user in ("", "*") or "\n" in user or len(user) > MAX_SEGMENT_LENGTH
         return
     answer = AuthEndpoint(OLD).respond("jwt", grant, now=NOW)
     if answer.status != 200:  # an id Ably cannot carry (a line break): refused, 4xx/5xx
@@ -89,6 +89,15 @@ def test_a_hostile_user_id_gets_nothing_outside_its_own_resources(
         assert not claims.capability.allows(theirs, op)
         if "\n" not in other and "\r" not in other and not other.startswith(("[", ":")):
             assert not claims.capability.allows(f"user:{other}", op)
+
+
+@pytest.mark.parametrize("framework", ["flask", "django", "fastapi"])
+def test_an_id_too_long_for_a_channel_name_gets_no_grant(framework: str) -> None:
+    """resource_segment refuses an id over MAX_SEGMENT_LENGTH: each example answers it as
+    no user (401), where the error escaped its grant_for as a 500."""
+    grant_for = example_grant_for(framework)
+    assert grant_for("u" * MAX_SEGMENT_LENGTH) is not None
+    assert grant_for("u" * (MAX_SEGMENT_LENGTH + 1)) is None
 
 
 def test_a_narrowing_too_large_for_a_jwt_is_the_client_s_400() -> None:

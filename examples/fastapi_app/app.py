@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header
 
-from ably_authkit import InvalidClientIdError, resource_segment
+from ably_authkit import InvalidCapabilityError, InvalidClientIdError, resource_segment
 from ably_authkit.endpoint import AuthEndpoint, Grant
 from ably_authkit.integrations.fastapi import auth_router
 
@@ -15,15 +15,15 @@ def grant_for(user_id: str | None) -> Grant | None:
     """This app's policy: every user may chat, and hears what is sent to them alone."""
     if not user_id:
         return None
-    capability = {
-        "chat:*": ["publish", "subscribe", "presence", "history"],
-        # The id is the user's, not ours: escaped, "*" or "a:b" names one channel only.
-        f"user:{resource_segment(user_id, escape=True)}": ["subscribe"],
-    }
     try:
+        capability = {
+            "chat:*": ["publish", "subscribe", "presence", "history"],
+            # The id is the user's, not ours: escaped, "*" or "a:b" names one channel only.
+            f"user:{resource_segment(user_id, escape=True)}": ["subscribe"],
+        }
         return Grant(client_id=user_id, capability=capability)
-    except InvalidClientIdError:  # "*" (the wildcard identity), or an id Ably cannot carry
-        return None
+    except (InvalidClientIdError, InvalidCapabilityError):  # "*", a 300-character id...
+        return None  # an id Ably cannot carry, or one too long for a channel name: 401
 
 
 def current_user(x_user_id: Annotated[str | None, Header()] = None) -> str | None:
