@@ -23,7 +23,8 @@ from ably_authkit.errors import AblyApiError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ably_authkit.testing._service import Credential, Service
+    from ably_authkit.testing._common import Credential
+    from ably_authkit.testing._service import Service
 
 __all__ = ["Annotations", "annotate", "deliver", "summarize"]
 
@@ -43,7 +44,7 @@ _GIVEN = ("id", "name", "count", "data", "encoding", "extras")
 
 
 def _error(code: int, status: int, message: str) -> AblyApiError:
-    from ably_authkit.testing._service import ably_error
+    from ably_authkit.testing._common import ably_error
 
     return ably_error(code, status, message)
 
@@ -172,7 +173,7 @@ class Annotations:
         annotation.update(action=action, type=kind, messageSerial=target)
         if client_id is not None:
             annotation["clientId"] = client_id
-        from ably_authkit.testing._service import _unportable
+        from ably_authkit.testing._common import _unportable
 
         problem = _unportable(annotation, "annotation")
         if problem is not None:
@@ -221,8 +222,8 @@ class Annotations:
 def annotate(service: Service, connection: Any, message: Mapping[str, Any]) -> dict[str, Any]:
     """An ANNOTATION (21) ProtocolMessage of ``connection`` (RTAN1c): publish or delete
     its annotations as on REST; answer the ACK, or the NACK with the error (RTAN1d)."""
+    from ably_authkit.testing._common import Credential, ably_error
     from ably_authkit.testing._realtime import ACK, MODE_FLAGS, _channel, _nack
-    from ably_authkit.testing._service import Credential, ably_error
 
     items = message.get("annotations")
     try:

@@ -8,8 +8,8 @@ Runs on the emulator's event loop (the realtime side owns the connections)."""
 
 from __future__ import annotations
 
+from ._common import Credential
 from ._realtime import MODE_FLAGS, PRESENCE_SUBSCRIBE
-from ._service import Credential
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

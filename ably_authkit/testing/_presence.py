@@ -39,8 +39,8 @@ from typing import Any
 from ably_authkit._time import ONE_MS, to_ms
 from ably_authkit.errors import AblyApiError
 
+from ._common import Credential, HistoryQuery, _unportable, ably_error
 from ._realtime import ACK, MODE_FLAGS, PRESENCE, PRESENCE_SUBSCRIBE, SYNC, _channel, _nack
-from ._service import Credential, HistoryQuery, _unportable, ably_error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -53,8 +53,9 @@ from ably_authkit.capability import OPERATIONS, Capability
 from ably_authkit.errors import AblyApiError
 
 from ._annotations import annotate, deliver
+from ._common import INTERNAL_ERROR, Credential, ably_error, check_channel, json_text
 from ._mutable import Attachments, changed_serials
-from ._service import INTERNAL_ERROR, Credential, Service, ably_error, check_channel, json_text
+from ._service import Service
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -38,15 +38,10 @@ from ably_authkit._time import check_datetime, register_emulator_clock, to_ms
 from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError, InvalidParameterError, ParameterTypeError
 
+from ._auth import DEFAULT_CAPABILITY
+from ._common import INTERNAL_ERROR, HistoryQuery, ably_error, json_text
 from ._realtime import Realtime, RealtimeConnection
-from ._service import (
-    DEFAULT_CAPABILITY,
-    INTERNAL_ERROR,
-    HistoryQuery,
-    Service,
-    ably_error,
-    json_text,
-)
+from ._service import Service
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
