@@ -223,7 +223,7 @@ def annotate(service: Service, connection: Any, message: Mapping[str, Any]) -> d
     """An ANNOTATION (21) ProtocolMessage of ``connection`` (RTAN1c): publish or delete
     its annotations as on REST; answer the ACK, or the NACK with the error (RTAN1d)."""
     from ably_authkit.testing._common import Credential, ably_error
-    from ably_authkit.testing._realtime import ACK, MODE_FLAGS, _channel, _nack
+    from ably_authkit.testing._connection import ACK, MODE_FLAGS, _channel, _nack
 
     items = message.get("annotations")
     try:
@@ -259,7 +259,7 @@ def deliver(
     """Send ``annotations`` as ANNOTATION (RTAN4b) to the app's connections attached to
     ``channel`` with the annotation_subscribe mode (docs, messages/annotations: "you must
     request the ANNOTATION_SUBSCRIBE mode") whose capability has annotation-subscribe."""
-    from ably_authkit.testing._realtime import ANNOTATION, MODE_FLAGS
+    from ably_authkit.testing._connection import ANNOTATION, MODE_FLAGS
 
     frame = {"action": ANNOTATION, "channel": channel, "annotations": annotations}
     for connection in list(connections.values()):

@@ -9,7 +9,7 @@ Runs on the emulator's event loop (the realtime side owns the connections)."""
 from __future__ import annotations
 
 from ._common import Credential
-from ._realtime import MODE_FLAGS, PRESENCE_SUBSCRIBE
+from ._connection import MODE_FLAGS, PRESENCE_SUBSCRIBE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -40,13 +40,14 @@ from ably_authkit._time import ONE_MS, to_ms
 from ably_authkit.errors import AblyApiError
 
 from ._common import Credential, HistoryQuery, _unportable, ably_error
-from ._realtime import ACK, MODE_FLAGS, PRESENCE, PRESENCE_SUBSCRIBE, SYNC, _channel, _nack
+from ._connection import ACK, MODE_FLAGS, PRESENCE, PRESENCE_SUBSCRIBE, SYNC, _channel, _nack
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
 
-    from ._realtime import Realtime, _Connection
+    from ._connection import _Connection
+    from ._realtime import Realtime
 
 __all__ = ["Member", "PresenceRelay"]
 

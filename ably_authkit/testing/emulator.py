@@ -40,7 +40,8 @@ from ably_authkit.errors import AblyApiError, InvalidParameterError, ParameterTy
 
 from ._auth import DEFAULT_CAPABILITY
 from ._common import INTERNAL_ERROR, HistoryQuery, ably_error, json_text
-from ._realtime import Realtime, RealtimeConnection
+from ._connection import RealtimeConnection
+from ._realtime import Realtime
 from ._service import Service
 
 TYPE_CHECKING = False
