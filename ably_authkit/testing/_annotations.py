@@ -11,6 +11,9 @@ summary (``annotations.summary``, TM8a), which goes to the channel's subscribers
 ``message.summary`` (action 4) and is what history and get-by-serial then show.
 
 Each rule names its source; ``Choice:`` marks where Ably's answer is not documented.
+
+Uses ``_common`` and ``_connection``; the service (``_service``, which holds it), the
+realtime hub (``_realtime``) and the routes use it.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ versions of each message are kept as long as a persisted message is (24 hours, d
 storage-history/storage, as Ably persists messages of channels with the rule).
 
 Each rule names its source; ``Choice:`` marks where Ably's answer is not documented.
+
+Uses ``_common``; the service (``_service``, which holds it), the channels
+(``_channels``), the realtime hub (``_realtime``) and the routes use it.
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ and every rule for entering, updating and leaving, in one place for the realtime
 
 Everything here runs on the emulator's event loop. Choices where Ably says nothing are
 marked ``Choice:`` and listed in ``docs/emulator.md``.
+
+Uses ``_common`` and ``_connection``; the realtime hub (``_realtime``), the routes
+(``_routes``) and ``emulator`` use it.
 """
 
 from __future__ import annotations
