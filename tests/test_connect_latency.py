@@ -20,7 +20,7 @@ from ably.transport.defaults import Defaults
 from ably.types.connectionstate import ConnectionState
 
 from ably_authkit.testing import AblyEmulator
-from ably_authkit.testing._realtime import CONNECT_LATENCY
+from ably_authkit.testing._connection import CONNECT_LATENCY
 
 CONNECTS = 10
 

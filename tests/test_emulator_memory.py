@@ -20,7 +20,7 @@ from ably.sync import AblyRestSync
 from ably.sync.util.exceptions import AblyException as SyncAblyException
 
 from ably_authkit import request_token
-from ably_authkit.testing import AblyEmulator, _service
+from ably_authkit.testing import AblyEmulator, _auth, _channels
 
 
 def basic_for(key_text: str) -> str:
@@ -78,13 +78,13 @@ def test_channels_with_nothing_left_are_dropped(ably_emulator: AblyEmulator) -> 
     emu.advance(timedelta(minutes=2, seconds=1))
     with emu.service.lock:
         assert emu.service.messages == {}
-        assert len(emu.service._expired_messages) <= _service.EXPIRED_MESSAGES_KEPT
+        assert len(emu.service._expired_messages) <= _channels.EXPIRED_MESSAGES_KEPT
 
 
 def test_expired_tokens_are_forgotten_and_still_answered_as_expired(
     ably_emulator: AblyEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_service, "EXPIRED_TOKENS_KEPT", 2)
+    monkeypatch.setattr(_auth, "EXPIRED_TOKENS_KEPT", 2)
     emu = ably_emulator
     key = emu.create_key(capability={"chat:*": ["publish"]})
     issued = [

@@ -403,7 +403,7 @@ def test_listening_on_every_address_takes_ip_hosts_but_not_names() -> None:
     from aiohttp import web
     from aiohttp.test_utils import make_mocked_request
 
-    from ably_authkit.testing.emulator import _browser_guard
+    from ably_authkit.testing._routes import _browser_guard
 
     async def ok(request: web.Request) -> web.StreamResponse:
         return web.Response(text="ok")

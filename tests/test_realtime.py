@@ -19,7 +19,7 @@ from ably.types.connectionstate import ConnectionEvent
 
 from ably_authkit import ApiKey, create_token_request, mint_jwt, request_token, revoke_tokens
 from ably_authkit.testing import AblyEmulator
-from ably_authkit.testing._realtime import AUTH_MARGIN
+from ably_authkit.testing._connection import AUTH_MARGIN
 
 from .peers import js_options
 from .realtime_peers import AblyJsRealtime, AuthUrlServer, check_channels

@@ -11,6 +11,9 @@ summary (``annotations.summary``, TM8a), which goes to the channel's subscribers
 ``message.summary`` (action 4) and is what history and get-by-serial then show.
 
 Each rule names its source; ``Choice:`` marks where Ably's answer is not documented.
+
+Uses ``_common`` and ``_connection``; the service (``_service``, which holds it), the
+realtime hub (``_realtime``) and the routes use it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from ably_authkit.errors import AblyApiError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ably_authkit.testing._service import Credential, Service
+    from ably_authkit.testing._common import Credential
+    from ably_authkit.testing._service import Service
 
 __all__ = ["Annotations", "annotate", "deliver", "summarize"]
 
@@ -43,7 +47,7 @@ _GIVEN = ("id", "name", "count", "data", "encoding", "extras")
 
 
 def _error(code: int, status: int, message: str) -> AblyApiError:
-    from ably_authkit.testing._service import ably_error
+    from ably_authkit.testing._common import ably_error
 
     return ably_error(code, status, message)
 
@@ -172,7 +176,7 @@ class Annotations:
         annotation.update(action=action, type=kind, messageSerial=target)
         if client_id is not None:
             annotation["clientId"] = client_id
-        from ably_authkit.testing._service import _unportable
+        from ably_authkit.testing._common import _unportable
 
         problem = _unportable(annotation, "annotation")
         if problem is not None:
@@ -221,8 +225,8 @@ class Annotations:
 def annotate(service: Service, connection: Any, message: Mapping[str, Any]) -> dict[str, Any]:
     """An ANNOTATION (21) ProtocolMessage of ``connection`` (RTAN1c): publish or delete
     its annotations as on REST; answer the ACK, or the NACK with the error (RTAN1d)."""
-    from ably_authkit.testing._realtime import ACK, MODE_FLAGS, _channel, _nack
-    from ably_authkit.testing._service import Credential, ably_error
+    from ably_authkit.testing._common import Credential, ably_error
+    from ably_authkit.testing._connection import ACK, MODE_FLAGS, _channel, _nack
 
     items = message.get("annotations")
     try:
@@ -258,7 +262,7 @@ def deliver(
     """Send ``annotations`` as ANNOTATION (RTAN4b) to the app's connections attached to
     ``channel`` with the annotation_subscribe mode (docs, messages/annotations: "you must
     request the ANNOTATION_SUBSCRIBE mode") whose capability has annotation-subscribe."""
-    from ably_authkit.testing._realtime import ANNOTATION, MODE_FLAGS
+    from ably_authkit.testing._connection import ANNOTATION, MODE_FLAGS
 
     frame = {"action": ANNOTATION, "channel": channel, "annotations": annotations}
     for connection in list(connections.values()):

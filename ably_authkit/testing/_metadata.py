@@ -4,12 +4,13 @@ for a channel" and api/realtime-sdk/channel-metadata), counted from the emulator
 realtime connections and the channel's presence set, for a credential with the
 ``channel-metadata`` capability on the channel (else 40160/401).
 
-Runs on the emulator's event loop (the realtime side owns the connections)."""
+Runs on the emulator's event loop (the realtime side owns the connections). Uses
+``_common`` and ``_connection``; the routes (``_routes``) use it."""
 
 from __future__ import annotations
 
-from ._realtime import MODE_FLAGS, PRESENCE_SUBSCRIBE
-from ._service import Credential
+from ._common import Credential
+from ._connection import MODE_FLAGS, PRESENCE_SUBSCRIBE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

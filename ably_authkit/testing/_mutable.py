@@ -12,6 +12,9 @@ versions of each message are kept as long as a persisted message is (24 hours, d
 storage-history/storage, as Ably persists messages of channels with the rule).
 
 Each rule names its source; ``Choice:`` marks where Ably's answer is not documented.
+
+Uses ``_common``; the service (``_service``, which holds it), the channels
+(``_channels``), the realtime hub (``_realtime``) and the routes use it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from ably_authkit.errors import AblyApiError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ably_authkit.testing._service import Credential, Service
+    from ably_authkit.testing._common import Credential
+    from ably_authkit.testing._service import Service
 
 __all__ = ["Attachments", "MutableMessages", "changed_serials"]
 
@@ -51,7 +55,7 @@ _APPENDED = "_appended"
 
 
 def _error(code: int, status: int, message: str) -> AblyApiError:
-    from ably_authkit.testing._service import ably_error
+    from ably_authkit.testing._common import ably_error
 
     return ably_error(code, status, message)
 
@@ -197,7 +201,7 @@ class MutableMessages:
         own = f"{_CAPABILITY[action]}-own"
         every = f"{_CAPABILITY[action]}-any"
         capability = credential.capability
-        from ably_authkit.testing._service import check_channel
+        from ably_authkit.testing._common import check_channel
 
         check_channel(channel)
         may_any = capability.allows(channel, every)
@@ -247,7 +251,7 @@ class MutableMessages:
             latest.pop("encoding", None)
             if encoding:
                 latest["encoding"] = encoding
-        from ably_authkit.testing._service import _unportable
+        from ably_authkit.testing._common import _unportable
 
         problem = _unportable(latest, "message")
         if problem is not None:

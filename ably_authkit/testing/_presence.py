@@ -24,6 +24,9 @@ and every rule for entering, updating and leaving, in one place for the realtime
 
 Everything here runs on the emulator's event loop. Choices where Ably says nothing are
 marked ``Choice:`` and listed in ``docs/emulator.md``.
+
+Uses ``_common`` and ``_connection``; the realtime hub (``_realtime``), the routes
+(``_routes``) and ``emulator`` use it.
 """
 
 from __future__ import annotations
@@ -39,14 +42,15 @@ from typing import Any
 from ably_authkit._time import ONE_MS, to_ms
 from ably_authkit.errors import AblyApiError
 
-from ._realtime import ACK, MODE_FLAGS, PRESENCE, PRESENCE_SUBSCRIBE, SYNC, _channel, _nack
-from ._service import Credential, HistoryQuery, _unportable, ably_error
+from ._common import Credential, HistoryQuery, _unportable, ably_error
+from ._connection import ACK, MODE_FLAGS, PRESENCE, PRESENCE_SUBSCRIBE, SYNC, _channel, _nack
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
 
-    from ._realtime import Realtime, _Connection
+    from ._connection import _Connection
+    from ._realtime import Realtime
 
 __all__ = ["Member", "PresenceRelay"]
 
