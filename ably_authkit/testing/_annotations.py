@@ -102,15 +102,7 @@ class Annotations:
         # messages on a channel"; a delete is a publish with the delete action (RSAN2a).
         service.require(credential, channel, "annotation-publish")
         app_id = credential.key.app_id
-        if not service.mutable.enabled(app_id, channel):
-            # ably-common errors/codes/93002.md: 93002/400, "Annotations are only
-            # supported on channels with mutable messages enabled ...".
-            raise _error(
-                93002,
-                400,
-                "Annotations are only supported on channels with mutable messages enabled "
-                f"in channel namespace settings; {channel!r} has not",
-            )
+        service.mutable.require_enabled(app_id, channel, "Annotations are")
         now = to_ms(service.now())
         checked = [
             self._checked(credential, serial, item) for item in items if isinstance(item, Mapping)
@@ -208,13 +200,7 @@ class Annotations:
         # (docs, auth/capabilities): the individual annotations are what get reads.
         service.require(credential, channel, "annotation-subscribe")
         app_id = credential.key.app_id
-        if not service.mutable.enabled(app_id, channel):
-            raise _error(
-                93002,
-                400,
-                "Annotations are only supported on channels with mutable messages enabled "
-                f"in channel namespace settings; {channel!r} has not",
-            )
+        service.mutable.require_enabled(app_id, channel, "Annotations are")
         service.mutable._find(app_id, channel, serial)  # 40400 for an unknown serial
         return self.stored(app_id, channel, serial)
 

@@ -119,6 +119,18 @@ class MutableMessages:
             return rule
         return channel in rule or channel.partition(":")[0] in rule
 
+    def require_enabled(self, app_id: str, channel: str, what: str) -> None:
+        """93002/400 unless the channel has the rule (ably-common errors/codes/93002.md:
+        "... only supported on channels with mutable messages enabled"): ``what`` names
+        the operations refused, e.g. ``"Annotations are"``."""
+        if not self.enabled(app_id, channel):
+            raise _error(
+                93002,
+                400,
+                f"{what} only supported on channels with mutable messages enabled in "
+                f"channel namespace settings; {channel!r} has not",
+            )
+
     # -- every published message -------------------------------------------------------
 
     def stamp(self, app_id: str, channel: str, entry: dict[str, Any]) -> None:
@@ -213,14 +225,7 @@ class MutableMessages:
                 f"neither {own!r} nor {every!r} on it",
             )
         app_id = credential.key.app_id
-        if not self.enabled(app_id, channel):
-            # ably-common errors/codes/93002.md: 93002, status 400.
-            raise _error(
-                93002,
-                400,
-                "Updates, deletes and appends are only supported on channels with mutable "
-                f"messages enabled in channel namespace settings; {channel!r} has not",
-            )
+        self.require_enabled(app_id, channel, "Updates, deletes and appends are")
         self._forget_old(to_ms(service.now()))
         record = self._records.get((app_id, channel, serial))
         if record is None:
