@@ -152,7 +152,7 @@ def test_the_ably_package_is_sent_the_metrics_as_they_change(
 
 def test_one_category_is_sent_only_when_it_changes(ably_emulator: AblyEmulator) -> None:
     """``metrics.connections``: data holds that metric only, and a presence enter (which
-    leaves it unchanged) sends nothing."""
+    leaves it unchanged) sends nothing; a detach and a close each count once."""
     emu = ably_emulator
     key = emu.create_key()
     channel = "room:one-metric"
@@ -169,9 +169,18 @@ def test_one_category_is_sent_only_when_it_changes(ably_emulator: AblyEmulator) 
             await until(lambda: len(events(control)) == 2, "the third attach's event")
             await other.channels.get(channel).presence.enter("here")
             await until(lambda: len(events(control)) == 3, "the enter's event")
-            await other.close()
-            await until(lambda: len(events(control)) == 4, "the close's event")
+            await other.channels.get(channel).detach()
+            await until(lambda: len(events(control)) == 4, "the detach's event")
+            await other.close()  # detached already: no change, no event
+            await full.close()
+            await until(lambda: len(events(seen)) == 5, "the close's event")
             await asyncio.sleep(0.2)
+            assert [event["metrics"]["presenceMembers"] for event in events(control)] == [
+                0,
+                0,
+                1,
+                0,
+            ]
             return events(seen)
         finally:
             for each in (client, full, other):
@@ -182,6 +191,7 @@ def test_one_category_is_sent_only_when_it_changes(ably_emulator: AblyEmulator) 
         {"metrics": {"connections": 2}},
         {"metrics": {"connections": 3}},
         {"metrics": {"connections": 2}},
+        {"metrics": {"connections": 1}},
     ]
 
 
