@@ -91,19 +91,23 @@ class Occupancy:
 
     def on_attach(self, connection: _Connection, channel: str, params: object) -> None:
         """An ATTACH, after ATTACHED: (re)start or stop watching, then send what changed."""
-        watching = self._watching.setdefault(connection, {})
         value = params.get("occupancy") if isinstance(params, dict) else None
         category = value.removeprefix("metrics.") if isinstance(value, str) else ""
         if value == "metrics":
-            watching[channel] = [None, None]
+            self._watching.setdefault(connection, {})[channel] = [None, None]
         elif value != category and category in CATEGORIES:
-            watching[channel] = [category, None]
+            self._watching.setdefault(connection, {})[channel] = [category, None]
         else:  # Choice: another value (or none) asks for no events
-            watching.pop(channel, None)
+            self.on_detach(connection, channel)
+            return
         self.changed(connection.credential.key.app_id, channel)
 
     def on_detach(self, connection: _Connection, channel: str) -> None:
-        self._watching.get(connection, {}).pop(channel, None)
+        watching = self._watching.get(connection)
+        if watching is not None:
+            watching.pop(channel, None)
+            if not watching:
+                del self._watching[connection]
         self.changed(connection.credential.key.app_id, channel)
 
     def on_gone(self, connection: _Connection) -> None:
@@ -115,6 +119,8 @@ class Occupancy:
     def changed(self, app_id: str, channel: str) -> None:
         """Send each watcher of ``channel`` its metrics, if they changed since the last.
         Choice: at once, without the debouncing Ably may apply (up to 15 s)."""
+        if not self._watching:  # nobody asked: nothing to count
+            return
         metrics: dict[str, int] | None = None
         for connection in list(self.realtime._connections.values()):
             watch = self._watching.get(connection, {}).get(channel)
