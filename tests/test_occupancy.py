@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 from ably import AblyRealtime
 from ably.types.channeloptions import ChannelOptions
 from ably.types.message import Message, MessageAction
@@ -227,3 +228,30 @@ def test_no_events_without_the_param_or_the_capability(ably_emulator: AblyEmulat
     assert [event["metrics"]["connections"] for event in events(sent)] == [3, 4]
     assert [message.name for message in quiet] == ["hello"]
     assert [message.name for message in refused] == ["hello"]
+
+
+def test_a_dropped_connection_counts_as_it_goes(ably_emulator: AblyEmulator) -> None:
+    """A connection whose transport drops (its WebSocket closed without a CLOSE) leaves
+    the metrics at once: the watcher is sent the lower count."""
+    emu = ably_emulator
+    key = emu.create_key()
+    channel = "room:dropped"
+
+    async def scenario() -> list[dict[str, Any]]:
+        client = realtime(emu, token(emu, key, channel, WATCH, "watcher"))
+        try:
+            seen = await watch(client, channel, {"occupancy": "metrics.connections"})
+            await until(lambda: len(events(seen)) == 1, "the first event")
+            query = {"v": "6", "format": "json", "key": f"{key.name}:{key.secret}"}
+            async with aiohttp.ClientSession() as session:
+                socket = await session.ws_connect(f"ws://{emu.host}:{emu.port}/", params=query)
+                assert (await socket.receive_json())["action"] == 4  # CONNECTED
+                await socket.send_json({"action": 10, "channel": channel})  # ATTACH
+                await until(lambda: len(events(seen)) == 2, "the raw socket's attach")
+                await socket.close()
+            await until(lambda: len(events(seen)) == 3, "the drop's event")
+            return events(seen)
+        finally:
+            await client.close()
+
+    assert asyncio.run(scenario()) == [{"metrics": {"connections": n}} for n in (1, 2, 1)]
