@@ -339,6 +339,7 @@ class PresenceRelay:
         connection.send(attached)
         if members:
             self._sync(connection, channel, members)
+        self.realtime.occupancy.on_attach(connection, channel, attached.get("params"))
 
     def on_sync_request(self, connection: _Connection, message: Mapping[str, Any]) -> None:
         """A SYNC (16) from a client asks for the presence set again (ably-js
@@ -375,17 +376,20 @@ class PresenceRelay:
         covers it): its members there leave at once (docs, presence: "implicitly when
         detaching from the channel")."""
         self._leave(connection.credential.key.app_id, connection.id, channel)
+        self.realtime.occupancy.on_detach(connection, channel)
 
     def on_close(self, connection: _Connection) -> None:
         """CLOSE: the connection's members leave at once (docs, presence: "If a client
         calls leave() or close() they immediately send a leave event")."""
         self._remain.pop(connection.id, None)
         self._leave(connection.credential.key.app_id, connection.id, None)
+        self.realtime.occupancy.on_gone(connection)
 
     def on_gone(self, connection: _Connection) -> None:
         """The connection is gone any other way (its transport dropped, DISCONNECTED,
         ERROR): its members leave after ``remainPresentFor`` (15 s), on the emulator's
         clock (docs, presence "Handle unstable connections")."""
+        self.realtime.occupancy.on_gone(connection)
         remain = self._remain.pop(connection.id, REMAIN_PRESENT)
         app_id = connection.credential.key.app_id
         if not any(
@@ -577,3 +581,4 @@ class PresenceRelay:
                         "presence": [dict(event) for event in sent],
                     }
                 )
+        self.realtime.occupancy.changed(app_id, channel)

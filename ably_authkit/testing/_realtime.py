@@ -98,6 +98,7 @@ from ._connection import (
     _use,
     auth_due,
 )
+from ._metadata import Occupancy
 from ._mutable import Attachments, changed_serials
 from ._service import Service
 
@@ -128,6 +129,7 @@ class Realtime:
 
         #: Presence: the channels' presence sets, and PRESENCE/SYNC on these connections.
         self.presence = PresenceRelay(self)
+        self.occupancy = Occupancy(self)  # [meta]occupancy events (its hooks: in presence)
         service.annotations.listeners.append(self._annotated)
 
     # -- what the emulator and tests use ---------------------------------------------

@@ -69,6 +69,18 @@ const ops = {
     });
     return chan.state;
   },
+  // {channel, options}: subscribe (which attaches) with ChannelOptions (params: occupancy...),
+  // the listener in place before ATTACHED, so nothing sent right after it is missed.
+  async subscribeWith({ channel, options }) {
+    client.channels.get(channel, options || {});
+    return await ops.subscribe({ channel });
+  },
+  // The messages named name seen (data, action), once there are at least count of them.
+  async waitMessages({ name, count, timeoutMs }) {
+    const named = () => seen.versions.filter((m) => m.name === name);
+    await waitFor(() => named().length >= count, timeoutMs || 5000, count + ' messages ' + name);
+    return named().map((m) => ({ name: m.name, data: m.data, action: m.action }));
+  },
   async publish({ channel, name, data }) {
     await client.channels.get(channel).publish(name, data);
     return true;
