@@ -9,15 +9,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from ably import AblyRealtime
-from ably.sync import AblyRestSync
 from ably.sync.types.annotation import Annotation, AnnotationAction
-from ably.sync.util.exceptions import AblyException
 from ably.types.annotation import Annotation as AsyncAnnotation
 from ably.types.annotation import AnnotationAction as AsyncAnnotationAction
 from ably.types.channelmode import ChannelMode
@@ -28,6 +24,7 @@ from ably.types.message import MessageAction
 from ably_authkit import AblyApiError, ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
+from .mutable_clients import refusal, rest
 from .peers import AblyJs, AblyJsError, js_options
 from .realtime_peers import AblyJsRealtime
 
@@ -54,35 +51,10 @@ def channel_name(prefix: str = "mutable") -> str:
     return f"{prefix}:annotated-{next(_ids)}"
 
 
-@contextmanager
-def rest(
-    emu: AblyEmulator,
-    key: ApiKey,
-    client_id: str | None,
-    capability: dict[str, list[str]],
-    binary: bool = False,
-) -> Iterator[AblyRestSync]:
-    """The ``ably`` package's REST client with a JWT for ``client_id``."""
-    jwt = mint_jwt(
-        key, capability=capability, client_id=client_id, now=emu.now(), ttl=timedelta(hours=1)
-    )
-    client = AblyRestSync(token=jwt, use_binary_protocol=binary, **emu.client_options())
-    try:
-        yield client
-    finally:
-        client.close()
-
-
 def published(emu: AblyEmulator, key: ApiKey, channel: str, author: str = "author") -> str:
     """A message on ``channel``; its serial."""
     with rest(emu, key, author, {"*": MEMBER}) as client:
         return str(client.channels.get(channel).publish("greeting", "hello").serials[0])
-
-
-def refusal(call: Any) -> tuple[Any, Any]:
-    with pytest.raises(AblyException) as caught:
-        call()
-    return caught.value.code, caught.value.status_code
 
 
 # -- REST: publish, get, delete, summaries -------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -16,10 +15,8 @@ import httpx
 import msgpack
 import pytest
 from ably import AblyRealtime
-from ably.sync import AblyRestSync
 from ably.sync.types.message import Message
 from ably.sync.types.operations import MessageOperation
-from ably.sync.util.exceptions import AblyException
 from ably.types.connectionstate import ConnectionState
 from ably.types.message import Message as AsyncMessage
 from ably.types.message import MessageAction
@@ -28,6 +25,7 @@ from ably_authkit import AblyApiError, ApiKey, mint_jwt
 from ably_authkit.errors import ParameterTypeError
 from ably_authkit.testing import AblyEmulator
 
+from .mutable_clients import refusal, rest
 from .peers import AblyJs, AblyJsError, js_options
 from .realtime_peers import AblyJsRealtime
 
@@ -50,31 +48,6 @@ def key(emu: AblyEmulator) -> ApiKey:
 
 def channel_name(prefix: str = "mutable") -> str:
     return f"{prefix}:test-{next(_ids)}"
-
-
-@contextmanager
-def rest(
-    emu: AblyEmulator,
-    key: ApiKey,
-    client_id: str | None,
-    capability: dict[str, list[str]],
-    binary: bool = False,
-) -> Iterator[AblyRestSync]:
-    """The ``ably`` package's REST client with a JWT for ``client_id``."""
-    jwt = mint_jwt(
-        key, capability=capability, client_id=client_id, now=emu.now(), ttl=timedelta(hours=1)
-    )
-    client = AblyRestSync(token=jwt, use_binary_protocol=binary, **emu.client_options())
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-def refusal(call: Any) -> tuple[Any, Any]:
-    with pytest.raises(AblyException) as caught:
-        call()
-    return caught.value.code, caught.value.status_code
 
 
 # -- serials ---------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+"""What the mutable-message and annotation tests share: the ``ably`` package's REST client
+with a JWT for a client, and the code and status of the refusal a call gets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from ably.sync import AblyRestSync
+from ably.sync.util.exceptions import AblyException
+
+from ably_authkit import ApiKey, mint_jwt
+from ably_authkit.testing import AblyEmulator
+
+
+@contextmanager
+def rest(
+    emu: AblyEmulator,
+    key: ApiKey,
+    client_id: str | None,
+    capability: dict[str, list[str]],
+    binary: bool = False,
+) -> Iterator[AblyRestSync]:
+    """The ``ably`` package's REST client with a JWT for ``client_id``."""
+    jwt = mint_jwt(
+        key, capability=capability, client_id=client_id, now=emu.now(), ttl=timedelta(hours=1)
+    )
+    client = AblyRestSync(token=jwt, use_binary_protocol=binary, **emu.client_options())
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def refusal(call: Any) -> tuple[Any, Any]:
+    """The ``(code, status)`` of the AblyException that ``call`` raises."""
+    with pytest.raises(AblyException) as caught:
+        call()
+    return caught.value.code, caught.value.status_code
