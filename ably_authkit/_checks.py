@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._json import is_text
 from .capability import Capability
 from .errors import (
     ClientIdTypeError,
@@ -41,14 +42,11 @@ def check_client_id(client_id: object) -> str:
             "text of a TokenRequest; use an id without line breaks",
             field="client_id",
         )
-    if not client_id.isascii():
-        try:
-            client_id.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidClientIdError(
-                f"client_id {client_id!r} contains an unpaired surrogate, which cannot be sent",
-                field="client_id",
-            ) from None
+    if not is_text(client_id):
+        raise InvalidClientIdError(
+            f"client_id {client_id!r} contains an unpaired surrogate, which cannot be sent",
+            field="client_id",
+        )
     return client_id
 
 

@@ -27,12 +27,25 @@ if TYPE_CHECKING:
 __all__ = [
     "DuplicateKeyError",
     "dumps_compact",
+    "is_text",
     "json_type",
     "loads_strict",
     "quote",
     "quote_ascii",
     "show_json",
 ]
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` is Unicode text, which UTF-8 can carry: no unpaired surrogate,
+    which JSON text can spell (``"\\ud800"``) and a Python ``str`` can hold."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class DuplicateKeyError(ValueError):

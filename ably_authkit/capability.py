@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ._json import json_type, quote, quote_ascii
+from ._json import is_text, json_type, quote, quote_ascii
 from .errors import CapabilityTypeError, InvalidCapabilityError
 
 TYPE_CHECKING = False
@@ -138,21 +138,13 @@ def _check_resource(resource: object) -> str:
         problem = "it starts with ':', which Ably channel names may not"
     elif "\n" in name or "\r" in name:
         problem = "it contains a line break, which Ably channel names may not"
-    elif not _encodes(name):
+    elif not is_text(name):
         problem = "it contains an unpaired surrogate, which cannot be sent as UTF-8"
     if problem:
         raise InvalidCapabilityError(
             f"capability resource {resource!r} is invalid: {problem}", field="capability"
         )
     return resource
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _suggest(operation: str) -> str:
@@ -200,7 +192,7 @@ def _check_operations(resource: str, operations: object, known_only: bool) -> tu
                 f"not {type(operation).__name__}",
                 field="capability",
             )
-        if operation not in OPERATIONS and (known_only or not operation or not _encodes(operation)):
+        if operation not in OPERATIONS and (known_only or not operation or not is_text(operation)):
             raise InvalidCapabilityError(
                 f"{operation!r} (for {resource!r}) is not an Ably operation."
                 f"{_suggest(operation)} Valid operations: {', '.join(sorted(OPERATIONS))}",
@@ -598,7 +590,7 @@ def resource_segment(value: str, *, escape: bool = False) -> str:
         )
     if 0 < len(value) <= MAX_SEGMENT_LENGTH and not value.translate(_PLAIN_SEGMENT):
         return value
-    if escape and value and _encodes(value):
+    if escape and value and is_text(value):
         from urllib.parse import quote
 
         escaped = quote(value, safe=_ESCAPE_SAFE)
@@ -618,7 +610,7 @@ def resource_segment(value: str, *, escape: bool = False) -> str:
         problem = "it starts with '[', which starts a qualifier such as [*] or [meta]"
     elif "\n" in value or "\r" in value:
         problem = "it holds a line break, which channel names may not"
-    elif not _encodes(value):
+    elif not is_text(value):
         problem = "it holds an unpaired surrogate, which cannot be sent as UTF-8"
     elif not _INVISIBLE.isdisjoint(value):
         problem = "it holds a control character (such as NUL or a tab), invisible in a name"

@@ -21,6 +21,7 @@ from datetime import timedelta
 from ._base64 import b64_encode
 from ._checks import check_client_id, check_grantable
 from ._frozen import Frozen
+from ._json import is_text
 from ._time import (
     EPOCH,
     ONE_MS,
@@ -250,17 +251,14 @@ def _require_str(value: object, field: str, *, optional: bool = True) -> None:
             f"{field} must be a non-empty str{' or None' if optional else ''}, not {value!r}",
             field=field,
         )
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            # The MAC covers the fields' UTF-8 text, and no UTF-8 text holds a lone
-            # surrogate (JSON can spell one, as "\ud800"): nothing could have signed it.
-            raise InvalidParameterError(
-                f"{field} holds an unpaired surrogate (such as JSON's \\ud800 alone), which "
-                "is not text: no UTF-8 can carry it, so no MAC can cover it",
-                field=field,
-            ) from None
+    if not is_text(value):
+        # The MAC covers the fields' UTF-8 text, and no UTF-8 text holds a lone
+        # surrogate (JSON can spell one, as "\ud800"): nothing could have signed it.
+        raise InvalidParameterError(
+            f"{field} holds an unpaired surrogate (such as JSON's \\ud800 alone), which "
+            "is not text: no UTF-8 can carry it, so no MAC can cover it",
+            field=field,
+        )
 
 
 def _ms_field(present: Mapping[str, object], name: str) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Generic, NamedTuple, TypeVar
 
+from ably_authkit._json import is_text
 from ably_authkit.capability import Capability
 from ably_authkit.errors import AblyApiError
 from ably_authkit.keys import ApiKey
@@ -129,7 +130,7 @@ def check_channel(channel: str) -> None:
         problem = "it starts with ':'"
     elif "\n" in channel or "\r" in channel:
         problem = "it contains a line break"
-    elif not _is_text(channel):
+    elif not is_text(channel):
         # Choice: a name UTF-8 cannot write (msgpack, a URL) is not a name.
         problem = "it holds a lone surrogate (not Unicode text)"
     if problem is not None:
@@ -147,7 +148,7 @@ def _unportable(value: object, where: str, depth: int = 0) -> str | None:
     if value is None or isinstance(value, (bytes, bool)):
         return None
     if isinstance(value, str):
-        return None if _is_text(value) else f"{where} holds a lone surrogate (not Unicode text)"
+        return None if is_text(value) else f"{where} holds a lone surrogate (not Unicode text)"
     if isinstance(value, int):
         return (
             None if -_JSON_INT <= value <= _JSON_INT else f"{where} is an integer beyond ±2**53-1"
@@ -158,7 +159,7 @@ def _unportable(value: object, where: str, depth: int = 0) -> str | None:
         for name, item in value.items():
             if not isinstance(name, str):
                 return f"{where} has a {type(name).__name__} map key"
-            if not _is_text(name):
+            if not is_text(name):
                 return f"{where} has a map key that holds a lone surrogate (not Unicode text)"
             problem = _unportable(item, f"{where}.{name}", depth + 1)
             if problem is not None:
@@ -177,18 +178,6 @@ def _unportable(value: object, where: str, depth: int = 0) -> str | None:
     return f"{where} is a {type(value).__name__}"
 
 
-def _is_text(value: str) -> bool:
-    """Whether ``value`` is Unicode text, which UTF-8 (msgpack strings, JSON's bytes) can
-    carry: no lone surrogate, which JSON text can spell (``"\\ud800"``)."""
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def json_text(value: object) -> str:
     """Compact JSON for a client that speaks JSON: binary message data becomes base64,
     with ``base64`` added to its encoding (RSL4). Text UTF-8 cannot carry (an error that
@@ -199,7 +188,7 @@ def json_text(value: object) -> str:
     except TypeError:  # bytes somewhere: base64, and the encoding says so
         plain = _jsonable(value)
         text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
-    return text if _is_text(text) else json.dumps(plain, separators=(",", ":"))
+    return text if is_text(text) else json.dumps(plain, separators=(",", ":"))
 
 
 def _jsonable(value: object) -> object:
