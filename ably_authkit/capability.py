@@ -8,7 +8,9 @@ Resources (Ably docs, "Capabilities"): a channel name, where ``*`` stands for on
 ``:``-delimited segment, or for one or more segments at the end (``chat:*`` matches
 ``chat:a`` and ``chat:a:b``; a lone ``*`` matches every channel, ``foo*`` only itself);
 ``[queue]name`` and ``[meta]name`` with the same wildcards; and ``[*]*``, which matches
-everything. The operation list ``["*"]`` grants every operation.
+everything. The operation list ``["*"]`` grants every operation. The channel behind an Ably
+Chat room, ``{room}::$chat``, is matched by its room name (Chat docs, "Room-scoped
+capabilities").
 
 The canonical text is what ably-js's ``c14n`` produces, byte for byte: resources and
 operations sorted (as JavaScript sorts: UTF-16 code units, with array-index resource
@@ -31,7 +33,14 @@ if TYPE_CHECKING:
 
     CapabilityLike: TypeAlias = "Capability | Mapping[str, Iterable[str]] | str"
 
-__all__ = ["OPERATIONS", "Capability", "CapabilityLike", "resource_segment"]
+__all__ = [
+    "OPERATIONS",
+    "QUALIFIER_MARK",
+    "Capability",
+    "CapabilityLike",
+    "resource_segment",
+    "room_of",
+]
 
 #: Every operation Ably knows (ably-js ``capabilityOp``, docs "Capability operations"), and ``*``.
 OPERATIONS: frozenset[str] = frozenset(
@@ -418,7 +427,11 @@ class Capability(Mapping[str, "tuple[str, ...]"]):
 
     def allows(self, resource: str, operation: str) -> bool:
         """Whether ``operation`` on ``resource`` (a channel name, ``[queue]...`` or
-        ``[meta]...``) is granted. ``operation="*"`` asks whether every operation is."""
+        ``[meta]...``) is granted. ``operation="*"`` asks whether every operation is.
+
+        A qualified channel (``room::$chat``, the channel behind an Ably Chat room) is
+        matched by its room name, as Ably does: ``{"support:*": [...]}`` covers
+        ``support:42::$chat``."""
         if not isinstance(resource, str) or not isinstance(operation, str):
             raise CapabilityTypeError(
                 "allows() takes a resource name and an operation name, both str",
@@ -462,6 +475,23 @@ class Capability(Mapping[str, "tuple[str, ...]"]):
 Capability.ALL = Capability({_EVERYTHING: ["*"]})
 
 
+#: What Ably appends to a room's name to name the channel behind it: the ``$chat``
+#: qualifier (Chat docs, "Rooms": "the room name with an appended suffix of ``::$chat``").
+QUALIFIER_MARK = "::$"
+
+
+def room_of(channel: str) -> str:
+    """The name a capability is matched against for ``channel``: for a qualified channel
+    such as ``support:42::$chat`` (the channel behind Ably Chat room ``support:42``),
+    the part before ``::$``; for any other channel, the channel itself.
+
+    Ably's Chat docs ("Chat authentication", "Room-scoped capabilities") give
+    capabilities on room names (``my-chat-room``, ``dms:*``, ``*``), and Ably checks them
+    against the room's channel ``{room}::$chat``."""
+    mark = channel.find(QUALIFIER_MARK)
+    return channel if mark <= 0 else channel[:mark]
+
+
 def _from_wire_text(text: str) -> Capability:
     return Capability.parse(text, allow_unknown_operations=True)
 
@@ -481,6 +511,8 @@ def _matches(pattern: str, resource: str) -> bool:
     kind, name = _split_kind(resource)
     if kind != pattern_kind:
         return False
+    if not kind:
+        name = room_of(name)
     segments = pattern_name.split(":")
     names = name.split(":")
     if segments[-1] == "*":  # a trailing wildcard takes one or more segments

@@ -174,6 +174,14 @@ def test_canonical_text_is_byte_identical_to_ably_js(
         ("[*]*", "anything:at:all", True),
         ("exact", "exact", True),
         ("exact", "exactly", False),
+        # Chat docs, "Room-scoped capabilities": rooms are granted by room name, and the
+        # room's channel is "{room}::$chat".
+        ("my-chat-room", "my-chat-room::$chat", True),
+        ("dms:*", "dms:alice-bob::$chat", True),
+        ("*", "lobby::$chat", True),
+        ("my-chat-room", "my-chat-room-2::$chat", False),
+        ("dms:*", "dms::$chat", False),
+        ("my-chat-room::$chat", "my-chat-room::$chat", False),
     ],
 )
 def test_resource_wildcards_match_as_ably_documents(
