@@ -64,12 +64,7 @@ class ChatFeature(str, Enum):
         return self.value  # as StrEnum does (Python 3.11+), on 3.10 too
 
 
-#: The operations each Chat feature needs on a room's channel, exactly as Ably's docs table
-#: them ("Chat authentication", "Chat capabilities"; the same in "SDK setup"). Where the
-#: docs give a choice ("message-update-any or message-update-own") each choice is a
-#: feature of its own; "optionally annotation-subscribe" for message reactions is
-#: RAW_MESSAGE_REACTIONS, which @ably/chat's ``rawMessageReactions`` room option needs
-#: (Chat spec CHA-RC3d2).
+# Ably docs, "Chat authentication" -> "Chat capabilities" (the same rows in "SDK setup").
 FEATURE_OPERATIONS: Mapping[ChatFeature, frozenset[str]] = MappingProxyType(
     {
         ChatFeature.SEND: frozenset({"publish"}),
@@ -87,11 +82,13 @@ FEATURE_OPERATIONS: Mapping[ChatFeature, frozenset[str]] = MappingProxyType(
         ChatFeature.OCCUPANCY: frozenset({"subscribe", "channel-metadata"}),
     }
 )
+"""The operations each Chat feature needs on a room's channel, exactly as Ably's docs table
+them ("Chat authentication", "Chat capabilities"; the same rows in "SDK setup"). Where the
+docs give a choice (``message-update-any`` or ``message-update-own``) each choice is a
+feature of its own; the docs' "optionally ``annotation-subscribe``" for message reactions
+is ``RAW_MESSAGE_REACTIONS``, which @ably/chat's ``rawMessageReactions`` room option needs
+(Chat spec CHA-RC3d2). Read-only."""
 
-#: What a room's ordinary member does: every feature but raw message reactions, with the
-#: own-message rights (update-own, delete-own) of the docs' "All Chat features" row. That
-#: row also lists annotation-subscribe, which only raw reactions need: add
-#: RAW_MESSAGE_REACTIONS for a client that sets ``rawMessageReactions``.
 MEMBER: frozenset[ChatFeature] = frozenset(
     {
         ChatFeature.SEND,
@@ -106,17 +103,22 @@ MEMBER: frozenset[ChatFeature] = frozenset(
         ChatFeature.OCCUPANCY,
     }
 )
-#: A member who may also edit and delete anyone's messages, and read raw message
-#: reactions (who reacted with what): MEMBER plus UPDATE_ANY, DELETE_ANY and
-#: RAW_MESSAGE_REACTIONS.
+"""What a room's ordinary member does: every feature but raw message reactions. Its
+own-message rights (``update-own``, ``delete-own``, not ``-any``) follow the docs' "All
+Chat features" row; that row also lists ``annotation-subscribe``, which only raw reactions
+need: add ``RAW_MESSAGE_REACTIONS`` for a client that sets ``rawMessageReactions``."""
+
 MODERATOR: frozenset[ChatFeature] = MEMBER | {
     ChatFeature.UPDATE_ANY,
     ChatFeature.DELETE_ANY,
     ChatFeature.RAW_MESSAGE_REACTIONS,
 }
+"""A member (:data:`MEMBER`, with the docs' "All Chat features" own-message rights) who may
+also update and delete anyone's messages and read raw message reactions (who reacted with
+what): ``MEMBER`` plus ``UPDATE_ANY``, ``DELETE_ANY`` and ``RAW_MESSAGE_REACTIONS``."""
 
-#: What Ably appends to a room's name to name its channel (Chat spec CHA-RC3c).
-CHAT_SUFFIX = "::$chat"
+# What Ably appends to a room's name to name its channel (Chat spec CHA-RC3c).
+_CHAT_SUFFIX = "::$chat"
 # A member hashes and compares as its value, so this finds a feature by member or string.
 _FEATURES: dict[str, ChatFeature] = {feature.value: feature for feature in ChatFeature}
 _FEATURE_LIST = ", ".join(_FEATURES)
@@ -181,7 +183,7 @@ def chat_room(*segments: str, escape: bool = False) -> str:
 def room_channel(room: str) -> str:
     """The Pub/Sub channel behind Chat room ``room``: ``f"{room}::$chat"`` (Chat spec
     CHA-RC3c). ``room`` is checked as :func:`chat_capability` checks a room name."""
-    return _check_room(room) + CHAT_SUFFIX
+    return _check_room(room) + _CHAT_SUFFIX
 
 
 def chat_features(capability: CapabilityLike, room: str) -> frozenset[ChatFeature]:
@@ -238,14 +240,14 @@ def _check_room(room: object) -> str:
             field="capability",
         )
     if "::" in room:
-        name = room[: -len(CHAT_SUFFIX)] if room.endswith(CHAT_SUFFIX) else ""
+        name = room[: -len(_CHAT_SUFFIX)] if room.endswith(_CHAT_SUFFIX) else ""
         if name and "::" not in name:
             problem = f"it is the channel of Chat room {name!r}"
         else:
             problem = "it holds '::', which starts a channel qualifier such as '::$chat'"
         raise InvalidCapabilityError(
             f"{room!r} is not a Chat room name: {problem}. Give the room name, not the "
-            f"channel name; Ably adds {CHAT_SUFFIX!r} itself (room 'support:42' is channel "
+            f"channel name; Ably adds {_CHAT_SUFFIX!r} itself (room 'support:42' is channel "
             "'support:42::$chat')",
             field="capability",
         )
