@@ -202,7 +202,7 @@ def _features_by_resource(capability: Capability) -> dict[str, tuple[ChatFeature
     """For each channel resource of ``capability`` (a room name or pattern, or ``[*]*``),
     the Chat features allowed in every room it matches, in the table's order; resources
     allowing none are left out. Grants on wider patterns count: with ``{"*": ["subscribe"],
-    "support:*": ["publish"]}``, rooms ``support:*`` may send, receive and type.
+    "support:*": ["publish"]}``, rooms ``support:*`` may send, receive, type and react.
     ``[queue]`` and ``[meta]`` resources name no room."""
     found: dict[str, tuple[ChatFeature, ...]] = {}
     for resource in capability:
