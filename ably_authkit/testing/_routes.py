@@ -121,11 +121,16 @@ class Routes:
         body = await _body(request)
         channel = request.match_info["channel"]
         force_nack = request.query.get("_forceNack") == "true"
+        # docs, pub-sub/advanced "Ephemeral messages": "(for REST publishes) include
+        # ephemeral: true in the publish params".
+        ephemeral = request.query.get("ephemeral") == "true"
         with self.service.lock:
             credential = self._credential(request)
             self.service.require(credential, channel, "publish")
             self.realtime.check_connection_keys(credential, body)
-            stored = self.service.publish(credential, channel, body, force_nack=force_nack)
+            stored = self.service.publish(
+                credential, channel, body, force_nack=force_nack, ephemeral=ephemeral
+            )
         serials = [message["serial"] for message in stored]
         return _answer(
             request,
