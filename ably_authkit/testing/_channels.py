@@ -196,16 +196,24 @@ class Channels:
         credential: Credential,
         channel: str,
         query: HistoryQuery | None = None,
+        *,
+        keep: Callable[[dict[str, Any]], bool] | None = None,
     ) -> tuple[list[dict[str, Any]], int | None]:
         """One page of the channel's messages for ``query`` (every message, oldest
-        first, without one), and the serial the next page continues from, if any."""
+        first, without one), and the serial the next page continues from, if any;
+        only those ``keep`` keeps, when given (Ably Chat's history: its messages, up to
+        a ``fromSerial``)."""
         self.require(credential, channel, "history")
         app_id = credential.key.app_id
         self.expire()
         oldest = to_ms(self.now()) - self._retention_ms(app_id, channel)
         log = self.messages.get(channel, [])
         if query is None:
-            return [m for _, app, m in log if app == app_id and m["timestamp"] > oldest], None
+            return [
+                m
+                for _, app, m in log
+                if app == app_id and m["timestamp"] > oldest and (keep is None or keep(m))
+            ], None
         # The log is in serial order: walk it in the page's direction from where the page
         # starts (after the serial it continues from), and stop at the first message past
         # the page (which says there is a next one).
@@ -221,6 +229,8 @@ class Channels:
             serial, app, message = log[index]
             timestamp = message["timestamp"]
             if app != app_id or timestamp <= oldest or not start <= timestamp <= end:
+                continue
+            if keep is not None and not keep(message):
                 continue
             if len(page) == query.limit:
                 return [message for _, message in page], page[-1][0]
