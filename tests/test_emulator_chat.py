@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from ably import AblyRealtime
@@ -245,3 +245,182 @@ def test_a_malformed_message_is_refused(
         answer = call(client, "POST", room_path(room, "/messages"), body=body)
         assert refused(answer) == (code, 400)
     assert emu.chat_messages(room) == []
+
+
+# -- updates and deletes --------------------------------------------------------------------
+
+MODERATOR = ["publish", "subscribe", "history", "message-update-any", "message-delete-any"]
+
+
+def appender(into: list[Message]) -> Callable[[Message], None]:
+    def listener(message: Message) -> None:
+        into.append(message)
+
+    return listener
+
+
+def watch_while(
+    emu: AblyEmulator,
+    key: ApiKey,
+    room: str,
+    watchers: list[str],
+    action: Callable[[], None],
+    count: int,
+    binary: bool = False,
+) -> list[list[Message]]:
+    """Realtime clients ``watchers`` subscribed to the room's channel while ``action``
+    runs; what each was sent, once each has ``count`` messages."""
+
+    async def scenario() -> list[list[Message]]:
+        clients = [
+            AblyRealtime(
+                token=mint_jwt(key, capability={room: MEMBER}, client_id=name, now=emu.now()),
+                use_binary_protocol=binary,
+                **emu.client_options(),
+            )
+            for name in watchers
+        ]
+        seen: list[list[Message]] = [[] for _ in clients]
+        try:
+            for client, into in zip(clients, seen, strict=True):
+                await client.channels.get(f"{room}::$chat").subscribe(appender(into))
+            await asyncio.to_thread(action)
+            deadline = time.monotonic() + 10
+            while any(len(into) < count for into in seen):
+                assert time.monotonic() < deadline, f"not {count} messages each: {seen}"
+                await asyncio.sleep(0.02)
+            return seen
+        finally:
+            for client in clients:
+                await client.close()
+
+    return asyncio.run(scenario())
+
+
+@BINARY
+def test_delete_own_allowed_another_s_refused_and_a_moderator_deletes_any(
+    emu: AblyEmulator, key: ApiKey, binary: bool
+) -> None:
+    """message-delete-own deletes the member's own message and is refused on another's
+    (40160/401, the channel's own-vs-any rule); message-delete-any deletes anyone's.
+    Both realtime clients see each delete as a message.delete of the same serial."""
+    room = new_room()
+    sent: dict[str, dict[str, object]] = {}
+    answers: list[dict[str, object]] = []
+
+    def act() -> None:
+        with rest(emu, key, "bob", {room: MEMBER}, binary) as bob:
+            sent["bob"] = send(bob, room, "bob's")
+        with rest(emu, key, "alice", {room: MEMBER}, binary) as alice:
+            sent["alice"] = send(alice, room, "alice's")
+            path = room_path(room, "/delete", serial=str(sent["bob"]["serial"]))
+            assert refused(call(alice, "POST", path, body={})) == (40160, 401)
+            own = room_path(room, "/delete", serial=str(sent["alice"]["serial"]))
+            answers.append(call(alice, "POST", own).items[0])
+        with rest(emu, key, "mod", {room: MODERATOR}, binary) as mod:
+            body = {"description": "spam", "metadata": {"rule": "7"}}
+            path = room_path(room, "/delete", serial=str(sent["bob"]["serial"]))
+            answers.append(call(mod, "POST", path, body=body).items[0])
+
+    alice_seen, bob_seen = watch_while(emu, key, room, ["alice", "bob"], act, 4, binary)
+    own, moderated = answers
+    assert own["action"] == moderated["action"] == "message.delete"
+    assert (own["serial"], own["text"]) == (sent["alice"]["serial"], "alice's")
+    assert own["version"]["clientId"] == "alice"  # type: ignore[index]
+    assert (moderated["serial"], moderated["text"]) == (sent["bob"]["serial"], "bob's")
+    version = moderated["version"]
+    assert isinstance(version, dict) and version["serial"] > moderated["serial"]
+    assert (version["clientId"], version["description"], version["metadata"]) == (
+        "mod",
+        "spam",
+        {"rule": "7"},
+    )
+    for seen in (alice_seen, bob_seen):
+        deletes = [(m.serial, m.action) for m in seen if m.action == MessageAction.MESSAGE_DELETE]
+        assert deletes == [
+            (sent["alice"]["serial"], MessageAction.MESSAGE_DELETE),
+            (sent["bob"]["serial"], MessageAction.MESSAGE_DELETE),
+        ]
+    assert [m["action"] for m in emu.chat_messages(room)] == ["message.delete"] * 2
+
+
+@BINARY
+def test_update_own_with_put_semantics_and_another_s_refused(
+    emu: AblyEmulator, key: ApiKey, binary: bool
+) -> None:
+    """An update replaces text, metadata and headers (CHA-M8c: what is left out is
+    removed); subscribers get a message.update; history and get show the latest version
+    in the original's place; message-update-own cannot touch another's message, and
+    message-update-any can."""
+    room = new_room()
+    answers: dict[str, object] = {}
+
+    def act() -> None:
+        with rest(emu, key, "alice", {room: MEMBER}, binary) as alice:
+            first = send(alice, room, "helo", metadata={"a": 1}, headers={"h": "1"})
+            second = send(alice, room, "second")
+            path = room_path(room, serial=str(first["serial"]))
+            body = {"message": {"text": "hello"}, "description": "typo"}
+            answers["update"] = call(alice, "PUT", path, body=body).items[0]
+            answers["history"] = call(alice, "GET", room_path(room, "/messages")).items
+            answers["get"] = call(alice, "GET", path).items[0]
+            answers["first"], answers["second"] = first, second
+        with rest(emu, key, "bob", {room: MEMBER}, binary) as bob:
+            body = {"message": {"text": "hijack"}}
+            answers["bob"] = refused(call(bob, "PUT", path, body=body))
+        with rest(emu, key, "mod", {room: MODERATOR}, binary) as mod:
+            body = {"message": {"text": "[edited by mod]"}}
+            answers["mod"] = call(mod, "PUT", path, body=body).items[0]
+
+    (seen,) = watch_while(emu, key, room, ["watcher"], act, 4, binary)
+    first, update = answers["first"], answers["update"]
+    assert isinstance(first, dict) and isinstance(update, dict)
+    assert {
+        name: update[name] for name in ("serial", "clientId", "text", "metadata", "headers")
+    } == {
+        "serial": first["serial"],
+        "clientId": "alice",
+        "text": "hello",
+        "metadata": {},
+        "headers": {},
+    }
+    assert update["action"] == "message.update"
+    assert update["version"]["serial"] > first["serial"]
+    assert (update["version"]["clientId"], update["version"]["description"]) == ("alice", "typo")
+    assert answers["get"] == update
+    assert answers["history"] == [answers["second"], update]
+    assert answers["bob"] == (40160, 401)
+    moderated = answers["mod"]
+    assert isinstance(moderated, dict) and moderated["text"] == "[edited by mod]"
+    assert moderated["version"]["clientId"] == "mod"
+    updates = [m for m in seen if m.action == MessageAction.MESSAGE_UPDATE]
+    assert [m.data["text"] for m in updates] == ["hello", "[edited by mod]"]
+    assert {m.serial for m in updates} == {first["serial"]}
+
+
+def test_changes_need_their_capability_and_a_well_formed_body(
+    emu: AblyEmulator, key: ApiKey
+) -> None:
+    room = new_room()
+    with rest(emu, key, "alice", {room: ["publish", "history"]}) as alice:
+        serial = send(alice, room, "x")["serial"]
+        path = room_path(room, serial=serial)
+        assert refused(call(alice, "PUT", path, body={"message": {"text": "y"}})) == (40160, 401)
+        assert refused(call(alice, "POST", room_path(room, "/delete", serial=serial))) == (
+            40160,
+            401,
+        )
+    with rest(emu, key, "alice", {room: MEMBER}) as alice:
+        for body, code in (
+            ({"message": {}}, 40003),
+            ({"message": {"text": "y"}, "metadata": {"n": 1}}, 40003),
+            ({"message": {"text": "y"}, "description": 5}, 40003),
+            ({"text": "y"}, 40000),
+        ):
+            assert refused(call(alice, "PUT", path, body=body)) == (code, 400), body
+        unknown = room_path(room, serial="01000000000000-000000001@emulator")
+        assert refused(call(alice, "PUT", unknown, body={"message": {"text": "y"}})) == (
+            40400,
+            404,
+        )
+    assert [m["text"] for m in emu.chat_messages(room)] == ["x"]

@@ -190,6 +190,8 @@ class ChatApi:
         router.add_post(f"{ROOM}/messages", self._send)
         router.add_get(f"{ROOM}/messages", self._history)
         router.add_get(f"{ROOM}/messages/{{serial}}", self._get)
+        router.add_put(f"{ROOM}/messages/{{serial}}", self._update)
+        router.add_post(f"{ROOM}/messages/{{serial}}/delete", self._delete)
 
     # -- what tests read --------------------------------------------------------------
 
@@ -266,4 +268,48 @@ class ChatApi:
                     40400, 404, f"No Chat message with serial {serial!r} in room {room!r}"
                 )
             answer = message_v4(entry)
+        return _answer(request, answer)
+
+    # -- updates and deletes ----------------------------------------------------------------
+
+    async def _update(self, request: web.Request) -> web.Response:
+        """``PUT .../messages/{serial}`` (spec "Updating Messages", CHA-M8): body
+        ``{message: {text, metadata?, headers?}, description?, metadata?}``, with PUT
+        semantics (CHA-M8c: what is left out is removed). The channel's update
+        (``MutableMessages.change``) checks ``message-update-own``/``-any`` and the
+        own-message rule (40160/401), makes the new version and delivers it as a
+        ``message.update``; the answer is the updated Message V4, 200."""
+        body = await _body(request)
+        if not isinstance(body, Mapping):
+            raise ably_error(40000, 400, "the body must be an object with a message")
+        change = {"action": UPDATE, **_message_fields(body.get("message"), "message")}
+        return await self._change(request, change, body)
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        """``POST .../messages/{serial}/delete`` (spec "Deleting Messages", CHA-M9): body
+        ``{description?, metadata?}`` (or none). The channel's delete checks
+        ``message-delete-own``/``-any`` (40160/401) and delivers a ``message.delete``;
+        the message keeps its text. The answer is the deleted Message V4, 200."""
+        body: object = {}
+        if await request.read():
+            body = await _body(request)
+        if not isinstance(body, Mapping):
+            raise ably_error(40000, 400, "the body must be an object")
+        return await self._change(request, {"action": DELETE}, body)
+
+    async def _change(
+        self, request: web.Request, change: dict[str, Any], body: Mapping[str, Any]
+    ) -> web.Response:
+        """An update or delete of a room's message by ``MutableMessages.change``, the
+        operation's ``description`` and ``metadata`` (a map of strings, MOP2c) as the
+        version's; Choice: ``idempotencyKey`` is not acted on here."""
+        room, serial = request.match_info["room"], request.match_info["serial"]
+        channel = room_channel(room)
+        change["version"] = {
+            name: body[name] for name in ("description", "metadata") if body.get(name) is not None
+        }
+        with self.service.lock:
+            credential = self.routes._credential(request)
+            _, latest = self.service.mutable.change(credential, channel, serial, change)
+            answer = message_v4(latest)
         return _answer(request, answer)
