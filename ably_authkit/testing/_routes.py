@@ -121,11 +121,16 @@ class Routes:
         body = await _body(request)
         channel = request.match_info["channel"]
         force_nack = request.query.get("_forceNack") == "true"
+        # docs, pub-sub/advanced "Ephemeral messages": "(for REST publishes) include
+        # ephemeral: true in the publish params".
+        ephemeral = request.query.get("ephemeral") == "true"
         with self.service.lock:
             credential = self._credential(request)
             self.service.require(credential, channel, "publish")
             self.realtime.check_connection_keys(credential, body)
-            stored = self.service.publish(credential, channel, body, force_nack=force_nack)
+            stored = self.service.publish(
+                credential, channel, body, force_nack=force_nack, ephemeral=ephemeral
+            )
         serials = [message["serial"] for message in stored]
         return _answer(
             request,
@@ -138,7 +143,7 @@ class Routes:
         inclusive), ``direction`` and ``limit``, in pages with ``first``, ``current``
         and ``next`` links (docs, REST API "Pagination")."""
         channel = request.match_info["channel"]
-        return self._history_page(
+        return self.history_page(
             request,
             "./messages",
             lambda credential, q: self.service.history(credential, channel, q),
@@ -148,7 +153,7 @@ class Routes:
         """``GET /channels/{channel}/presence/history`` (RSP4): as message history."""
         channel = request.match_info["channel"]
         presence = self.realtime.presence
-        return self._history_page(
+        return self.history_page(
             request,
             "./history",
             lambda credential, q: presence.rest_history(credential, channel, q),
@@ -192,14 +197,16 @@ class Routes:
         _link(response, "./presence", links)
         return response
 
-    def _history_page(
+    def history_page(
         self,
         request: web.Request,
         path: str,
         fetch: Callable[[Any, HistoryQuery], tuple[list[dict[str, Any]], int | None]],
+        kept: Mapping[str, str] | None = None,
     ) -> web.Response:
         """One page of a history (messages or presence events) for the request's
-        ``start``, ``end``, ``direction``, ``limit`` and ``cursor``, with its links."""
+        ``start``, ``end``, ``direction``, ``limit`` and ``cursor``, with its links
+        (which carry ``kept`` too: Ably Chat's ``fromSerial``)."""
         query = request.query
         direction = query.get("direction", "backwards")
         if direction not in ("forwards", "backwards"):
@@ -219,6 +226,7 @@ class Routes:
             messages, following = fetch(credential, resolved)
         params = {"start": str(start), "end": str(end), "limit": str(limit)}
         params["direction"] = direction
+        params.update(kept or {})
         links = {"first": params, "current": dict(params)}
         if after is not None:
             links["current"]["cursor"] = str(after)
