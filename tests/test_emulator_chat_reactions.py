@@ -176,3 +176,44 @@ def test_ably_js_sees_the_raw_reaction_and_the_summary(
     realtime_js.call("waitAction", serial=serial, action="message.summary")
     (summary,) = realtime_js.call("summaries", serial=serial)
     assert summary["summary"]["reaction:multiple.v1"]["🔥"]["total"] == 5
+
+
+def test_client_reactions_show_one_client(emu: AblyEmulator, key: ApiKey) -> None:
+    """GET .../client-reactions: the summary with only that client in each entry, the
+    totals the message's (@ably/chat's integration test); forClientId names another;
+    it needs subscribe (40160/401)."""
+    room = new_room()
+
+    def path_of(serial: str) -> str:
+        return room_path(room, "/client-reactions", serial=serial)
+
+    with rest(emu, key, "alice", {room: REACTOR}) as alice:
+        serial = send(alice, room, "x")["serial"]
+        react(alice, room, serial, type="distinct", name="❤️")
+        react(alice, room, serial, type="multiple", name="👍", count=2)
+        with rest(emu, key, "bob", {room: REACTOR}) as bob:
+            react(bob, room, serial, type="distinct", name="❤️")
+            react(bob, room, serial, type="distinct", name="🚀")
+            react(bob, room, serial, type="multiple", name="👍")
+        (own,) = call(alice, "GET", path_of(serial)).items
+        (bobs,) = call(alice, "GET", path_of(serial), params={"forClientId": "bob"}).items
+    assert own == {
+        "unique": {},
+        "distinct": {"❤️": {"total": 2, "clientIds": ["alice"], "clipped": False}},
+        "multiple": {
+            "👍": {
+                "total": 3,
+                "clientIds": {"alice": 2},
+                "totalUnidentified": 0,
+                "totalClientIds": 1,
+                "clipped": False,
+            }
+        },
+    }
+    assert bobs["distinct"] == {
+        "❤️": {"total": 2, "clientIds": ["bob"], "clipped": False},
+        "🚀": {"total": 1, "clientIds": ["bob"], "clipped": False},
+    }
+    assert bobs["multiple"]["👍"]["clientIds"] == {"bob": 1}
+    with rest(emu, key, "carol", {room: ["history"]}) as carol:
+        assert refused(call(carol, "GET", path_of(serial))) == (40160, 401)

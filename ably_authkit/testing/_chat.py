@@ -35,8 +35,9 @@ from aiohttp import web
 
 from ._annotations import summarize
 from ._common import _unportable, ably_error
+from ._metadata import channel_details
 from ._mutable import CHAT_CHANNEL, CREATE, DELETE, UPDATE
-from ._routes import _answer, _body
+from ._routes import _answer, _body, _link
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -195,6 +196,9 @@ class ChatApi:
         router.add_post(f"{ROOM}/messages/{{serial}}/delete", self._delete)
         router.add_post(f"{ROOM}/messages/{{serial}}/reactions", self._react)
         router.add_delete(f"{ROOM}/messages/{{serial}}/reactions", self._unreact)
+        router.add_get(f"{ROOM}/messages/{{serial}}/client-reactions", self._client_reactions)
+        router.add_get(f"{ROOM}/messages/{{serial}}/versions", self._versions)
+        router.add_get(f"{ROOM}/occupancy", self._occupancy)
 
     # -- what tests read --------------------------------------------------------------
 
@@ -380,6 +384,77 @@ class ChatApi:
                         annotation["name"] = name
             (stored,) = annotations.publish(credential, channel, serial, annotation)
         return _answer(request, {"serial": stored["serial"]}, status=status)
+
+    async def _client_reactions(self, request: web.Request) -> web.Response:
+        """``GET .../messages/{serial}/client-reactions[?forClientId=]`` (spec "Fetching
+        Summary of Reactions for a Message"): the message's ``reactions`` with only the
+        given client (the credential's by default) in each entry's clients; each
+        entry's ``total`` stays the message's (@ably/chat
+        messages-reactions.integration.test.ts, "should fetch clientReactions for
+        specific client"). Choice: it needs ``subscribe``, as receiving the summary
+        does (docs, chat/rooms/message-reactions), else 40160/401; with neither a
+        clientId nor ``forClientId`` it is 40003/400."""
+        channel = room_channel(request.match_info["room"])
+        serial = request.match_info["serial"]
+        with self.service.lock:
+            credential = self.routes._credential(request)
+            self.service.require(credential, channel, "subscribe")
+            client = request.query.get("forClientId") or credential.client_id
+            if client is None or client == "*":
+                raise ably_error(
+                    40003, 400, "name the client with forClientId: this credential has none"
+                )
+            entry = self.service.mutable._find(credential.key.app_id, channel, serial)
+            everyone = message_v4(entry).get("reactions", {})
+        answer: dict[str, dict[str, Any]] = {}
+        for kind in REACTION_TYPES:
+            answer[kind] = {}
+            for name, value in everyone.get(kind, {}).items():
+                clients = value.get("clientIds", {})
+                if client not in clients:
+                    continue
+                if kind == "multiple":
+                    answer[kind][name] = {
+                        **value,
+                        "clientIds": {client: clients[client]},
+                        "totalClientIds": 1,
+                    }
+                else:
+                    answer[kind][name] = {**value, "clientIds": [client]}
+        return _answer(request, answer)
+
+    # -- versions and occupancy -----------------------------------------------------------------
+
+    async def _versions(self, request: web.Request) -> web.Response:
+        """``GET .../messages/{serial}/versions`` (@ably/chat chat-api.ts
+        ``getMessageVersions``): every version of the message as Message V4 structs,
+        oldest first, in one page, from the channel's versions (RSL14), which need
+        ``history`` (40160/401) and answer 40400/404 for an unknown serial."""
+        channel = room_channel(request.match_info["room"])
+        serial = request.match_info["serial"]
+        with self.service.lock:
+            credential = self.routes._credential(request)
+            versions = self.service.mutable.versions(credential, channel, serial)
+            answer = [message_v4(version) for version in versions]
+        response = _answer(request, answer)
+        _link(response, "./versions", {"first": {}, "current": {}})
+        return response
+
+    async def _occupancy(self, request: web.Request) -> web.Response:
+        """``GET .../occupancy`` (spec "Occupancy": an OccupancyData, ``{connections,
+        presenceMembers}``): the room channel's metrics (CHM2), from its ChannelDetails,
+        which need ``channel-metadata`` (docs, chat/authentication: "Occupancy:
+        subscribe, channel-metadata"), else 40160/401."""
+        channel = room_channel(request.match_info["room"])
+        with self.service.lock:
+            credential = self.routes._credential(request)
+        metrics = channel_details(self.realtime, credential, channel)["status"]["occupancy"]
+        counts = metrics["metrics"]
+        answer = {
+            "connections": counts["connections"],
+            "presenceMembers": counts["presenceMembers"],
+        }
+        return _answer(request, answer)
 
 
 def _reaction_type(given: object) -> str:
