@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from ably import AblyRealtime
@@ -18,7 +18,7 @@ from ably.types.message import Message, MessageAction
 from ably_authkit import ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
-from .chat_clients import call, new_room, refused, room_path, send
+from .chat_clients import call, new_room, refused, room_path, send, watch_while
 from .mutable_clients import rest
 from .peers import js_options
 from .realtime_peers import AblyJsRealtime
@@ -250,51 +250,6 @@ def test_a_malformed_message_is_refused(
 # -- updates and deletes --------------------------------------------------------------------
 
 MODERATOR = ["publish", "subscribe", "history", "message-update-any", "message-delete-any"]
-
-
-def appender(into: list[Message]) -> Callable[[Message], None]:
-    def listener(message: Message) -> None:
-        into.append(message)
-
-    return listener
-
-
-def watch_while(
-    emu: AblyEmulator,
-    key: ApiKey,
-    room: str,
-    watchers: list[str],
-    action: Callable[[], None],
-    count: int,
-    binary: bool = False,
-) -> list[list[Message]]:
-    """Realtime clients ``watchers`` subscribed to the room's channel while ``action``
-    runs; what each was sent, once each has ``count`` messages."""
-
-    async def scenario() -> list[list[Message]]:
-        clients = [
-            AblyRealtime(
-                token=mint_jwt(key, capability={room: MEMBER}, client_id=name, now=emu.now()),
-                use_binary_protocol=binary,
-                **emu.client_options(),
-            )
-            for name in watchers
-        ]
-        seen: list[list[Message]] = [[] for _ in clients]
-        try:
-            for client, into in zip(clients, seen, strict=True):
-                await client.channels.get(f"{room}::$chat").subscribe(appender(into))
-            await asyncio.to_thread(action)
-            deadline = time.monotonic() + 10
-            while any(len(into) < count for into in seen):
-                assert time.monotonic() < deadline, f"not {count} messages each: {seen}"
-                await asyncio.sleep(0.02)
-            return seen
-        finally:
-            for client in clients:
-                await client.close()
-
-    return asyncio.run(scenario())
 
 
 @BINARY

@@ -33,9 +33,11 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from ._annotations import summarize
 from ._common import _unportable, ably_error
+from ._metadata import channel_details
 from ._mutable import CHAT_CHANNEL, CREATE, DELETE, UPDATE
-from ._routes import _answer, _body
+from ._routes import _answer, _body, _link
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -192,6 +194,11 @@ class ChatApi:
         router.add_get(f"{ROOM}/messages/{{serial}}", self._get)
         router.add_put(f"{ROOM}/messages/{{serial}}", self._update)
         router.add_post(f"{ROOM}/messages/{{serial}}/delete", self._delete)
+        router.add_post(f"{ROOM}/messages/{{serial}}/reactions", self._react)
+        router.add_delete(f"{ROOM}/messages/{{serial}}/reactions", self._unreact)
+        router.add_get(f"{ROOM}/messages/{{serial}}/client-reactions", self._client_reactions)
+        router.add_get(f"{ROOM}/messages/{{serial}}/versions", self._versions)
+        router.add_get(f"{ROOM}/occupancy", self._occupancy)
 
     # -- what tests read --------------------------------------------------------------
 
@@ -313,3 +320,146 @@ class ChatApi:
             _, latest = self.service.mutable.change(credential, channel, serial, change)
             answer = message_v4(latest)
         return _answer(request, answer)
+
+    # -- message reactions --------------------------------------------------------------------
+
+    async def _react(self, request: web.Request) -> web.Response:
+        """``POST .../messages/{serial}/reactions`` (spec "Sending message reactions",
+        CHA-MR): body ``{type, name, count?}``, published as an annotation of type
+        ``reaction:{type}.v1`` on the message (@ably/chat events.ts
+        ``ReactionAnnotationType``) by ``Annotations.publish``: ``annotation-publish``
+        (docs, chat/authentication: "Message reactions: annotation-publish"), else
+        40160/401; unique and distinct reactions from an identified client (40161), as
+        for any annotation of those types; the new summary reaches subscribers as a
+        ``message.summary``. ``count`` is "only accepted for reactions of type
+        multiple" (spec), a positive integer; else, and for an unknown type or a missing
+        name, 40003/400. Answers ``{serial}`` of the annotation, 201."""
+        body = await _body(request)
+        if not isinstance(body, Mapping):
+            raise ably_error(40000, 400, "the body must be an object with type and name")
+        kind = _reaction_type(body.get("type"))
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            raise ably_error(40003, 400, "a reaction needs a name (a non-empty string)")
+        annotation: dict[str, Any] = {"action": 0, "type": f"reaction:{kind}.v1", "name": name}
+        count = body.get("count")
+        if count is not None:
+            if kind != "multiple":
+                raise ably_error(40003, 400, f"count is only for multiple reactions, not {kind}")
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise ably_error(40003, 400, "count must be a positive integer")
+            annotation["count"] = count
+        return await self._annotate(request, annotation, 201)
+
+    async def _unreact(self, request: web.Request) -> web.Response:
+        """``DELETE .../messages/{serial}/reactions?type=&name=`` (spec "Deleting message
+        reactions"): an annotation delete of the client's reaction; ``name`` "is ignored
+        for reactions of type unique but it is required for all other reaction types"
+        (40003/400 without it), and a unique one removes the client's reaction whatever
+        its name. Answers ``{serial}`` of the delete annotation, 200."""
+        kind = _reaction_type(request.query.get("type"))
+        name = request.query.get("name")
+        annotation: dict[str, Any] = {"action": 1, "type": f"reaction:{kind}.v1"}
+        if kind != "unique":
+            if not name:
+                raise ably_error(40003, 400, f"deleting a {kind} reaction needs its name")
+            annotation["name"] = name
+        return await self._annotate(request, annotation, 200)
+
+    async def _annotate(
+        self, request: web.Request, annotation: dict[str, Any], status: int
+    ) -> web.Response:
+        channel = room_channel(request.match_info["room"])
+        serial = request.match_info["serial"]
+        with self.service.lock:
+            credential = self.routes._credential(request)
+            annotations = self.service.annotations
+            if annotation["type"] == "reaction:unique.v1" and annotation["action"] == 1:
+                # The name the client's unique reaction is under, for the summary to drop.
+                summary = summarize(annotations.stored(credential.key.app_id, channel, serial)).get(
+                    annotation["type"], {}
+                )
+                for name, entry in summary.items():
+                    if credential.client_id in entry.get("clientIds", ()):
+                        annotation["name"] = name
+            (stored,) = annotations.publish(credential, channel, serial, annotation)
+        return _answer(request, {"serial": stored["serial"]}, status=status)
+
+    async def _client_reactions(self, request: web.Request) -> web.Response:
+        """``GET .../messages/{serial}/client-reactions[?forClientId=]`` (spec "Fetching
+        Summary of Reactions for a Message"): the message's ``reactions`` with only the
+        given client (the credential's by default) in each entry's clients; each
+        entry's ``total`` stays the message's (@ably/chat
+        messages-reactions.integration.test.ts, "should fetch clientReactions for
+        specific client"). Choice: it needs ``subscribe``, as receiving the summary
+        does (docs, chat/rooms/message-reactions), else 40160/401; with neither a
+        clientId nor ``forClientId`` it is 40003/400."""
+        channel = room_channel(request.match_info["room"])
+        serial = request.match_info["serial"]
+        with self.service.lock:
+            credential = self.routes._credential(request)
+            self.service.require(credential, channel, "subscribe")
+            client = request.query.get("forClientId") or credential.client_id
+            if client is None or client == "*":
+                raise ably_error(
+                    40003, 400, "name the client with forClientId: this credential has none"
+                )
+            entry = self.service.mutable._find(credential.key.app_id, channel, serial)
+            everyone = message_v4(entry).get("reactions", {})
+        answer: dict[str, dict[str, Any]] = {}
+        for kind in REACTION_TYPES:
+            answer[kind] = {}
+            for name, value in everyone.get(kind, {}).items():
+                clients = value.get("clientIds", {})
+                if client not in clients:
+                    continue
+                if kind == "multiple":
+                    answer[kind][name] = {
+                        **value,
+                        "clientIds": {client: clients[client]},
+                        "totalClientIds": 1,
+                    }
+                else:
+                    answer[kind][name] = {**value, "clientIds": [client]}
+        return _answer(request, answer)
+
+    # -- versions and occupancy -----------------------------------------------------------------
+
+    async def _versions(self, request: web.Request) -> web.Response:
+        """``GET .../messages/{serial}/versions`` (@ably/chat chat-api.ts
+        ``getMessageVersions``): every version of the message as Message V4 structs,
+        oldest first, in one page, from the channel's versions (RSL14), which need
+        ``history`` (40160/401) and answer 40400/404 for an unknown serial."""
+        channel = room_channel(request.match_info["room"])
+        serial = request.match_info["serial"]
+        with self.service.lock:
+            credential = self.routes._credential(request)
+            versions = self.service.mutable.versions(credential, channel, serial)
+            answer = [message_v4(version) for version in versions]
+        response = _answer(request, answer)
+        _link(response, "./versions", {"first": {}, "current": {}})
+        return response
+
+    async def _occupancy(self, request: web.Request) -> web.Response:
+        """``GET .../occupancy`` (spec "Occupancy": an OccupancyData, ``{connections,
+        presenceMembers}``): the room channel's metrics (CHM2), from its ChannelDetails,
+        which need ``channel-metadata`` (docs, chat/authentication: "Occupancy:
+        subscribe, channel-metadata"), else 40160/401."""
+        channel = room_channel(request.match_info["room"])
+        with self.service.lock:
+            credential = self.routes._credential(request)
+        metrics = channel_details(self.realtime, credential, channel)["status"]["occupancy"]
+        counts = metrics["metrics"]
+        answer = {
+            "connections": counts["connections"],
+            "presenceMembers": counts["presenceMembers"],
+        }
+        return _answer(request, answer)
+
+
+def _reaction_type(given: object) -> str:
+    if given not in REACTION_TYPES:
+        raise ably_error(
+            40003, 400, f"a reaction's type is unique, distinct or multiple, not {given!r}"
+        )
+    return str(given)
