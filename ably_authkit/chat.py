@@ -256,7 +256,7 @@ def _check_room(room: object) -> str:
 
 def _features_of(room: str, features: object) -> set[ChatFeature]:
     if isinstance(features, str) or not isinstance(features, Iterable):
-        hint = f" such as [{features!r}]" if isinstance(features, str) else ""
+        hint = f" such as [{str(features)!r}]" if isinstance(features, str) else ""
         raise CapabilityTypeError(
             f"the Chat features for room {room!r} must be a collection{hint}, "
             f"not {type(features).__name__}",

@@ -195,7 +195,7 @@ def test_what_cannot_be_granted_is_refused_naming_it_and_the_fix(
     ("rooms", "words"),
     [
         ({"r": "send"}, "must be a collection such as ['send'], not str"),
-        ({"r": ChatFeature.SEND}, "must be a collection such as"),  # a member is a str too
+        ({"r": ChatFeature.SEND}, "must be a collection such as ['send'], not ChatFeature"),
         ({"r": [1]}, "must be a ChatFeature or its str value"),
         ({1: MEMBER}, "must be a str such as 'support:42', not int"),
         (["r"], "takes a mapping of room name to Chat features"),

@@ -3,9 +3,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ably_authkit import (
     ApiKey,
+    Capability,
     ChatFeature,
     MalformedTokenError,
     TokenDetails,
@@ -14,9 +17,10 @@ from ably_authkit import (
     explain,
     mint_jwt,
 )
-from ably_authkit.chat import MEMBER
+from ably_authkit.chat import MEMBER, chat_features
 
-from .conftest import NOW, SECRET
+from .conftest import KEY_TEXT, NOW, SECRET
+from .strategies import capability_dicts, resource_names
 
 CHAT = {"chat:*": ["publish", "subscribe"]}
 
@@ -143,3 +147,19 @@ def test_no_chat_lines_without_a_chat_feature(key: ApiKey) -> None:
     stats = explain(mint_jwt(key, capability={"*": ["stats"]}, now=NOW), now=NOW)
     assert stats.chat_features == {} and "Chat room" not in str(stats)
     assert explain("appId.Some-Opaque_Token", now=NOW).chat_features == {}
+
+
+@given(grants=capability_dicts, rooms=st.lists(resource_names(), min_size=1, max_size=4))
+def test_explain_never_claims_a_chat_feature_a_room_lacks(
+    grants: dict[str, list[str]], rooms: list[str]
+) -> None:
+    capability = Capability(grants)
+    report = explain(mint_jwt(KEY_TEXT, capability=capability, now=NOW), now=NOW)
+    for resource, features in report.chat_features.items():
+        assert not resource.startswith(("[queue]", "[meta]"))
+        if "*" not in resource:  # one room: exactly what its channel allows
+            assert set(features) == chat_features(capability, resource)
+        for room in rooms:
+            if room.startswith("[") or not Capability({resource: ["*"]}).allows(room, "*"):
+                continue
+            assert set(features) <= chat_features(capability, room)
