@@ -141,6 +141,21 @@ def test_each_user_gets_the_chat_grant_the_policy_gives(example: Example) -> Non
     assert credential(example, "*") == (401, 40100)
 
 
+def test_an_id_the_policy_refuses_never_connects(example: Example) -> None:
+    """The app answers 401 for "*"; ably-js reports the authUrl's failure as 80019/401
+    (spec RSA4c1), and the Chat client never connects."""
+    peer = AblyChatUser()
+    try:
+        options = js_options(
+            example.emulator, authUrl=f"{example.url}/auth/jwt", authHeaders={"X-User-Id": "*"}
+        )
+        with pytest.raises(AblyJsError) as refused:
+            peer.call("connect", options=options)
+        assert (refused.value.code, refused.value.status_code) == (80019, 401)
+    finally:
+        peer.close()
+
+
 def test_alice_sends_and_both_receive(room: Room) -> None:
     sent = room.alice.call("send", room=ROOM, text="hello, support", metadata={"order": 42})
     assert (sent["clientId"], sent["text"], sent["action"]) == (

@@ -118,7 +118,11 @@ const ops = {
   async connect({ options }) {
     realtime = new Ably.Realtime({ ...options, logLevel: 0 });
     chat = new ChatClient(realtime, { logLevel: 'silent' });
-    await realtime.connection.once('connected');
+    // Connected, or why not (a refused credential, the authUrl's 401...) as the error.
+    await new Promise((resolve, reject) => {
+      realtime.connection.once('connected', resolve);
+      realtime.connection.once(['failed', 'disconnected', 'suspended'], (change) => reject(change.reason));
+    });
     return { clientId: chat.clientId, connectionId: realtime.connection.id };
   },
   // {room, options}: rooms.get with RoomOptions ({occupancy: {enableEvents}, messages:
