@@ -1,5 +1,6 @@
-"""The FastAPI example's Ably Chat mode (examples/fastapi_app/chat.py), proven end to end:
-the emulator as Ably, the example app serving authUrls on a real socket, and two
+"""The FastAPI and Flask examples' Ably Chat mode (examples/{fastapi,flask}_app/chat.py),
+proven end to end: the emulator as Ably, the example app serving authUrls on a real
+socket, and two
 ``@ably/chat`` users under Node in one support room: ``alice``, a member of her own room
 (``MEMBER``), connecting through the JWT route, and ``mod``, a moderator of every support
 room (``MODERATOR``), through the TokenRequest route (and a second moderator, ``lead``,
@@ -24,11 +25,10 @@ from ably_authkit import ApiKey, Capability, verify_jwt
 from ably_authkit.chat import MEMBER, MODERATOR, chat_capability
 from ably_authkit.endpoint import AuthEndpoint
 from ably_authkit.testing import AblyEmulator
-from examples.fastapi_app.chat import create_app
 
 from .peers import AblyJsError, js_options
 from .realtime_peers import AblyChatUser
-from .test_examples import uvicorn_serving
+from .test_examples import serving_app
 from .test_printed_snippets import ROOT, free_port, read_until, stop, user_env
 
 ROOM = "support:alice"  # alice's own support room
@@ -36,6 +36,7 @@ MODERATORS = {"mod", "lead"}
 #: Ably's code for an operation the credential's capability does not allow (docs,
 #: messages/updates-deletes "Capabilities"; the emulator's table in docs/emulator.md).
 NOT_ALLOWED = 40160
+FRAMEWORKS = ("fastapi", "flask")
 
 
 class Example:
@@ -45,14 +46,26 @@ class Example:
         self.emulator = emulator
 
 
-@pytest.fixture(scope="module")
-def example() -> Iterator[Example]:
-    """The emulator, and the example's Chat app serving authUrls from one of its keys."""
+def chat_app(framework: str, auth: AuthEndpoint) -> Any:
+    if framework == "flask":
+        from examples.flask_app.chat import create_app as flask_app
+
+        return flask_app(auth, moderators=MODERATORS)
+    from examples.fastapi_app.chat import create_app as fastapi_app
+
+    return fastapi_app(auth, moderators=MODERATORS)
+
+
+@pytest.fixture(scope="module", params=FRAMEWORKS)
+def example(request: pytest.FixtureRequest) -> Iterator[Example]:
+    """The emulator, and the example's Chat app (FastAPI, then Flask) serving authUrls
+    from one of its keys, on a real socket as its __main__ serves it."""
+    framework = request.param
     with AblyEmulator() as emulator:
         key = emulator.create_key()
         with (
             AuthEndpoint(key, endpoint=emulator.url, clock=emulator.now) as auth,
-            uvicorn_serving(create_app(auth, moderators=MODERATORS)) as url,
+            serving_app(framework, chat_app(framework, auth)) as url,
         ):
             yield Example(url, key, emulator)
 
@@ -319,11 +332,13 @@ def test_alice_cannot_enter_a_room_she_was_not_granted(room: Room) -> None:
     assert room.alice.call("connectionState")["state"] == "connected"
 
 
-def test_the_example_runs_in_chat_mode_with_the_moderators_it_is_given() -> None:
-    """``python -m examples.fastapi_app --emulator --chat`` as its README runs it."""
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_the_example_runs_in_chat_mode_with_the_moderators_it_is_given(framework: str) -> None:
+    """``python -m examples.fastapi_app --emulator --chat`` as its README runs it (and
+    the Flask example's)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "examples.fastapi_app", "--emulator", "--chat"],
+        [sys.executable, "-m", f"examples.{framework}_app", "--emulator", "--chat"],
         cwd=ROOT,
         env=user_env(PORT=str(port), CHAT_MODERATORS="mod, lead"),
         stdout=subprocess.PIPE,

@@ -238,7 +238,13 @@ def uvicorn_serving(app: Any) -> Iterator[str]:
 @contextmanager
 def serving(framework: str, auth: AuthEndpoint) -> Iterator[str]:
     """The app on a real socket, as its __main__ would serve it; yields its base URL."""
-    app = build_app(framework, auth)
+    with serving_app(framework, build_app(framework, auth)) as url:
+        yield url
+
+
+@contextmanager
+def serving_app(framework: str, app: Any) -> Iterator[str]:
+    """``app``, built with ``framework``, on a real socket; yields its base URL."""
     if framework == "fastapi":
         with uvicorn_serving(app) as url:
             yield url
