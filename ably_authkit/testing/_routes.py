@@ -7,8 +7,9 @@ against web pages: ``Host``, ``Origin``, CORS).
 handlers on the aiohttp application; each handler authenticates the request and calls
 the service (``_auth``, ``_channels``, ``_mutable``, ``_annotations``) or the realtime
 side (presence, channel metadata) under the service's lock. Uses ``_common``, ``_auth``,
-``_service``, ``_realtime`` and ``_metadata``; ``emulator`` uses it. The choices made
-where Ably's behaviour is not documented are marked ``Choice:``.
+``_service``, ``_realtime`` and ``_metadata``; ``emulator`` uses it, and Ably Chat's
+routes (``_chat``) use its wire helpers and history pages. The choices made where Ably's
+behaviour is not documented are marked ``Choice:``.
 """
 
 from __future__ import annotations
