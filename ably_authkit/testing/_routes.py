@@ -142,12 +142,21 @@ class Routes:
     async def _history(self, request: web.Request) -> web.Response:
         """``GET /channels/{channel}/messages`` (RSL2): ``start``, ``end`` (ms, both
         inclusive), ``direction`` and ``limit``, in pages with ``first``, ``current``
-        and ``next`` links (docs, REST API "Pagination")."""
+        and ``next`` links (docs, REST API "Pagination"); ``fromSerial`` (RTL10b, sent
+        by ably-js as ``from_serial`` for ``untilAttach`` with the ATTACHED serial):
+        only the messages at or before it, on every page."""
         channel = request.match_info["channel"]
+        name = "from_serial" if "from_serial" in request.query else "fromSerial"
+        until = request.query.get(name)
+
+        def keep(message: dict[str, Any]) -> bool:
+            return until is None or str(message.get("serial")) <= until
+
         return self.history_page(
             request,
             "./messages",
-            lambda credential, q: self.service.history(credential, channel, q),
+            lambda credential, q: self.service.history(credential, channel, q, keep=keep),
+            None if until is None else {name: until},
         )
 
     async def _presence_history(self, request: web.Request) -> web.Response:
