@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import msgpack
@@ -232,6 +233,14 @@ def test_attached_and_message_frames_carry_the_channel_serial(
     position = attached["channelSerial"]
     assert before <= position < after[0]
     assert delivered["messages"][0]["serial"] == after[0] <= delivered["channelSerial"]
+    # The channel's history bounded by it, as ably-js asks for history({untilAttach:
+    # true}) (RTL10b: ``from_serial``, the attach serial): the message before the attach.
+    with rest(emu, key, "reader", capability, binary) as client:
+        path = f"/channels/{quote(channel, safe='')}/messages"
+        for name in ("from_serial", "fromSerial"):
+            bounded = client.request("GET", path, "3", {name: position, "limit": 1})
+            assert [m["serial"] for m in bounded.items] == [before]
+            assert bounded.is_last()
 
 
 # -- a room's channel has the mutable-messages rule ------------------------------------------

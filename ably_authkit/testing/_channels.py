@@ -1,7 +1,8 @@
 """The channels half of the emulator's :class:`~ably_authkit.testing._service.Service`:
 the one model of a channel that REST routes and realtime connections both call. A
 publish (capability, clientId, idempotency, portable data) stores its messages in the
-channel's log and hands them to ``on_publish`` (the realtime side delivers them); history
+channel's log (unless they are ephemeral) and hands them to ``on_publish`` (the realtime
+side delivers them); history
 reads pages of that log; messages are forgotten past their channel's retention.
 :class:`Channels` is a mixin: its state is made in ``Service.__init__`` (declared here
 for the type checker), and every method is called under the service's lock.

@@ -13,8 +13,9 @@ storage-history/storage, as Ably persists messages of channels with the rule).
 
 Each rule names its source; ``Choice:`` marks where Ably's answer is not documented.
 
-Uses ``_common``; the service (``_service``, which holds it), the channels
-(``_channels``), the realtime hub (``_realtime``) and the routes use it.
+A room's channel of Ably Chat (``{room}::$chat``) always has the rule. Uses ``_common``;
+the service (``_service``, which holds it), the channels (``_channels``), the realtime
+hub (``_realtime``), the routes and Ably Chat's (``_chat``) use it.
 """
 
 from __future__ import annotations

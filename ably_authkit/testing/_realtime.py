@@ -10,7 +10,8 @@ answers:
 - ``CONNECTED`` (4) with a full ``connectionDetails`` (CD2), or ``ERROR`` (9) with the
   code of what is wrong with the credential (4014x, 40101, 40102) and then closes: the
   socket upgrade itself always succeeds, as ably-js and ably-python expect (RTN14b);
-- ``HEARTBEAT`` (0) echoed with its ``id``; ``ATTACH`` (10) → ``ATTACHED`` (11) or
+- ``HEARTBEAT`` (0) echoed with its ``id``; ``ATTACH`` (10) → ``ATTACHED`` (11, with a
+  ``channelSerial``, RTL15b, as MESSAGE frames) or
   ``ERROR`` with ``channel`` and 40160 (the connection stays up, RTL14); ``DETACH`` (12)
   → ``DETACHED`` (13); ``MESSAGE`` (15) → ``ACK`` (1) / ``NACK`` (2) by ``msgSerial``,
   and delivery to the connections attached to the channel (REST publishes too);

@@ -7,8 +7,9 @@ against web pages: ``Host``, ``Origin``, CORS).
 handlers on the aiohttp application; each handler authenticates the request and calls
 the service (``_auth``, ``_channels``, ``_mutable``, ``_annotations``) or the realtime
 side (presence, channel metadata) under the service's lock. Uses ``_common``, ``_auth``,
-``_service``, ``_realtime`` and ``_metadata``; ``emulator`` uses it. The choices made
-where Ably's behaviour is not documented are marked ``Choice:``.
+``_service``, ``_realtime`` and ``_metadata``; ``emulator`` uses it, and Ably Chat's
+routes (``_chat``) use its wire helpers and history pages. The choices made where Ably's
+behaviour is not documented are marked ``Choice:``.
 """
 
 from __future__ import annotations
@@ -141,12 +142,21 @@ class Routes:
     async def _history(self, request: web.Request) -> web.Response:
         """``GET /channels/{channel}/messages`` (RSL2): ``start``, ``end`` (ms, both
         inclusive), ``direction`` and ``limit``, in pages with ``first``, ``current``
-        and ``next`` links (docs, REST API "Pagination")."""
+        and ``next`` links (docs, REST API "Pagination"); ``fromSerial`` (RTL10b, sent
+        by ably-js as ``from_serial`` for ``untilAttach`` with the ATTACHED serial):
+        only the messages at or before it, on every page."""
         channel = request.match_info["channel"]
+        name = "from_serial" if "from_serial" in request.query else "fromSerial"
+        until = request.query.get(name)
+
+        def keep(message: dict[str, Any]) -> bool:
+            return until is None or str(message.get("serial")) <= until
+
         return self.history_page(
             request,
             "./messages",
-            lambda credential, q: self.service.history(credential, channel, q),
+            lambda credential, q: self.service.history(credential, channel, q, keep=keep),
+            None if until is None else {name: until},
         )
 
     async def _presence_history(self, request: web.Request) -> web.Response:

@@ -27,7 +27,8 @@ clock, keys, the assertion helpers) uses ``_routes`` (the HTTP routes) and ``_re
 vocabulary), ``_presence``, ``_metadata`` and ``_service`` (the state, the lock, the
 clock); the service's halves are ``_auth`` (apps, keys, tokens, credentials, revocation)
 and ``_channels`` (the one channel model REST and realtime share), with ``_mutable`` and
-``_annotations``; ``_common`` (errors, the Credential, JSON) is under them all.
+``_annotations``; ``_common`` (errors, the Credential, JSON) is under them all. Ably
+Chat's REST API (``_chat``) sits beside the routes, on the same service and hub.
 """
 
 from __future__ import annotations
