@@ -3,13 +3,17 @@ capability it builds, and what a client holding it may do in a room's channel.""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from datetime import timedelta
 
 import pytest
+from ably import AblyRealtime
 from ably.sync import AblyRestSync
 from ably.sync.util.exceptions import AblyException
+from ably.types.message import Message
+from ably.util.exceptions import AblyException as AsyncAblyException
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -279,6 +283,54 @@ def test_ably_grants_the_features_room_by_room(
         assert caught.value.code == 40160
     finally:
         client.close()
+
+
+def test_ably_realtime_clients_get_their_features_in_the_room(
+    ably_emulator: AblyEmulator, emulator_key: ApiKey
+) -> None:
+    """Two `ably` AblyRealtime clients on a room's channel: a member enters presence and
+    sends; a reader (RECEIVE only) gets the message and is refused presence (40160)."""
+    emu = ably_emulator
+    channel = room_channel(chat_room("support", "T-42"))
+
+    def client(features: Iterable[ChatFeature], client_id: str) -> AblyRealtime:
+        token = mint_jwt(
+            emulator_key,
+            capability=chat_capability({"support:*": features}),
+            client_id=client_id,
+            now=emu.now(),
+            ttl=timedelta(hours=1),
+        )
+        return AblyRealtime(token=token, **emu.client_options())
+
+    async def scenario() -> None:
+        member = client(MEMBER, "agent-7")
+        reader = client([ChatFeature.RECEIVE], "visitor")
+        try:
+            received: list[Message] = []
+
+            def on_message(message: Message) -> None:
+                received.append(message)
+
+            heard = reader.channels.get(channel)
+            await heard.subscribe(on_message)
+            room = member.channels.get(channel)
+            await room.presence.enter("here")
+            await room.publish("chat.message", {"text": "hello"})
+            for _ in range(500):
+                if received:
+                    break
+                await asyncio.sleep(0.02)
+            assert [(m.name, m.client_id) for m in received] == [("chat.message", "agent-7")]
+            assert [m.client_id for m in emu.present(channel)] == ["agent-7"]
+            with pytest.raises(AsyncAblyException) as caught:
+                await heard.presence.enter("me too")
+            assert (caught.value.code, caught.value.status_code) == (40160, 401)
+        finally:
+            await member.close()
+            await reader.close()
+
+    asyncio.run(scenario())
 
 
 # --- properties ---------------------------------------------------------------------------
