@@ -33,8 +33,9 @@ from .test_printed_snippets import ROOT, free_port, read_until, stop, user_env
 
 ROOM = "support:alice"  # alice's own support room
 MODERATORS = {"mod", "lead"}
-#: Ably's code for an operation the credential's capability does not allow (docs,
-#: messages/updates-deletes "Capabilities"; the emulator's table in docs/emulator.md).
+#: Ably's code for an operation the credential's capability does not allow: a room not
+#: granted, or another's message deleted with message-delete-own (docs,
+#: messages/updates-deletes "Capabilities"; docs/emulator.md, "Ably Chat", "Who may").
 NOT_ALLOWED = 40160
 FRAMEWORKS = ("fastapi", "flask")
 
