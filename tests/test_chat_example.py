@@ -214,6 +214,11 @@ def test_a_message_reaction_reaches_both_as_a_summary(room: Room) -> None:
         "👍",
         "alice",
     )
+    # She takes it back: both see a summary without it.
+    room.alice.call("unreact", room=ROOM, serial=sent["serial"], params={"name": "👍"})
+    for user in room.both:
+        wait(user, "summary", messageSerial=sent["serial"], **{"reactions.distinct": {}})
+    wait(room.mod, "raw", **{"reaction.messageSerial": sent["serial"], "type": "reaction.delete"})
 
 
 def test_alice_is_present(room: Room) -> None:
