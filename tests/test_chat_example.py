@@ -26,7 +26,7 @@ from ably_authkit.chat import MEMBER, MODERATOR, chat_capability
 from ably_authkit.endpoint import AuthEndpoint
 from ably_authkit.testing import AblyEmulator
 
-from .peers import AblyJsError, js_options
+from .peers import JS_DIR, AblyJsError, js_options
 from .realtime_peers import AblyChatUser
 from .test_examples import serving_app
 from .test_printed_snippets import ROOT, free_port, read_until, stop, user_env
@@ -379,3 +379,14 @@ def test_the_example_runs_in_chat_mode_with_the_moderators_it_is_given(framework
         "lead": chat_capability({"support:*": MODERATOR}),
         "mod": chat_capability({"support:*": MODERATOR}),
     }
+
+
+def test_the_chat_sdk_the_tests_run_is_the_pinned_one_the_docs_name() -> None:
+    pinned = json.loads((JS_DIR / "package.json").read_text(encoding="utf-8"))
+    version = pinned["dependencies"]["@ably/chat"]
+    lock = json.loads((JS_DIR / "package-lock.json").read_text(encoding="utf-8"))
+    assert lock["packages"]["node_modules/@ably/chat"]["version"] == version  # exact pin
+    installed = JS_DIR / "node_modules" / "@ably" / "chat" / "package.json"
+    assert json.loads(installed.read_text(encoding="utf-8"))["version"] == version
+    guide = (ROOT / "docs" / "chat.md").read_text(encoding="utf-8")
+    assert f"`@ably/chat` {version} users" in " ".join(guide.split())
