@@ -60,6 +60,10 @@ MESSAGE_NAME = "chat.message"
 #: events.ts ``ChatMessageAction``).
 ACTIONS = {CREATE: "message.create", UPDATE: "message.update", DELETE: "message.delete"}
 
+#: The message reaction types (spec CHA-MR; @ably/chat events.ts ``MessageReactionType``),
+#: each the annotation type ``reaction:{type}.v1`` (``ReactionAnnotationType``).
+REACTION_TYPES = ("unique", "distinct", "multiple")
+
 
 def room_channel(room: str) -> str:
     """The channel behind a room (spec CHA-RC3c: ``{room}::$chat``)."""
@@ -100,11 +104,6 @@ def message_v4(entry: Mapping[str, Any]) -> dict[str, Any]:
         if any(reactions.values()):
             answer["reactions"] = reactions
     return answer
-
-
-#: The message reaction types (spec CHA-MR; @ably/chat events.ts ``MessageReactionType``),
-#: each the annotation type ``reaction:{type}.v1`` (``ReactionAnnotationType``).
-REACTION_TYPES = ("unique", "distinct", "multiple")
 
 
 def _decoded(data: object, encoding: object) -> object:
