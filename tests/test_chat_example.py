@@ -244,6 +244,7 @@ def test_occupancy_counts_both_connections(room: Room) -> None:
     # With occupancy events on, each user's room hears the count too.
     for user in room.both:
         wait(user, "occupancy", **{"occupancy.connections": 2})
+        assert user.call("occupancyCurrent", room=ROOM)["connections"] == 2  # the latest
 
 
 def test_mod_sees_alice_typing(room: Room) -> None:
