@@ -39,15 +39,16 @@ def chat_mode() -> bool:
     return "--chat" in sys.argv[1:]
 
 
-def chat_moderators(member_room: str) -> list[str]:
+def chat_moderators(member_room: str, moderated: str) -> list[str]:
     """The Chat policy's moderators: ``CHAT_MODERATORS``, comma-separated user ids (a
-    STAND-IN for your staff directory). Prints who is who; ``member_room``: the room the
-    banner's user, a customer, is a member of."""
+    STAND-IN for your staff directory). Prints who is who: ``member_room`` is the room
+    the banner's user, a customer, is a member of; ``moderated`` the rooms moderators
+    moderate."""
     named = {name.strip() for name in os.environ.get("CHAT_MODERATORS", "").split(",")}
     moderators = sorted(named - {""})
     print(
         f"Ably Chat mode: {USER} is a member of room {member_room}; moderators of "
-        f"support:* (CHAT_MODERATORS): {', '.join(moderators) or 'none'}",
+        f"{moderated} (CHAT_MODERATORS): {', '.join(moderators) or 'none'}",
         flush=True,
     )
     return moderators

@@ -11,7 +11,8 @@ from .app import create_app
 
 auth, port = start()  # ABLY_API_KEY (+ ABLY_ENDPOINT or ABLY_EMULATOR_HOST), or --emulator
 if chat_mode():
-    app = chat.create_app(auth, moderators=chat_moderators(chat.support_room(USER)))
+    moderators = chat_moderators(chat.support_room(USER), chat.SUPPORT_ROOMS)
+    app = chat.create_app(auth, moderators=moderators)
 else:
     app = create_app(auth)
 try:
