@@ -6,6 +6,9 @@ any credential, and test it all offline against :mod:`ably_authkit.testing`.
 
 from .capability import Capability as Capability
 from .capability import resource_segment as resource_segment
+from .chat import ChatFeature as ChatFeature
+from .chat import chat_capability as chat_capability
+from .chat import chat_room as chat_room
 from .errors import AblyApiError as AblyApiError
 from .errors import AblyConnectionError as AblyConnectionError
 from .errors import ApiKeyTypeError as ApiKeyTypeError
@@ -60,6 +63,7 @@ __all__ = [
     "AuthKitError",
     "Capability",
     "CapabilityTypeError",
+    "ChatFeature",
     "ClientIdTypeError",
     "Explanation",
     "InvalidApiKeyError",
@@ -85,6 +89,8 @@ __all__ = [
     "TokenRequest",
     "TokenTooLargeError",
     "arequest_token",
+    "chat_capability",
+    "chat_room",
     "create_token_request",
     "explain",
     "mint_jwt",

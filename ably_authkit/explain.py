@@ -7,10 +7,13 @@ Nothing here prints a key secret or the credential itself (both are bearer secre
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from ._frozen import Frozen
 from ._time import ZERO, check_now, describe, from_seconds
-from .errors import AuthKitError, MalformedTokenError, TokenError
+from .capability import Capability
+from .chat import _features_by_resource
+from .errors import AuthKitError, InvalidCapabilityError, MalformedTokenError, TokenError
 from .jwt_tokens import read_unverified, verify_jwt
 from .token_details import TokenDetails
 from .token_requests import TIMESTAMP_WINDOW, TokenRequest, verify_token_request
@@ -87,12 +90,35 @@ class Explanation(Frozen):
         """No problem found (a credential not checked against a key can still be ``ok``)."""
         return not self.problems
 
+    @property
+    def chat_features(self) -> Mapping[str, tuple[str, ...]]:
+        """The Ably Chat features (:class:`~ably_authkit.ChatFeature` values) the capability
+        allows in the rooms each of its channel resources names, read as a room name or
+        pattern: ``{"support:*": ("send", "receive", ...)}``. Grants on wider patterns
+        count; resources that allow no feature, and ``[queue]``/``[meta]`` ones, are left
+        out; empty when the capability is not set or cannot be read."""
+        if self.capability is None:
+            return MappingProxyType({})
+        try:
+            capability = Capability.parse(self.capability, allow_unknown_operations=True)
+        except InvalidCapabilityError:
+            return MappingProxyType({})
+        return MappingProxyType(
+            {
+                resource: tuple(feature.value for feature in features)
+                for resource, features in _features_by_resource(capability).items()
+            }
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "key_name": self.key_name,
             "client_id": self.client_id,
             "capability": self.capability,
+            "chat_features": {
+                room: list(features) for room, features in self.chat_features.items()
+            },
             "issued": None if self.issued is None else self.issued.isoformat(),
             "expires": None if self.expires is None else self.expires.isoformat(),
             "verified": self.verified,
@@ -117,6 +143,10 @@ class Explanation(Frozen):
         else:
             rows.append(("verified", "yes" if self.verified else "NO (see the problems below)"))
         lines = [title] + [f"  {label + ':':<12} {value}" for label, value in rows]
+        lines += [
+            f"  Chat room {room}: {', '.join(features)}"
+            for room, features in self.chat_features.items()
+        ]
         lines += [f"  note: {note}" for note in self.notes]
         lines += [f"  PROBLEM: {problem}" for problem in self.problems]
         return "\n".join(lines)

@@ -3,17 +3,24 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ably_authkit import (
     ApiKey,
+    Capability,
+    ChatFeature,
     MalformedTokenError,
     TokenDetails,
+    chat_capability,
     create_token_request,
     explain,
     mint_jwt,
 )
+from ably_authkit.chat import MEMBER, chat_features
 
-from .conftest import NOW, SECRET
+from .conftest import KEY_TEXT, NOW, SECRET
+from .strategies import capability_dicts, resource_names
 
 CHAT = {"chat:*": ["publish", "subscribe"]}
 
@@ -90,3 +97,69 @@ def test_an_opaque_token() -> None:
 def test_garbage(garbage: object) -> None:
     with pytest.raises(MalformedTokenError):
         explain(garbage, now=NOW)  # type: ignore[arg-type]
+
+
+def test_the_chat_features_a_jwt_allows_room_by_room(key: ApiKey) -> None:
+    capability = chat_capability({"support:*": MEMBER, "news": [ChatFeature.RECEIVE]})
+    report = explain(mint_jwt(key, capability=capability, now=NOW), key, now=NOW)
+    member = (
+        "send, receive, update-own, delete-own, history, message-reactions, presence, "
+        "typing, room-reactions, occupancy"
+    )
+    assert report.chat_features == {"news": ("receive",), "support:*": tuple(member.split(", "))}
+    lines = str(report).splitlines()
+    assert "  Chat room news: receive" in lines
+    assert f"  Chat room support:*: {member}" in lines
+    assert report.to_dict()["chat_features"] == {
+        "news": ["receive"],
+        "support:*": member.split(", "),
+    }
+
+
+def test_chat_features_count_wider_grants_and_skip_what_names_no_room(key: ApiKey) -> None:
+    token = mint_jwt(
+        key,
+        capability={
+            "*": ["subscribe"],
+            "support:*": ["publish"],
+            "[meta]*": ["*"],
+            "[queue]q": ["*"],
+            "alerts": ["presence"],  # with "*"'s subscribe: presence
+            "metrics": ["stats"],  # no Chat feature of its own, but "*"'s
+        },
+        now=NOW,
+    )
+    report = explain(token, now=NOW)
+    assert report.chat_features == {
+        "*": ("receive",),
+        "alerts": ("receive", "presence"),
+        "metrics": ("receive",),
+        "support:*": ("send", "receive", "typing", "room-reactions"),
+    }
+    everything = explain(mint_jwt(key, capability={"[*]*": ["*"]}, now=NOW), now=NOW)
+    assert everything.chat_features == {"[*]*": tuple(feature.value for feature in ChatFeature)}
+
+
+def test_no_chat_lines_without_a_chat_feature(key: ApiKey) -> None:
+    unset = explain(create_token_request(key, now=NOW), now=NOW)
+    assert unset.chat_features == {} and "Chat room" not in str(unset)
+    assert unset.to_dict()["chat_features"] == {}
+    stats = explain(mint_jwt(key, capability={"*": ["stats"]}, now=NOW), now=NOW)
+    assert stats.chat_features == {} and "Chat room" not in str(stats)
+    assert explain("appId.Some-Opaque_Token", now=NOW).chat_features == {}
+
+
+@given(grants=capability_dicts, rooms=st.lists(resource_names(), min_size=1, max_size=4))
+def test_explain_never_claims_a_chat_feature_a_room_lacks(
+    grants: dict[str, list[str]], rooms: list[str]
+) -> None:
+    capability = Capability(grants)
+    report = explain(mint_jwt(KEY_TEXT, capability=capability, now=NOW), now=NOW)
+    for resource, features in report.chat_features.items():
+        assert not resource.startswith(("[queue]", "[meta]"))
+        if "*" not in resource:  # one room: exactly what its channel allows
+            assert set(features) == chat_features(capability, resource)
+        for room in rooms:
+            if room.startswith("[") or not Capability({resource: ["*"]}).allows(room, "*"):
+                continue
+            assert set(features) <= chat_features(capability, room)
