@@ -44,6 +44,7 @@ def test_each_concern_has_its_module() -> None:
         "_mutable",
         "_metadata",
         "_routes",  # the HTTP routes
+        "_chat",  # Ably Chat's REST API, on the same channels
         "emulator",
     }
     assert concerns <= names
@@ -116,6 +117,7 @@ def test_the_public_names_are_unchanged() -> None:
         "present",
         "annotations",
         "annotation_summary",
+        "chat_messages",
         "connections",
         "closed_connections",
         "reset",

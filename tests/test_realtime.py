@@ -418,6 +418,9 @@ def test_protocol_round_trip(ably_emulator: AblyEmulator, binary: bool) -> None:
         attached = await socket.receive()
         # subscribe grants the subscribe and presence_subscribe modes (docs, Capabilities:
         # "subscribe ... presence state change messages").
+        # ATTACHED carries the channelSerial (RTL15b), the serial the channel is at, which
+        # @ably/chat's historyBeforeSubscribe passes back as fromSerial.
+        assert attached is not None and isinstance(attached.pop("channelSerial"), str)
         assert attached == {"action": 11, "channel": "news", "flags": 1 << 18 | 1 << 19}
         # Publishing where the capability only allows subscribe: NACK 40160.
         await socket.send(
@@ -449,6 +452,8 @@ def test_protocol_round_trip(ably_emulator: AblyEmulator, binary: bool) -> None:
         assert delivered["action"] == 15 and delivered["channel"] == "chat:a"
         (message,) = delivered["messages"]
         assert message["clientId"] == "carol" and message["data"] == "d"
+        # The frame's channelSerial (RTL15b) is where the channel is: at its last message.
+        assert delivered["channelSerial"] >= message["serial"]
         # The ACK carries the message's serial (TR4s: one PublishResult per ACKed message).
         serials = [message["serial"]]
         assert frames[0] == {"action": 1, "msgSerial": 2, "count": 1, "res": [{"serials": serials}]}

@@ -13,7 +13,7 @@ summary (``annotations.summary``, TM8a), which goes to the channel's subscribers
 Each rule names its source; ``Choice:`` marks where Ably's answer is not documented.
 
 Uses ``_common`` and ``_connection``; the service (``_service``, which holds it), the
-realtime hub (``_realtime``) and the routes use it.
+realtime hub (``_realtime``), the routes and Ably Chat's reactions (``_chat``) use it.
 """
 
 from __future__ import annotations

@@ -334,6 +334,17 @@ class Auth:
                 return True
         return False
 
+    def pending_revocation(self, credential: Credential, now: datetime) -> datetime | None:
+        """When a revocation made with allowReauthMargin will take this credential, if one
+        will (the realtime side asks for a new token until then)."""
+        table = self.revocations.get(credential.key.name)
+        if not table:
+            return None
+        for moment in sorted(applies for _, applies in table.values() if applies > now):
+            if self.revoked(credential, moment):
+                return moment
+        return None
+
     # -- authenticating requests ----------------------------------------------------
 
     def basic(self, encoded: str, client_id_header: str | None) -> Credential:

@@ -1,7 +1,8 @@
 """The channels half of the emulator's :class:`~ably_authkit.testing._service.Service`:
 the one model of a channel that REST routes and realtime connections both call. A
 publish (capability, clientId, idempotency, portable data) stores its messages in the
-channel's log and hands them to ``on_publish`` (the realtime side delivers them); history
+channel's log (unless they are ephemeral) and hands them to ``on_publish`` (the realtime
+side delivers them); history
 reads pages of that log; messages are forgotten past their channel's retention.
 :class:`Channels` is a mixin: its state is made in ``Service.__init__`` (declared here
 for the type checker), and every method is called under the service's lock.
@@ -104,13 +105,16 @@ class Channels:
         *,
         id_prefix: str | None = None,
         force_nack: bool = False,
+        ephemeral: bool = False,
     ) -> list[dict[str, Any]]:
         """Store and deliver the messages of ``body`` (one or an array, published
         atomically); return them as stored. A message with no id gets
         ``{id_prefix}:{index}`` (a realtime publish: connection id and msgSerial, as
         Ably forms them) or one of the emulator's. A publish that repeats a
         client-supplied id within the idempotency window is acknowledged with the
-        messages first stored for it, and neither stored nor delivered again (RSL1k)."""
+        messages first stored for it, and neither stored nor delivered again (RSL1k).
+        Ephemeral messages (``extras.ephemeral``, or ``ephemeral`` for the whole
+        publish: REST's ``?ephemeral=true``) are delivered and never stored."""
         self.require(credential, channel, "publish")
         if force_nack:
             # ably-python's suite (restchannelpublish_test.py, test_publish_params) asks
@@ -123,6 +127,7 @@ class Channels:
         ]
         if not messages or len(messages) != (len(body) if isinstance(body, list) else 1):
             raise ably_error(40000, 400, "the body must be a message object or an array of them")
+        ephemeral = _ephemeral(messages, ephemeral)
         app_id = credential.key.app_id
         key = _idempotency_key(messages)
         now = to_ms(self.now())
@@ -171,12 +176,18 @@ class Channels:
             stored.append(entry)
         if key is not None:
             self._published_ids.add((app_id, channel, key), now, stored)
-        log = self.messages.setdefault(channel, [])
-        for entry in stored:
-            self._serial += 1
-            self.mutable.stamp(app_id, channel, entry)
-            log.append((self._serial, app_id, entry))
-        heapq.heappush(self._expiries, (now + self._retention_ms(app_id, channel), channel))
+        if ephemeral:
+            # "exempt from everything except being delivered to currently-connected
+            # realtime connections" (docs, pub-sub/advanced "Ephemeral messages").
+            for entry in stored:
+                self.mutable.stamp(app_id, channel, entry, keep=False)
+        else:
+            log = self.messages.setdefault(channel, [])
+            for entry in stored:
+                self._serial += 1
+                self.mutable.stamp(app_id, channel, entry)
+                log.append((self._serial, app_id, entry))
+            heapq.heappush(self._expiries, (now + self._retention_ms(app_id, channel), channel))
         for listener in self.on_publish:
             listener(app_id, channel, stored)
         return stored
@@ -186,16 +197,24 @@ class Channels:
         credential: Credential,
         channel: str,
         query: HistoryQuery | None = None,
+        *,
+        keep: Callable[[dict[str, Any]], bool] | None = None,
     ) -> tuple[list[dict[str, Any]], int | None]:
         """One page of the channel's messages for ``query`` (every message, oldest
-        first, without one), and the serial the next page continues from, if any."""
+        first, without one), and the serial the next page continues from, if any;
+        only those ``keep`` keeps, when given (Ably Chat's history: its messages, up to
+        a ``fromSerial``)."""
         self.require(credential, channel, "history")
         app_id = credential.key.app_id
         self.expire()
         oldest = to_ms(self.now()) - self._retention_ms(app_id, channel)
         log = self.messages.get(channel, [])
         if query is None:
-            return [m for _, app, m in log if app == app_id and m["timestamp"] > oldest], None
+            return [
+                m
+                for _, app, m in log
+                if app == app_id and m["timestamp"] > oldest and (keep is None or keep(m))
+            ], None
         # The log is in serial order: walk it in the page's direction from where the page
         # starts (after the serial it continues from), and stop at the first message past
         # the page (which says there is a next one).
@@ -211,6 +230,8 @@ class Channels:
             serial, app, message = log[index]
             timestamp = message["timestamp"]
             if app != app_id or timestamp <= oldest or not start <= timestamp <= end:
+                continue
+            if keep is not None and not keep(message):
                 continue
             if len(page) == query.limit:
                 return [message for _, message in page], page[-1][0]
@@ -268,6 +289,24 @@ class Channels:
 
 def _serial(entry: tuple[int, str, dict[str, Any]]) -> int:
     return entry[0]
+
+
+def _ephemeral(messages: list[Mapping[str, Any]], every: bool) -> bool:
+    """Whether a publish is ephemeral: ``ephemeral: true`` in each message's ``extras``,
+    or for the whole publish. "Either all the messages must be marked ephemeral or none
+    of them. If they are mixed, the publish will be rejected" (docs, pub-sub/advanced
+    "Ephemeral messages"); Choice: with 40003/400, the code is not documented."""
+    marked = [
+        isinstance(extras, Mapping) and extras.get("ephemeral") is True
+        for extras in (message.get("extras") for message in messages)
+    ]
+    if any(marked) and not all(marked):
+        raise ably_error(
+            40003,
+            400,
+            "the messages of one publish must all be ephemeral (extras.ephemeral) or none",
+        )
+    return every or all(marked)
 
 
 def _base(ident: str) -> str:

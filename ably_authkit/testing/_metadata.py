@@ -7,7 +7,8 @@ occupancy events (``[meta]occupancy`` MESSAGEs) sent to the attachments that ask
 them with the ``occupancy`` channel param (docs, channels/options "Occupancy").
 
 Runs on the emulator's event loop (the realtime side owns the connections). Uses
-``_common`` and ``_connection``; the routes (``_routes``) use it."""
+``_common`` and ``_connection``; the routes (``_routes``) and Ably Chat's occupancy
+(``_chat``) use it."""
 
 from __future__ import annotations
 

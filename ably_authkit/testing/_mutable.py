@@ -13,8 +13,9 @@ storage-history/storage, as Ably persists messages of channels with the rule).
 
 Each rule names its source; ``Choice:`` marks where Ably's answer is not documented.
 
-Uses ``_common``; the service (``_service``, which holds it), the channels
-(``_channels``), the realtime hub (``_realtime``) and the routes use it.
+A room's channel of Ably Chat (``{room}::$chat``) always has the rule. Uses ``_common``;
+the service (``_service``, which holds it), the channels (``_channels``), the realtime
+hub (``_realtime``), the routes and Ably Chat's (``_chat``) use it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from ably_authkit.testing._common import Credential
     from ably_authkit.testing._service import Service
 
-__all__ = ["Attachments", "MutableMessages", "changed_serials"]
+__all__ = ["CHAT_CHANNEL", "Attachments", "MutableMessages", "changed_serials"]
 
 #: Message actions, in TM5's order from zero (ably-js message.ts ``actions``).
 CREATE, UPDATE, DELETE, META, SUMMARY, APPEND = range(6)
@@ -49,6 +50,11 @@ KEPT = timedelta(hours=24)
 #: The fields an update, delete or append may set (docs, updates-deletes "Mixin
 #: semantics": data, name and extras, a shallow mixin).
 _MIXIN = ("name", "extras")
+#: What ends the name of the channel behind an Ably Chat room, ``{room}::$chat`` (spec
+#: CHA-RC3c; @ably/chat channel.ts). Such channels always have the rule: "message
+#: persistence and message edits, deletes and reactions are enabled for chat rooms"
+#: (docs, chat/rooms).
+CHAT_CHANNEL = "::$chat"
 #: In a delivered append, its own data, for the attachments that get it incrementally
 #: (:class:`Attachments`); never sent.
 _APPENDED = "_appended"
@@ -114,6 +120,8 @@ class MutableMessages:
         """Whether the channel has the rule: a rule names a channel or a namespace (the
         part of a channel's name before its first ``:``), as Ably's channel rules do
         (docs, updates-deletes "Enable message updates and deletes")."""
+        if channel.endswith(CHAT_CHANNEL):
+            return True
         rule = self._rules.get(app_id, False)
         if isinstance(rule, bool):
             return rule
@@ -133,12 +141,12 @@ class MutableMessages:
 
     # -- every published message -------------------------------------------------------
 
-    def stamp(self, app_id: str, channel: str, entry: dict[str, Any]) -> None:
+    def stamp(self, app_id: str, channel: str, entry: dict[str, Any], keep: bool = True) -> None:
         """Give a message being stored its ``serial`` and ``action`` (TM2r, TM5), and
-        keep it if its channel has the rule."""
+        keep it if its channel has the rule (never an ephemeral one: ``keep=False``)."""
         entry["serial"] = self._next_serial(entry["timestamp"])
         entry["action"] = CREATE
-        if self.enabled(app_id, channel):
+        if keep and self.enabled(app_id, channel):
             self._forget_old(entry["timestamp"])
             self._records[(app_id, channel, entry["serial"])] = _Record(entry, entry["timestamp"])
 
@@ -147,6 +155,14 @@ class MutableMessages:
         # "Version ordering": lexicographically sortable); the clock only moves forward.
         self._count += 1
         return f"{ms:014d}-{self._count:09d}@emulator"
+
+    def position(self) -> str:
+        """A serial at the end of every channel now: each message and version made so
+        far sorts at or before it, each one made later after it. It is the
+        ``channelSerial`` the realtime side sends (RTL15b), which @ably/chat passes back
+        as a history request's ``fromSerial``."""
+        now = to_ms(self._service.now())
+        return f"{now:014d}-{self._count:09d}@emulator"
 
     def _forget_old(self, now_ms: int) -> None:
         oldest = now_ms - KEPT // ONE_MS

@@ -10,7 +10,8 @@ answers:
 - ``CONNECTED`` (4) with a full ``connectionDetails`` (CD2), or ``ERROR`` (9) with the
   code of what is wrong with the credential (4014x, 40101, 40102) and then closes: the
   socket upgrade itself always succeeds, as ably-js and ably-python expect (RTN14b);
-- ``HEARTBEAT`` (0) echoed with its ``id``; ``ATTACH`` (10) → ``ATTACHED`` (11) or
+- ``HEARTBEAT`` (0) echoed with its ``id``; ``ATTACH`` (10) → ``ATTACHED`` (11, with a
+  ``channelSerial``, RTL15b, as MESSAGE frames) or
   ``ERROR`` with ``channel`` and 40160 (the connection stays up, RTL14); ``DETACH`` (12)
   → ``DETACHED`` (13); ``MESSAGE`` (15) → ``ACK`` (1) / ``NACK`` (2) by ``msgSerial``,
   and delivery to the connections attached to the channel (REST publishes too);
@@ -414,10 +415,13 @@ class Realtime:
             wanted = DEFAULT_MODES
         connection.channels[channel] = wanted
         self.attachments.attached(connection, channel)
+        with self.service.lock:  # RTL15b: where the channel is; @ably/chat needs it
+            position = self.service.mutable.position()
         attached: dict[str, Any] = {
             "action": ATTACHED,
             "channel": channel,
             "flags": granted & wanted,
+            "channelSerial": position,
         }
         if params is not None:
             attached["params"] = params
@@ -491,7 +495,9 @@ class Realtime:
             return
         publisher = self._publisher
         copied = [dict(message) for message in messages]
-        loop.call_soon_threadsafe(self._deliver, app_id, channel, copied, publisher)
+        with self.service.lock:  # the channelSerial its frame carries (RTL15b)
+            position = self.service.mutable.position()
+        loop.call_soon_threadsafe(self._deliver, app_id, channel, copied, publisher, position)
 
     def _annotated(self, app_id: str, channel: str, annotations: list[dict[str, Any]]) -> None:
         """``service.annotations.listeners``: deliver as ANNOTATION (any thread)."""
@@ -532,9 +538,11 @@ class Realtime:
         channel: str,
         messages: list[dict[str, Any]],
         publisher: _Connection | None,
+        position: str,
     ) -> None:
         timestamp = messages[0].get("timestamp") if messages else None
         frame: dict[str, Any] = {"action": MESSAGE, "channel": channel, "messages": messages}
+        frame["channelSerial"] = position
         if timestamp is not None:
             frame["timestamp"] = timestamp
         if publisher is not None:
@@ -633,7 +641,7 @@ class Realtime:
             now = self.service.now()
             key_revoked = credential.key.name in self.service.revoked_keys
             revoked = self.service.revoked(credential, now)
-            pending = _pending_revocation(self.service, credential, now)
+            pending = self.service.pending_revocation(credential, now)
         if key_revoked:
             # Ably: "if a key is revoked entirely, ... all connections using that key (or a
             # token derived from that key) will be forcibly terminated" (docs, Capabilities).
@@ -682,15 +690,3 @@ class Realtime:
         if connection.timer is not None:
             connection.timer.cancel()
             connection.timer = None
-
-
-def _pending_revocation(service: Service, credential: Credential, now: datetime) -> datetime | None:
-    """When a revocation made with allowReauthMargin will take this credential, if one will."""
-    table = service.revocations.get(credential.key.name)
-    if not table:
-        return None
-    moments = sorted(applies for _, applies in table.values() if applies > now)
-    for moment in moments:
-        if service.revoked(credential, moment):
-            return moment
-    return None

@@ -7,8 +7,9 @@ against web pages: ``Host``, ``Origin``, CORS).
 handlers on the aiohttp application; each handler authenticates the request and calls
 the service (``_auth``, ``_channels``, ``_mutable``, ``_annotations``) or the realtime
 side (presence, channel metadata) under the service's lock. Uses ``_common``, ``_auth``,
-``_service``, ``_realtime`` and ``_metadata``; ``emulator`` uses it. The choices made
-where Ably's behaviour is not documented are marked ``Choice:``.
+``_service``, ``_realtime`` and ``_metadata``; ``emulator`` uses it, and Ably Chat's
+routes (``_chat``) use its wire helpers and history pages. The choices made where Ably's
+behaviour is not documented are marked ``Choice:``.
 """
 
 from __future__ import annotations
@@ -121,11 +122,16 @@ class Routes:
         body = await _body(request)
         channel = request.match_info["channel"]
         force_nack = request.query.get("_forceNack") == "true"
+        # docs, pub-sub/advanced "Ephemeral messages": "(for REST publishes) include
+        # ephemeral: true in the publish params".
+        ephemeral = request.query.get("ephemeral") == "true"
         with self.service.lock:
             credential = self._credential(request)
             self.service.require(credential, channel, "publish")
             self.realtime.check_connection_keys(credential, body)
-            stored = self.service.publish(credential, channel, body, force_nack=force_nack)
+            stored = self.service.publish(
+                credential, channel, body, force_nack=force_nack, ephemeral=ephemeral
+            )
         serials = [message["serial"] for message in stored]
         return _answer(
             request,
@@ -136,19 +142,28 @@ class Routes:
     async def _history(self, request: web.Request) -> web.Response:
         """``GET /channels/{channel}/messages`` (RSL2): ``start``, ``end`` (ms, both
         inclusive), ``direction`` and ``limit``, in pages with ``first``, ``current``
-        and ``next`` links (docs, REST API "Pagination")."""
+        and ``next`` links (docs, REST API "Pagination"); ``fromSerial`` (RTL10b, sent
+        by ably-js as ``from_serial`` for ``untilAttach`` with the ATTACHED serial):
+        only the messages at or before it, on every page."""
         channel = request.match_info["channel"]
-        return self._history_page(
+        name = "from_serial" if "from_serial" in request.query else "fromSerial"
+        until = request.query.get(name)
+
+        def keep(message: dict[str, Any]) -> bool:
+            return until is None or str(message.get("serial")) <= until
+
+        return self.history_page(
             request,
             "./messages",
-            lambda credential, q: self.service.history(credential, channel, q),
+            lambda credential, q: self.service.history(credential, channel, q, keep=keep),
+            None if until is None else {name: until},
         )
 
     async def _presence_history(self, request: web.Request) -> web.Response:
         """``GET /channels/{channel}/presence/history`` (RSP4): as message history."""
         channel = request.match_info["channel"]
         presence = self.realtime.presence
-        return self._history_page(
+        return self.history_page(
             request,
             "./history",
             lambda credential, q: presence.rest_history(credential, channel, q),
@@ -192,14 +207,16 @@ class Routes:
         _link(response, "./presence", links)
         return response
 
-    def _history_page(
+    def history_page(
         self,
         request: web.Request,
         path: str,
         fetch: Callable[[Any, HistoryQuery], tuple[list[dict[str, Any]], int | None]],
+        kept: Mapping[str, str] | None = None,
     ) -> web.Response:
         """One page of a history (messages or presence events) for the request's
-        ``start``, ``end``, ``direction``, ``limit`` and ``cursor``, with its links."""
+        ``start``, ``end``, ``direction``, ``limit`` and ``cursor``, with its links
+        (which carry ``kept`` too: Ably Chat's ``fromSerial``)."""
         query = request.query
         direction = query.get("direction", "backwards")
         if direction not in ("forwards", "backwards"):
@@ -219,6 +236,7 @@ class Routes:
             messages, following = fetch(credential, resolved)
         params = {"start": str(start), "end": str(end), "limit": str(limit)}
         params["direction"] = direction
+        params.update(kept or {})
         links = {"first": params, "current": dict(params)}
         if after is not None:
             links["current"]["cursor"] = str(after)

@@ -14,7 +14,8 @@ Routes (Ably's paths, status codes, error codes and error body): ``GET /time``,
 /channels/{channel}/messages/{serial}`` and ``GET .../{serial}/versions`` (mutable
 messages, ``_mutable.py``), ``POST``/``GET .../{serial}/annotations`` (annotations,
 ``_annotations.py``), ``GET /channels/{channel}/presence`` (and
-``/presence/history``), ``GET /channels/{channel}``, ``GET /stats``, and the test-app
+``/presence/history``), ``GET /channels/{channel}``, ``GET /stats``, Ably Chat's REST API
+(``/chat/v4/rooms/{room}/...``, ``_chat.py``), and the test-app
 provisioning API (``POST /apps``, ``DELETE /apps/{appId}``, ``POST /stats``) that Ably's
 SDK suites use. Bodies are JSON or msgpack, by
 ``Content-Type``; answers follow ``Accept``. The emulator's clock is the real clock plus
@@ -26,7 +27,8 @@ clock, keys, the assertion helpers) uses ``_routes`` (the HTTP routes) and ``_re
 vocabulary), ``_presence``, ``_metadata`` and ``_service`` (the state, the lock, the
 clock); the service's halves are ``_auth`` (apps, keys, tokens, credentials, revocation)
 and ``_channels`` (the one channel model REST and realtime share), with ``_mutable`` and
-``_annotations``; ``_common`` (errors, the Credential, JSON) is under them all.
+``_annotations``; ``_common`` (errors, the Credential, JSON) is under them all. Ably
+Chat's REST API (``_chat``) sits beside the routes, on the same service and hub.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from ably_authkit.capability import Capability
 from ably_authkit.errors import InvalidParameterError, ParameterTypeError
 
 from ._auth import DEFAULT_CAPABILITY
+from ._chat import ChatApi
 from ._connection import RealtimeConnection
 from ._realtime import Realtime
 from ._routes import Handler, Routes, _ably_errors, _browser_guard, _origin
@@ -117,6 +120,8 @@ class AblyEmulator:
         self.on_advance.append(self.realtime.check_all)
         #: The HTTP routes, on the service and the realtime side.
         self._routes = Routes(self.service, self.realtime, self._where)
+        #: Ably Chat's REST API (``/chat/v4/rooms/...``), on the same channels.
+        self._chat = ChatApi(self.service, self.realtime, self._routes)
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -172,6 +177,7 @@ class AblyEmulator:
             middlewares=[track, browser, _ably_errors], client_max_size=1024 * 1024
         )
         self._routes.add_to(self.app)
+        self._chat.add_to(self.app)
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
@@ -378,6 +384,16 @@ class AblyEmulator:
         with self.service.lock:
             message = self.service.mutable._find(app_id or self.app_id, channel, serial)
             return dict(message.get("annotations", {}).get("summary", {}))
+
+    def chat_messages(self, room: str, *, app_id: str | None = None) -> list[dict[str, Any]]:
+        """The Ably Chat messages of ``room`` (those on its channel ``{room}::$chat``),
+        oldest first, each as the Chat REST API answers it (a Message V4: ``serial``,
+        ``clientId``, ``text``, ``timestamp``, ``metadata``, ``headers``, ``action``
+        ``"message.create"``, ``"message.update"`` or ``"message.delete"``, ``version``,
+        and ``reactions`` when it has any): in every app, or in ``app_id``'s. The record
+        keeps what ``published()`` keeps."""
+        with self.service.lock:
+            return self._chat.messages(room, app_id)
 
     @property
     def connections(self) -> list[RealtimeConnection]:
