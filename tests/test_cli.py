@@ -271,6 +271,8 @@ def test_verify_accepts_a_good_jwt(capsys: pytest.CaptureFixture[str], key: ApiK
     assert code == EXIT_OK
     facts = json.loads(out)
     assert (facts["verified"], facts["clientId"], facts["problems"]) == (True, "ann", [])
+    # What a Chat user may do in each room, as explain() says it.
+    assert facts["chatFeatures"] == {"chat:*": ["send", "receive", "typing", "room-reactions"]}
 
 
 def test_verify_reads_stdin(

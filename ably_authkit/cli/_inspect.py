@@ -176,6 +176,7 @@ def _explanation_json(explanation: Explanation) -> dict[str, object]:
         "keyName": explanation.key_name,
         "clientId": explanation.client_id,
         "capability": explanation.capability,
+        "chatFeatures": {room: list(each) for room, each in explanation.chat_features.items()},
         "issued": ms(explanation.issued),
         "expires": ms(explanation.expires),
         "verified": explanation.verified,
