@@ -2,7 +2,8 @@
 
 ``ABLY_API_KEY`` (with ``ABLY_ENDPOINT``, or ``ABLY_EMULATOR_HOST`` for an emulator
 running elsewhere), or ``--emulator`` for an embedded one: a key is never replaced by an
-emulator unless it is asked for by name.
+emulator unless it is asked for by name. ``--chat`` (the FastAPI and Flask examples)
+serves the Ably Chat policy, its moderators named by ``CHAT_MODERATORS``.
 """
 
 from __future__ import annotations
@@ -31,3 +32,23 @@ def start() -> tuple[AuthEndpoint, int]:
         flush=True,
     )
     return auth, port
+
+
+def chat_mode() -> bool:
+    """Whether ``--chat`` asks for the Ably Chat policy (chat.py) instead of app.py's."""
+    return "--chat" in sys.argv[1:]
+
+
+def chat_moderators(member_room: str, moderated: str) -> list[str]:
+    """The Chat policy's moderators: ``CHAT_MODERATORS``, comma-separated user ids (a
+    STAND-IN for your staff directory). Prints who is who: ``member_room`` is the room
+    the banner's user, a customer, is a member of; ``moderated`` the rooms moderators
+    moderate."""
+    named = {name.strip() for name in os.environ.get("CHAT_MODERATORS", "").split(",")}
+    moderators = sorted(named - {""})
+    print(
+        f"Ably Chat mode: {USER} is a member of room {member_room}; moderators of "
+        f"{moderated} (CHAT_MODERATORS): {', '.join(moderators) or 'none'}",
+        flush=True,
+    )
+    return moderators

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .peers import AblyJs, AblyJsError
+from .peers import JS_DIR, AblyJs, AblyJsError
 
 
 class AblyJsRealtime(AblyJs):
@@ -83,3 +83,17 @@ def check_channels(
     assert denied.value.code == 40160
     assert realtime_js.call("channelState", channel="admin:x") == "failed"
     assert realtime_js.call("state")["state"] == "connected"
+
+
+class AblyChatUser(AblyJsRealtime):
+    """One Ably Chat user (tests/js/chat_peer.js): an ``@ably/chat`` ``ChatClient`` over
+    an ably-js ``Realtime`` client, in its own Node process."""
+
+    script = "chat_peer.js"
+
+    def __init__(self) -> None:
+        if not (JS_DIR / "node_modules" / "@ably" / "chat").is_dir():
+            raise RuntimeError(
+                "@ably/chat is not installed: run scripts/check (or `npm ci --prefix tests/js`)"
+            )
+        super().__init__()

@@ -216,25 +216,38 @@ def test_the_examples_serve_the_auth_url_only(call: Caller) -> None:
 
 
 @contextmanager
+def uvicorn_serving(app: Any) -> Iterator[str]:
+    """An ASGI app served by uvicorn on a real socket; yields its base URL."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
+    thread.start()
+    try:
+        while not server.started:
+            thread.join(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()
+
+
+@contextmanager
 def serving(framework: str, auth: AuthEndpoint) -> Iterator[str]:
     """The app on a real socket, as its __main__ would serve it; yields its base URL."""
-    app = build_app(framework, auth)
-    if framework == "fastapi":
-        import uvicorn
+    with serving_app(framework, build_app(framework, auth)) as url:
+        yield url
 
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
-        thread.start()
-        try:
-            while not server.started:
-                thread.join(0.01)
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            thread.join()
-            sock.close()
+
+@contextmanager
+def serving_app(framework: str, app: Any) -> Iterator[str]:
+    """``app``, built with ``framework``, on a real socket; yields its base URL."""
+    if framework == "fastapi":
+        with uvicorn_serving(app) as url:
+            yield url
         return
     wsgi: HTTPServer
     if framework == "flask":

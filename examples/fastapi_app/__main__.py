@@ -1,13 +1,23 @@
-"""``python -m examples.fastapi_app [--emulator]``: uvicorn on PORT (default 8000)."""
+"""``python -m examples.fastapi_app [--emulator] [--chat]``: uvicorn on PORT (default 8000).
+
+``--chat`` serves the Ably Chat policy (chat.py) instead of app.py's; ``CHAT_MODERATORS``
+(comma-separated user ids) names its moderators.
+"""
 
 import uvicorn
 
-from examples._startup import start
+from examples._startup import USER, chat_mode, chat_moderators, start
 
+from . import chat
 from .app import create_app
 
 auth, port = start()  # ABLY_API_KEY (+ ABLY_ENDPOINT or ABLY_EMULATOR_HOST), or --emulator
+if chat_mode():
+    moderators = chat_moderators(chat.support_room(USER), chat.SUPPORT_ROOMS)
+    app = chat.create_app(auth, moderators=moderators)
+else:
+    app = create_app(auth)
 try:
-    uvicorn.run(create_app(auth), host="127.0.0.1", port=port)
+    uvicorn.run(app, host="127.0.0.1", port=port)
 finally:
     auth.close()
