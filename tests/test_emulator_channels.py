@@ -548,3 +548,24 @@ def test_a_capability_upgraded_through_auth_counts_on_attached_channels(
 
     assert asyncio.run(scenario()) == [40160, 0]
     assert len(emu.published("chat:up")) == 1
+
+
+def test_a_jwt_issued_under_a_second_ahead_is_taken_as_ably_takes_it(
+    ably_emulator: AblyEmulator,
+) -> None:
+    """@ably/chat's own suite signs ``iat = Math.round(Date.now() / 1000)``, up to half a
+    second ahead of the clock (test/helper/realtime-client.ts), and passes against Ably's
+    sandbox: Ably takes a JWT issued within the current second. One issued 2 s ahead is a
+    clock that is wrong, and Ably refuses it ("issuedAt time must not be in the future")."""
+    emu = ably_emulator
+    key = emu.create_key()
+    moment = (emu.now() + timedelta(seconds=1)).replace(microsecond=400_000)
+    emu.set_time(moment)
+    rounded_up = mint_jwt(key, capability=EVERYTHING, now=moment + timedelta(milliseconds=600))
+    with AblyRestSync(token=rounded_up, **emu.client_options()) as client:
+        client.channels.get("chat:rounded").publish("n", "d")
+    assert [entry["data"] for entry in emu.published("chat:rounded")] == ["d"]
+    ahead = mint_jwt(key, capability=EVERYTHING, now=moment + timedelta(seconds=2))
+    bearer = "Bearer " + base64.b64encode(ahead.encode()).decode()
+    answer = httpx.get(f"{emu.url}/stats", headers={"Authorization": bearer})
+    assert (answer.status_code, answer.json()["error"]["code"]) == (401, 40144)
