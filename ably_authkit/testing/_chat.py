@@ -294,14 +294,20 @@ class ChatApi:
     async def _delete(self, request: web.Request) -> web.Response:
         """``POST .../messages/{serial}/delete`` (spec "Deleting Messages", CHA-M9): body
         ``{description?, metadata?}`` (or none). The channel's delete checks
-        ``message-delete-own``/``-any`` (40160/401) and delivers a ``message.delete``;
-        the message keeps its text. The answer is the deleted Message V4, 200."""
+        ``message-delete-own``/``-any`` (40160/401) and delivers a ``message.delete``.
+        A deleted Chat message has empty text, metadata and headers in the answer, the
+        realtime event, history, get and its versions (@ably/chat
+        messages.integration.test.ts: "Delete messages have empty text", with
+        ``headers: {}`` and ``metadata: {}``), so the delete sets them, where a plain
+        channel's delete keeps what it does not name (docs, updates-deletes "Mixin
+        semantics"). The answer is the deleted Message V4, 200."""
         body: object = {}
         if await request.read():
             body = await _body(request)
         if not isinstance(body, Mapping):
             raise ably_error(40000, 400, "the body must be an object")
-        return await self._change(request, {"action": DELETE}, body)
+        emptied = _message_fields({"text": ""}, "the message")
+        return await self._change(request, {"action": DELETE, **emptied}, body)
 
     async def _change(
         self, request: web.Request, change: dict[str, Any], body: Mapping[str, Any]
