@@ -35,6 +35,7 @@ from aiohttp import web
 
 from ._annotations import summarize
 from ._common import _unportable, ably_error
+from ._connection import written
 from ._metadata import channel_details
 from ._mutable import CHAT_CHANNEL, CREATE, DELETE, UPDATE
 from ._routes import _answer, _body, _link
@@ -232,6 +233,7 @@ class ChatApi:
                 message["id"] = key
             (stored,) = self.service.publish(credential, channel, message)
             answer = message_v4(stored)
+        await written(self.realtime._connections, credential.key.app_id, channel)
         return _answer(request, answer, status=201)
 
     async def _history(self, request: web.Request) -> web.Response:
@@ -324,6 +326,7 @@ class ChatApi:
             credential = self.routes._credential(request)
             _, latest = self.service.mutable.change(credential, channel, serial, change)
             answer = message_v4(latest)
+        await written(self.realtime._connections, credential.key.app_id, channel)
         return _answer(request, answer)
 
     # -- message reactions --------------------------------------------------------------------
@@ -388,6 +391,7 @@ class ChatApi:
                     if credential.client_id in entry.get("clientIds", ()):
                         annotation["name"] = name
             (stored,) = annotations.publish(credential, channel, serial, annotation)
+        await written(self.realtime._connections, credential.key.app_id, channel)
         return _answer(request, {"serial": stored["serial"]}, status=status)
 
     async def _client_reactions(self, request: web.Request) -> web.Response:

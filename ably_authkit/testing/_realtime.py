@@ -269,7 +269,7 @@ class Realtime:
                     continue
                 item = {"action": HEARTBEAT}
             else:
-                connection.taken()
+                connection.taken(item)
             if socket.closed:
                 return
             if item is _CLOSE:

@@ -157,6 +157,20 @@ const ops = {
     const page = await entry(room).history(params || {});
     return page.items.map(messageOf);
   },
+  // @ably/chat's own "history for listener with latest message serial": send each of
+  // {texts}, read the first listener's historyBeforeSubscribe, then subscribe a second
+  // listener on the attached room and read its historyBeforeSubscribe, which starts at
+  // the channelSerial the sent messages' frames set (RTL15b).
+  async sendThenSubscribe({ room, texts }) {
+    const found = entry(room);
+    const sent = [];
+    for (const text of texts) sent.push(messageOf(await found.room.messages.send({ text })));
+    const first = await found.history({ limit: 50 });
+    const later = found.room.messages.subscribe(() => {});
+    const second = await later.historyBeforeSubscribe({ limit: 50 });
+    later.unsubscribe();
+    return { sent, first: first.items.map(messageOf), second: second.items.map(messageOf) };
+  },
   async update({ room, serial, text, metadata, headers, details }) {
     return messageOf(await entry(room).room.messages.update(serial, { text, metadata, headers }, details));
   },
