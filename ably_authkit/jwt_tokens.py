@@ -89,7 +89,13 @@ _RESERVED_EXTRA = ("iat", "exp")
 
 
 class AblyJwtClaims(Frozen):
-    """What a verified Ably JWT says, typed. Times are aware ``datetime`` objects."""
+    """What a verified Ably JWT says, typed. Times are aware ``datetime`` objects.
+
+    ``channel_claims`` and ``room_claims`` hold the ``ably.channel.<resource>`` and
+    ``ably.room.<room>`` claims by resource and by Ably Chat room (name or pattern), each
+    value the string Ably copies into ``userClaim``; ``publish_rate_limits`` the
+    ``ably.limits.publish.perAttachment.maxRate.<resource>`` claims; ``extra_claims``
+    every other claim that is not Ably's."""
 
     __slots__ = (
         "capability",
