@@ -13,8 +13,12 @@ import json
 import logging
 import pickle
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import jwt
 import pytest
@@ -31,9 +35,10 @@ from ably_authkit import (
     mint_jwt,
     verify_jwt,
 )
-from ably_authkit.chat import MEMBER, chat_capability, chat_room
+from ably_authkit.chat import MEMBER, chat_capability, chat_room, room_channel
 from ably_authkit.endpoint import AuthEndpoint, AuthResponse, Grant, IssuedCredential
 from ably_authkit.endpoint import RefusedRequest as Refused
+from ably_authkit.testing import AblyEmulator
 
 from .conftest import KEY_TEXT, NOW, SECRET
 from .strategies import hostile_ids
@@ -409,3 +414,77 @@ def test_the_issued_log_line_counts_the_claims(
     assert claimed.endswith(" claims: 2 room, 1 channel")
     assert "claims" not in plain
     assert "Ada" not in claimed
+
+
+# --- a real client over a real socket ------------------------------------------------------
+
+
+@contextmanager
+def wsgi_auth_url(auth: AuthEndpoint, grant: Grant) -> Iterator[str]:
+    """``/auth/{mode}`` on 127.0.0.1 through ``respond_wsgi``, as a WSGI app serves it."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        mode = environ["PATH_INFO"].rsplit("/", 1)[-1]
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        answer = auth.respond_wsgi(
+            mode, grant, environ, body=lambda: environ["wsgi.input"].read(size)
+        )
+        start_response(f"{answer.status} -", list(answer.headers))
+        return [answer.body]
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/auth"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_an_ably_client_takes_the_claims_jwt_and_is_refused_a_token_request(
+    ably_emulator: AblyEmulator,
+) -> None:
+    """The `ably` package's REST client with ``authUrl``: the JWT mode's token, claims and
+    all, is accepted (here by the emulator) for the room's channel; the TokenRequest mode
+    gives the client the 500 and no credential."""
+    from ably.sync import AblyRestSync
+    from ably.sync.util.exceptions import AblyException
+
+    key = ably_emulator.create_key()
+    grant = GRANT.replace(room_claims={"support:42": ADA})
+    auth = AuthEndpoint(key, endpoint=ably_emulator.url)
+    with wsgi_auth_url(auth, grant) as url:
+        for mode, method in (("jwt", "GET"), ("jwt", "POST"), ("token-request", "GET")):
+            client = AblyRestSync(
+                auth_url=f"{url}/{mode}",
+                auth_method=method,
+                use_binary_protocol=False,
+                **ably_emulator.client_options(),
+            )
+            try:
+                channel = client.channels.get(room_channel("support:42"))
+                if mode == "jwt":
+                    channel.publish("chat.message", {"text": f"hi by {method}"})
+                    token = client.auth.token_details.token
+                    assert verify_jwt(token, key, now=ably_emulator.now()).room_claims == {
+                        "support:42": '{"display_name":"Ada","role":"moderator"}'
+                    }
+                else:
+                    with pytest.raises(AblyException) as refused:
+                        channel.publish("chat.message", {"text": "never sent"})
+                    assert refused.value.status_code == 500
+                    assert client.auth.token_details is None
+            finally:
+                client.close()
+    published = ably_emulator.published(room_channel("support:42"))
+    assert [(json.loads(m["data"]), m.get("clientId")) for m in published] == [
+        ({"text": "hi by GET"}, "ada"),
+        ({"text": "hi by POST"}, "ada"),
+    ]
+    assert ably_emulator.issued_tokens == []
