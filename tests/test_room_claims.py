@@ -54,6 +54,7 @@ GRANT = Grant(
     room_claims={"support:42": ADA, "news": "reader"},
 )
 _FORM = "application/x-www-form-urlencoded"
+EVERY_ROOM = chat_capability({"*": MEMBER})
 
 
 def payload_text(token: str) -> str:
@@ -219,7 +220,7 @@ def test_any_chat_room_s_claim_round_trips_through_mint_and_verify(
     key = ApiKey.parse(KEY_TEXT)
     rooms = [room for room in map(_room, segments) if room is not None]
     room_claims = dict(zip(rooms, values, strict=False))
-    token = mint_jwt(key, capability=ROOMS, room_claims=room_claims, now=NOW)
+    token = mint_jwt(key, capability=EVERY_ROOM, room_claims=room_claims, now=NOW)
     verified = verify_jwt(token, key, now=NOW).room_claims
     expected = {
         room: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
@@ -235,11 +236,11 @@ def test_any_chat_room_s_claim_round_trips_through_mint_and_verify(
         if name.startswith("ably.room.")
     } == expected
     # The endpoint's JWT for a Grant of these claims is mint_jwt's, byte for byte.
-    grant = Grant(client_id="ada", capability=ROOMS, room_claims=room_claims)
+    grant = Grant(client_id="ada", capability=EVERY_ROOM, room_claims=room_claims)
     answer = AuthEndpoint(key).respond("jwt", grant, now=NOW)
     assert answer.text == mint_jwt(
         key,
-        capability=ROOMS,
+        capability=EVERY_ROOM,
         client_id="ada",
         ttl=grant.ttl,
         room_claims=room_claims,
@@ -273,11 +274,37 @@ def test_a_grant_holds_its_claims_checked_read_only_and_as_text() -> None:
     assert GRANT.replace(room_claims={"news": "reader"}) != GRANT
     assert GRANT.replace(ttl=timedelta(minutes=5)).room_claims == GRANT.room_claims
     assert pickle.loads(pickle.dumps(GRANT)) == GRANT
-    channels = Grant(client_id=None, capability=ROOMS, channel_claims={"chat:*": {"r": 1}})
-    assert dict(channels.channel_claims) == {"chat:*": '{"r":1}'}
+    channels = Grant(client_id=None, capability=ROOMS, channel_claims={"support:*": {"r": 1}})
+    assert dict(channels.channel_claims) == {"support:*": '{"r":1}'}
     assert pickle.loads(pickle.dumps(channels)) == channels
     with pytest.raises(InvalidCapabilityError, match="starts with ':'"):
         Grant(client_id=None, capability=ROOMS, channel_claims={":x": "y"})
+
+
+@pytest.mark.parametrize(
+    ("claims", "words"),
+    [
+        ({"room_claims": {"sales:1": "x"}}, "room_claims names room 'sales:1'"),
+        ({"room_claims": {"*": "x"}}, None),  # every room: the granted ones among them
+        ({"room_claims": {"support:42": "x"}}, None),
+        ({"room_claims": {"sales:*": "x"}}, "room_claims names room 'sales:\\*'"),
+        ({"channel_claims": {"chat:lobby": "x"}}, "channel_claims names channel 'chat:lobby'"),
+    ],
+)
+def test_a_grant_refuses_a_claim_its_capability_never_reaches(
+    claims: dict[str, Any], words: str | None
+) -> None:
+    # Ably copies a claim only into what the holder does in the room: one the grant
+    # does not reach is a typo or a stale grant, never read by anyone.
+    if words is None:
+        Grant(client_id="ada", capability=ROOMS, **claims)
+        return
+    with pytest.raises(InvalidParameterError, match=words) as caught:
+        Grant(client_id="ada", capability=ROOMS, **claims)
+    assert caught.value.field in claims
+    assert "grant the" in caught.value.message
+    with pytest.raises(InvalidParameterError, match=words):  # a narrower copy too
+        Grant(client_id="ada", capability=EVERY_ROOM, **claims).replace(capability=ROOMS)
 
 
 # --- the endpoint --------------------------------------------------------------------------
@@ -356,7 +383,7 @@ def test_a_grant_with_claims_is_refused_in_the_modes_that_cannot_carry_them(
         on_issue=issued.append,
         on_refuse=refusals.append,
     )
-    both = GRANT.replace(channel_claims={"chat:lobby": "host"})
+    both = GRANT.replace(channel_claims={"support:lobby": "host"})
 
     async def asynchronous() -> list[AuthResponse]:
         return [
@@ -390,7 +417,7 @@ def test_a_grant_with_claims_is_refused_in_the_modes_that_cannot_carry_them(
     ]
     causes = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(causes) == len(answers)
-    assert "room 'support:42', room 'news', channel 'chat:lobby'" in causes[0]
+    assert "room 'support:42', room 'news', channel 'support:lobby'" in causes[0]
     assert "TokenRequest cannot" in causes[0]
     assert "TokenDetails cannot" in causes[2]
     for cause in causes:
@@ -408,7 +435,7 @@ def test_the_issued_log_line_counts_the_claims(
 ) -> None:
     auth = AuthEndpoint(key)
     with caplog.at_level(logging.INFO, logger="ably_authkit.endpoint"):
-        auth.respond("jwt", GRANT.replace(channel_claims={"chat:lobby": "host"}), now=NOW)
+        auth.respond("jwt", GRANT.replace(channel_claims={"news": "host"}), now=NOW)
         auth.respond("jwt", GRANT.replace(room_claims=None), now=NOW)
     claimed, plain = (record.getMessage() for record in caplog.records)
     assert claimed.endswith(" claims: 2 room, 1 channel")

@@ -64,9 +64,11 @@ class Grant(Frozen):
     ``channel_claims`` resource becomes ``ably.channel.<resource>``, copied into
     ``extras.userClaim`` of messages on matching channels (as :func:`~ably_authkit.mint_jwt`
     takes them). They are checked here and held as read-only mappings of str (a mapping
-    value as its JSON text). A TokenRequest or TokenDetails cannot carry them: the
-    endpoint answers those modes 500 for a Grant with claims (the log says to serve JWTs,
-    or drop the claims), rather than hand out a credential without them.
+    value as its JSON text); a claim for a room or channel the capability does not reach
+    is refused (:class:`~ably_authkit.InvalidParameterError`), as no one could ever read
+    it. A TokenRequest or TokenDetails cannot carry them: the endpoint answers those modes
+    500 for a Grant with claims (the log says to serve JWTs, or drop the claims), rather
+    than hand out a credential without them.
     """
 
     __slots__ = ("client_id", "capability", "ttl", "room_claims", "channel_claims")
@@ -107,10 +109,17 @@ class Grant(Frozen):
                 )
         set_field = self._set
         set_field("client_id", None if client_id is None else check_client_id(client_id))
-        set_field("capability", Capability.coerce(capability))
+        granted = Capability.coerce(capability)
+        set_field("capability", granted)
         set_field("ttl", ttl)
         rooms = _NO_CLAIMS if room_claims is None else _room_claim_texts(room_claims)
         channels = _NO_CLAIMS if channel_claims is None else _channel_claim_texts(channel_claims)
+        for field, kind, names in (
+            ("room_claims", "room", rooms),
+            ("channel_claims", "channel", channels),
+        ):
+            for name in names:
+                _check_reached(granted, field, kind, name)
         set_field("room_claims", MappingProxyType(rooms) if rooms else _NO_CLAIMS)
         set_field("channel_claims", MappingProxyType(channels) if channels else _NO_CLAIMS)
 
@@ -137,6 +146,19 @@ class Grant(Frozen):
         client_id = ANY_CLIENT_ID if self.client_id == "*" else self.client_id
         claims = (dict(self.room_claims), dict(self.channel_claims))
         return (_grant, (client_id, self.capability, self.ttl, *claims))
+
+
+def _check_reached(capability: Capability, field: str, kind: str, name: str) -> None:
+    """A claim for a room or channel the grant's capability does not reach can never be
+    read (Ably copies it only into what the holder does there): refused as the typo or
+    stale grant it is, rather than handed out dead."""
+    if capability.intersection({name: ["*"]}) is None:
+        raise InvalidParameterError(
+            f"{field} names {kind} {name!r}, which the Grant's capability "
+            f"{capability.to_json()} does not reach, so Ably would never copy the claim; "
+            f"grant the {kind}, or drop its claim",
+            field=field,
+        )
 
 
 #: The claims of a grant that has none (shared: read-only).
