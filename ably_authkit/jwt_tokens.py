@@ -22,7 +22,7 @@ from datetime import timedelta
 from ._base64 import b64url_decode, b64url_encode
 from ._checks import check_client_id, check_grantable, check_text
 from ._frozen import Frozen
-from ._json import dumps_compact, quote_ascii
+from ._json import dumps_compact, is_text, quote_ascii
 from ._time import (
     EPOCH,
     MAX_REVOCABLE_TTL,
@@ -39,6 +39,7 @@ from ._time import (
 )
 from .capability import Capability, _check_resource
 from .errors import (
+    InvalidCapabilityError,
     InvalidParameterError,
     InvalidSignatureError,
     InvalidTokenFieldError,
@@ -81,13 +82,20 @@ REVOCATION_KEY_CLAIM = "x-ably-revocation-key"
 CLIENT_TYPE_CLAIM = "x-ably-clientType"
 EMBEDDED_TOKEN_CLAIM = "x-ably-token"
 CHANNEL_CLAIM_PREFIX = "ably.channel."
+ROOM_CLAIM_PREFIX = "ably.room."
 RATE_LIMIT_CLAIM_PREFIX = "ably.limits.publish.perAttachment.maxRate."
 CLIENT_TYPES = ("server", "device")
 _RESERVED_EXTRA = ("iat", "exp")
 
 
 class AblyJwtClaims(Frozen):
-    """What a verified Ably JWT says, typed. Times are aware ``datetime`` objects."""
+    """What a verified Ably JWT says, typed. Times are aware ``datetime`` objects.
+
+    ``channel_claims`` and ``room_claims`` hold the ``ably.channel.<resource>`` and
+    ``ably.room.<room>`` claims by resource and by Ably Chat room (name or pattern), each
+    value the string Ably copies into ``userClaim``; ``publish_rate_limits`` the
+    ``ably.limits.publish.perAttachment.maxRate.<resource>`` claims; ``extra_claims``
+    every other claim that is not Ably's."""
 
     __slots__ = (
         "capability",
@@ -101,6 +109,7 @@ class AblyJwtClaims(Frozen):
         "key_name",
         "publish_rate_limits",
         "revocation_key",
+        "room_claims",
     )
 
     key_name: str
@@ -112,6 +121,7 @@ class AblyJwtClaims(Frozen):
     client_type: str | None
     embedded_token: str | None
     channel_claims: dict[str, str]
+    room_claims: dict[str, str]
     publish_rate_limits: dict[str, float]
     extra_claims: dict[str, Any]
 
@@ -127,6 +137,7 @@ class AblyJwtClaims(Frozen):
         client_type: str | None = None,
         embedded_token: str | None = None,
         channel_claims: Mapping[str, str] | None = None,
+        room_claims: Mapping[str, str] | None = None,
         publish_rate_limits: Mapping[str, float] | None = None,
         extra_claims: Mapping[str, Any] | None = None,
     ) -> None:
@@ -139,6 +150,7 @@ class AblyJwtClaims(Frozen):
         self._set("client_type", client_type)
         self._set("embedded_token", embedded_token)
         self._set("channel_claims", dict(channel_claims or {}))
+        self._set("room_claims", dict(room_claims or {}))
         self._set("publish_rate_limits", dict(publish_rate_limits or {}))
         self._set("extra_claims", dict(extra_claims or {}))
 
@@ -155,6 +167,7 @@ def mint_jwt(
     ttl: timedelta = DEFAULT_JWT_TTL,
     now: datetime | None = None,
     channel_claims: Mapping[str, str | Mapping[str, Any]] | None = None,
+    room_claims: Mapping[str, str | Mapping[str, Any]] | None = None,
     publish_rate_limits: Mapping[str, float] | None = None,
     revocation_key: str | None = None,
     client_type: Literal["server", "device"] | None = None,
@@ -175,6 +188,12 @@ def mint_jwt(
         channel_claims: ``ably.channel.<resource>`` claims, which Ably copies into
             ``extras.userClaim`` of messages on matching channels. A mapping value is
             written as its JSON text.
+        room_claims: ``ably.room.<room>`` claims, by Ably Chat room name or pattern
+            (``support:42``, ``support:*``, ``*``; checked as
+            :func:`~ably_authkit.chat.chat_capability` checks a room): Ably copies the
+            value into the ``userClaim`` of the holder's messages, presence, typing and
+            reactions in matching rooms (Chat docs, "User claims"). The value is a str,
+            or a mapping written as its JSON text (``{"display_name": "Ada"}``).
         publish_rate_limits: messages per second per attached channel, by resource
             (``ably.limits.publish.perAttachment.maxRate.<resource>``).
         revocation_key: ``x-ably-revocation-key``, to revoke tokens by this value.
@@ -208,7 +227,9 @@ def mint_jwt(
         inner = _embeddable(embedded_token, expires_at)
         claims += [',"x-ably-token":', quote_ascii(inner)]
     if channel_claims:
-        claims += _channel_claims(channel_claims)
+        claims += _claim_parts(CHANNEL_CLAIM_PREFIX, _channel_claim_texts(channel_claims))
+    if room_claims:
+        claims += _claim_parts(ROOM_CLAIM_PREFIX, _room_claim_texts(room_claims))
     if publish_rate_limits:
         claims += _rate_limit_claims(publish_rate_limits)
     if extra_claims:
@@ -222,12 +243,19 @@ def _mint_granted(
     client_id: str | None,
     seconds: int,
     now: datetime | None,
+    channel_claims: Mapping[str, str],
+    room_claims: Mapping[str, str],
 ) -> bytes:
     """:func:`mint_jwt` of what an endpoint's :class:`~ably_authkit.endpoint.Grant`
-    already checked (client id, capability, whole seconds within 24 h), for a key whose
+    already checked (client id, capability, whole seconds within 24 h, the claims as
+    :func:`_channel_claim_texts` and :func:`_room_claim_texts` give them), for a key whose
     own capability and revocability add no checks (the caller makes sure of that)."""
     issued_at = now_seconds(now)
     claims = _core_claims(issued_at, issued_at + seconds, capability, client_id)
+    if channel_claims:
+        claims += _claim_parts(CHANNEL_CLAIM_PREFIX, channel_claims)
+    if room_claims:
+        claims += _claim_parts(ROOM_CLAIM_PREFIX, room_claims)
     return _signed_bytes(api_key, claims)
 
 
@@ -303,12 +331,54 @@ def _embeddable(embedded: object, outer_expires_at: int) -> str:
     return token
 
 
-def _channel_claims(channel_claims: Mapping[str, object]) -> list[str]:
-    parts = []
+def _channel_claim_texts(channel_claims: Mapping[str, object]) -> dict[str, str]:
+    """``channel_claims=`` checked: each resource as a capability's, each value a str or
+    written as its JSON text. The caller's mapping is only read."""
+    texts = {}
     for resource, value in _checked_items(channel_claims, "channel_claims"):
         if not isinstance(value, str):
             value = _json_value(value, f"channel_claims[{resource!r}]")
-        parts += [",", quote_ascii(CHANNEL_CLAIM_PREFIX + resource), ":", quote_ascii(value)]
+        texts[resource] = value
+    return texts
+
+
+def _room_claim_texts(room_claims: Mapping[str, object]) -> dict[str, str]:
+    """``room_claims=`` checked: each key an Ably Chat room name or pattern, refused as
+    :func:`~ably_authkit.chat.chat_capability` refuses a room (a channel name such as
+    ``room::$chat``, a ``[queue]``/``[meta]`` resource); each value a str, or a mapping
+    written as its JSON text. Anything else (a number, ``None``, a list) is refused: Ably
+    Chat's ``userClaim`` is a string, and ``None`` would become the text ``null``."""
+    from .chat import _check_room
+
+    texts = {}
+    for room, value in _checked_items(room_claims, "room_claims", resources=False):
+        try:
+            _check_room(room)
+        except InvalidCapabilityError as error:
+            raise type(error)(error.message, field="room_claims") from None
+        where = f"room_claims[{room!r}]"
+        if isinstance(value, str):
+            if not is_text(value):
+                raise InvalidParameterError(
+                    f"{where} contains an unpaired surrogate, which cannot be sent as UTF-8",
+                    field="room_claims",
+                )
+        elif hasattr(value, "items"):
+            value = _json_value(dict(value.items()), where)
+        else:
+            raise ParameterTypeError(
+                f"{where} must be a str (the claim as Chat clients read it in userClaim) or "
+                f"a mapping, written as its JSON text, not {type(value).__name__}",
+                field="room_claims",
+            )
+        texts[room] = value
+    return texts
+
+
+def _claim_parts(prefix: str, texts: Mapping[str, str]) -> list[str]:
+    parts = []
+    for name, value in texts.items():
+        parts += [",", quote_ascii(prefix + name), ":", quote_ascii(value)]
     return parts
 
 
@@ -338,10 +408,11 @@ def _extra_claims(extra: Mapping[str, object]) -> list[str]:
                 "x-ably-* claims are Ably's (use this function's own arguments for them)",
                 field="extra_claims",
             )
-        if name.startswith((CHANNEL_CLAIM_PREFIX, RATE_LIMIT_CLAIM_PREFIX)):
+        if name.startswith((CHANNEL_CLAIM_PREFIX, ROOM_CLAIM_PREFIX, RATE_LIMIT_CLAIM_PREFIX)):
             raise InvalidParameterError(
-                f"extra claim {name!r}: pass channel claims and rate limits through "
-                "channel_claims= and publish_rate_limits=, which check them",
+                f"extra claim {name!r}: pass channel claims, Chat room claims and rate limits "
+                "through channel_claims=, room_claims= and publish_rate_limits=, which "
+                "check them",
                 field="extra_claims",
             )
         parts += [",", quote_ascii(name), ":", _json_value(value, f"extra_claims[{name!r}]")]
@@ -549,6 +620,7 @@ def _claims(
             code=40003,
         )
     channel_claims: dict[str, str] = {}
+    room_claims: dict[str, str] = {}
     rate_limits: dict[str, float] = {}
     extra: dict[str, Any] = {}
     for name, value in payload.items():
@@ -560,6 +632,12 @@ def _claims(
                     f"the JWT's {name} claim must be a string, not {value!r}", field=name
                 )
             channel_claims[name[len(CHANNEL_CLAIM_PREFIX) :]] = value
+        elif name.startswith(ROOM_CLAIM_PREFIX):
+            if not isinstance(value, str):
+                raise InvalidTokenFieldError(
+                    f"the JWT's {name} claim must be a string, not {value!r}", field=name
+                )
+            room_claims[name[len(ROOM_CLAIM_PREFIX) :]] = value
         elif name.startswith(RATE_LIMIT_CLAIM_PREFIX):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
                 raise InvalidTokenFieldError(
@@ -579,6 +657,7 @@ def _claims(
         client_type=_optional_str(payload, CLIENT_TYPE_CLAIM),
         embedded_token=_optional_str(payload, EMBEDDED_TOKEN_CLAIM),
         channel_claims=channel_claims,
+        room_claims=room_claims,
         publish_rate_limits=rate_limits,
         extra_claims=extra,
     )
@@ -615,8 +694,6 @@ def _optional_str(payload: Mapping[str, Any], claim: str) -> str | None:
 
 
 def _capability_claim(payload: Mapping[str, Any], api_key: ApiKey) -> Capability:
-    from .errors import InvalidCapabilityError
-
     value = payload.get(CAPABILITY_CLAIM)
     if value is None:
         raise MalformedTokenError(

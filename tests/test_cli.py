@@ -31,6 +31,7 @@ from ably_authkit import (
     verify_jwt,
     verify_token_request,
 )
+from ably_authkit.chat import MEMBER, MODERATOR, chat_capability
 from ably_authkit.cli import EXIT_ABLY, EXIT_INVALID, EXIT_OK, EXIT_USAGE, main, parse_duration
 from ably_authkit.endpoint import AuthEndpoint
 from ably_authkit.testing import AblyEmulator
@@ -106,6 +107,42 @@ def test_jwt_needs_a_capability(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "jwt")
     assert (code, out) == (EXIT_USAGE, "")
     assert "jwt needs --capability" in err
+
+
+def test_chat_builds_the_capability_from_rooms_and_features(
+    capsys: pytest.CaptureFixture[str], key: ApiKey
+) -> None:
+    """--chat ROOM=FEATURES, repeated: the same capability chat_capability() makes, a room
+    given twice getting both lists, presets by name, for the three signing commands."""
+    chat = ["--chat", "support:*=moderator", "--chat", "lobby=receive,history"]
+    chat += ["--chat", "lobby=typing", "--client-id", "mod"]
+    expected = chat_capability({"support:*": MODERATOR, "lobby": {"receive", "history", "typing"}})
+    code, out, err = run(capsys, "jwt", *chat)
+    assert (code, err) == (EXIT_OK, "")
+    assert verify_jwt(out.strip(), key).capability == expected
+    code, out, err = run(capsys, "token-request", *chat)
+    assert (code, err) == (EXIT_OK, "")
+    assert verify_token_request(out, key).capability == expected.to_json()
+    code, out, err = run(capsys, "jwt", "--chat", "support:T-1=member")
+    assert verify_jwt(out.strip(), key).capability == chat_capability({"support:T-1": MEMBER})
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--chat", "lobby=membr"], "or a preset: member, moderator. Did you mean the preset"),
+        (["--chat", "lobby=sned"], "Did you mean 'send'?"),
+        (["--chat", "lobby"], "is not ROOM=FEATURES"),
+        (["--chat", "lobby::$chat=member"], "Give the room name, not the channel name"),
+        (["--chat", "lobby=member", "--capability", CHAT], "give --capability or --chat"),
+    ],
+)
+def test_chat_refuses_what_it_cannot_grant(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, "jwt", *argv)
+    assert (code, out) == (EXIT_USAGE, "")
+    assert message in err
 
 
 def test_key_from_another_variable(

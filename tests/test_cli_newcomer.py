@@ -106,7 +106,7 @@ def test_an_ambiguous_guide_prefix_lists_the_candidates(
 ) -> None:
     code, out, err = run(capsys, "docs", "c")
     assert (code, out) == (EXIT_USAGE, "")
-    assert "'c' starts the names of several guides: capabilities, choosing, cli" in err
+    assert "'c' starts the names of several guides: capabilities, chat, choosing, cli" in err
     code, _, err = run(capsys, "docs", "e")
     assert "emulator, errors" in err
 

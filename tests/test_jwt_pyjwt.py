@@ -41,7 +41,7 @@ from ably_authkit import (
     mint_jwt,
     verify_jwt,
 )
-from ably_authkit.jwt_tokens import CHANNEL_CLAIM_PREFIX, RATE_LIMIT_CLAIM_PREFIX
+from ably_authkit.jwt_tokens import CHANNEL_CLAIM_PREFIX, RATE_LIMIT_CLAIM_PREFIX, ROOM_CLAIM_PREFIX
 
 from .conftest import KEY_TEXT, OTHER_SECRET, SECRET
 from .strategies import capability_dicts, client_ids
@@ -114,6 +114,11 @@ def same_claims(ours: AblyJwtClaims, theirs: dict[str, Any]) -> None:
         for name, value in rest.items()
         if name.startswith(CHANNEL_CLAIM_PREFIX)
     }
+    assert ours.room_claims == {
+        name[len(ROOM_CLAIM_PREFIX) :]: value
+        for name, value in rest.items()
+        if name.startswith(ROOM_CLAIM_PREFIX)
+    }
     assert ours.publish_rate_limits == {
         name[len(RATE_LIMIT_CLAIM_PREFIX) :]: value
         for name, value in rest.items()
@@ -122,7 +127,7 @@ def same_claims(ours: AblyJwtClaims, theirs: dict[str, Any]) -> None:
     assert ours.extra_claims == {
         name: value
         for name, value in rest.items()
-        if not name.startswith((CHANNEL_CLAIM_PREFIX, RATE_LIMIT_CLAIM_PREFIX))
+        if not name.startswith((CHANNEL_CLAIM_PREFIX, ROOM_CLAIM_PREFIX, RATE_LIMIT_CLAIM_PREFIX))
     }
 
 
@@ -151,6 +156,9 @@ own_claim_names = st.text(min_size=1, max_size=10).filter(
     revocation_key=st.none() | st.text(min_size=1, max_size=10),
     client_type=st.sampled_from([None, "server", "device"]),
     channel_claims=st.dictionaries(st.sampled_from(["chat:*", "room:1"]), st.text(max_size=8)),
+    room_claims=st.dictionaries(
+        st.sampled_from(["support:*", "support:42", "*", "dms:é:b"]), st.text(max_size=8)
+    ),
     rate_limits=st.dictionaries(st.sampled_from(["chat:*", "*"]), st.integers(1, 100)),
     extra=st.dictionaries(own_claim_names, json_values, max_size=3),
 )
@@ -162,6 +170,7 @@ def test_every_minted_jwt_decodes_to_the_same_header_and_claims_under_pyjwt(
     revocation_key: str | None,
     client_type: Any,
     channel_claims: dict[str, str],
+    room_claims: dict[str, str],
     rate_limits: dict[str, float],
     extra: dict[str, Any],
 ) -> None:
@@ -173,6 +182,7 @@ def test_every_minted_jwt_decodes_to_the_same_header_and_claims_under_pyjwt(
         revocation_key=revocation_key,
         client_type=client_type,
         channel_claims=channel_claims,
+        room_claims=room_claims,
         publish_rate_limits=rate_limits,
         extra_claims=extra,
     )
@@ -185,6 +195,7 @@ def test_every_minted_jwt_decodes_to_the_same_header_and_claims_under_pyjwt(
         "x-ably-revocation-key": revocation_key,
         "x-ably-clientType": client_type,
         **{CHANNEL_CLAIM_PREFIX + name: value for name, value in channel_claims.items()},
+        **{ROOM_CLAIM_PREFIX + name: value for name, value in room_claims.items()},
         **{RATE_LIMIT_CLAIM_PREFIX + name: value for name, value in rate_limits.items()},
         **extra,
     }
@@ -245,6 +256,7 @@ optional_claims = st.fixed_dictionaries(
         "x-ably-clientType": mostly(st.sampled_from(["server", "device"]), json_values),
         "x-ably-token": mostly(st.text(min_size=1, max_size=8), json_values),
         CHANNEL_CLAIM_PREFIX + "chat:*": mostly(st.text(max_size=8), json_values),
+        ROOM_CLAIM_PREFIX + "support:*": mostly(st.text(max_size=8), json_values),
         RATE_LIMIT_CLAIM_PREFIX + "chat:*": mostly(
             st.integers(1, 100) | st.floats(0.5, 100), json_values
         ),

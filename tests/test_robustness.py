@@ -83,6 +83,7 @@ def test_mint_jwt(key: Any, capability: Any, client_id: Any, ttl: Any, now: Any)
 @given(
     key=keys,
     channel_claims=anything,
+    room_claims=anything,
     rates=anything,
     revocation_key=anything,
     client_type=anything,
@@ -92,6 +93,7 @@ def test_mint_jwt(key: Any, capability: Any, client_id: Any, ttl: Any, now: Any)
 def test_mint_jwt_options(
     key: Any,
     channel_claims: Any,
+    room_claims: Any,
     rates: Any,
     revocation_key: Any,
     client_type: Any,
@@ -103,12 +105,27 @@ def test_mint_jwt_options(
         key,
         capability={"*": ["*"]},
         channel_claims=channel_claims,
+        room_claims=room_claims,
         publish_rate_limits=rates,
         revocation_key=revocation_key,
         client_type=client_type,
         embedded_token=embedded,
         extra_claims=extra,
     )
+
+
+@given(capability=anything, room_claims=anything, channel_claims=anything)
+def test_grant_claims(capability: Any, room_claims: Any, channel_claims: Any) -> None:
+    from ably_authkit.endpoint import Grant
+
+    for granted in (capability, {"*": ["*"]}):
+        call(
+            Grant,
+            client_id="ada",
+            capability=granted,
+            room_claims=room_claims,
+            channel_claims=channel_claims,
+        )
 
 
 @given(

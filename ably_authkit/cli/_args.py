@@ -96,6 +96,55 @@ def _capability_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(_without_secrets(error.message, text)) from None
 
 
+#: The presets ``--chat`` takes by name, as ``ably_authkit.chat`` spells them.
+CHAT_PRESETS = ("member", "moderator")
+
+
+def _chat_arg(text: str) -> tuple[str, tuple[str, ...]]:
+    """``ROOM=FEATURE[,FEATURE...]``, a feature being a ``ChatFeature`` value or a preset
+    (``member``, ``moderator``); checked here, built into a capability by the command."""
+    from ably_authkit.chat import chat_capability
+    from ably_authkit.errors import AuthKitError
+
+    room, equals, listed = text.rpartition("=")
+    features = tuple(each.strip() for each in listed.split(",") if each.strip())
+    if not equals or not room or not features:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not ROOM=FEATURES; write the room and its Ably Chat features, e.g. "
+            "'support:T-1=member', 'support:*=moderator' or 'lobby=receive,history'"
+        )
+    try:
+        chat_capability({room: _chat_features(features)})
+    except AuthKitError as error:
+        raise argparse.ArgumentTypeError(error.message + _preset_hint(features)) from None
+    return room, features
+
+
+def _preset_hint(features: tuple[str, ...]) -> str:
+    """For a name that is neither a feature nor a preset: the presets, and the near one."""
+    import difflib  # only on this error path
+
+    from ably_authkit.chat import ChatFeature
+
+    known = {feature.value for feature in ChatFeature} | set(CHAT_PRESETS)
+    unknown = [each for each in features if each not in known]
+    if not unknown:
+        return ""
+    near = difflib.get_close_matches(unknown[0].lower(), CHAT_PRESETS, n=1)
+    hint = f" Did you mean the preset {near[0]!r}?" if near else ""
+    return f"; or a preset: {', '.join(CHAT_PRESETS)}.{hint}"
+
+
+def _chat_features(features: tuple[str, ...]) -> list[str]:
+    from ably_authkit.chat import MEMBER, MODERATOR
+
+    presets = {"member": MEMBER, "moderator": MODERATOR}
+    chosen: list[str] = []
+    for each in features:
+        chosen += sorted(presets[each]) if each in presets else [each]
+    return chosen
+
+
 def _env_name_arg(text: str) -> str:
     if not _ENV_NAME.fullmatch(text):
         # Not echoed: the usual mistake here is pasting the key itself.

@@ -9,6 +9,27 @@ if TYPE_CHECKING:
     import argparse
 
 
+def _capability(args: argparse.Namespace) -> str | None:
+    """The capability the command signs: ``--capability`` as given, or the one ``--chat``'s
+    rooms and features make (a room given twice gets the features of both)."""
+    given: str | None = args.capability
+    if not args.chat:
+        return given
+    if given is not None:
+        raise _UsageError(
+            "give --capability or --chat, not both: --chat builds the whole capability from "
+            "rooms and their Ably Chat features"
+        )
+    from ably_authkit.chat import chat_capability
+
+    from ._args import _chat_features
+
+    rooms: dict[str, list[str]] = {}
+    for room, features in args.chat:
+        rooms.setdefault(room, []).extend(_chat_features(features))
+    return chat_capability(rooms).to_json()
+
+
 def _cmd_jwt(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
@@ -17,21 +38,22 @@ def _cmd_jwt(args: argparse.Namespace) -> int:
     from ably_authkit.token_details import TokenDetails
 
     key = _load_key(args)
-    if args.capability is None:
+    capability = _capability(args)
+    if capability is None:
         raise _UsageError(
             "jwt needs --capability: a JWT always states what it allows, e.g. "
             '--capability \'{"chat:*":["publish","subscribe"]}\' (\'{"*":["*"]}\' for everything '
-            "the key may do)"
+            "the key may do), or --chat 'support:*=member' for Ably Chat rooms"
         )
     ttl = DEFAULT_JWT_TTL if args.ttl is None else args.ttl
     now = datetime.now(timezone.utc).replace(microsecond=0)  # a JWT's iat is whole seconds
-    token = mint_jwt(key, capability=args.capability, client_id=args.client_id, ttl=ttl, now=now)
+    token = mint_jwt(key, capability=capability, client_id=args.client_id, ttl=ttl, now=now)
     if args.json:
         details = TokenDetails(
             token=token,
             issued=now,
             expires=now + ttl,
-            capability=args.capability,
+            capability=capability,
             client_id=args.client_id,
             key_name=signing_key(key).name,
         )
@@ -46,7 +68,7 @@ def _cmd_token_request(args: argparse.Namespace) -> int:
 
     key = _load_key(args)
     request = create_token_request(
-        key, capability=args.capability, client_id=args.client_id, ttl=args.ttl
+        key, capability=_capability(args), client_id=args.client_id, ttl=args.ttl
     )
     if args.json:
         _print_json(request.to_dict())
@@ -63,7 +85,7 @@ def _cmd_request_token(args: argparse.Namespace) -> int:
     endpoint = args.endpoint or _endpoint_from_env()
     details = request_token(
         key,
-        capability=args.capability,
+        capability=_capability(args),
         client_id=args.client_id,
         ttl=args.ttl,
         endpoint=endpoint,

@@ -7,6 +7,7 @@ import sys
 
 from ._args import (
     _capability_arg,
+    _chat_arg,
     _client_id_arg,
     _duration_arg,
     _env_name_arg,
@@ -196,6 +197,15 @@ def _build_parser() -> _Parser:
         grant = _Parser(add_help=False, allow_abbrev=False)
         grant.add_argument(
             "--capability", metavar="JSON", type=_capability_arg, help=capability_help
+        )
+        grant.add_argument(
+            "--chat",
+            metavar="ROOM=FEATURES",
+            type=_chat_arg,
+            action="append",
+            help="instead of --capability: an Ably Chat room (or pattern such as 'support:*') "
+            "and its features, comma-separated, or the preset member or moderator; repeat "
+            "for more rooms, e.g. --chat 'support:*=moderator' --chat lobby=receive,history",
         )
         grant.add_argument(
             "--client-id",

@@ -54,6 +54,7 @@ from .responses import (
     _JSON,
     _JWT,
     AuthResponse,
+    _claims_need_jwt,
     _details_response,
     _failure,
     _ok,
@@ -436,6 +437,10 @@ class AuthEndpoint:
             issue = _narrowed(grant, _asked(params) if params else _NOTHING_ASKED)
         except _Refusal as refusal:
             return self._refused(asked, grant, refusal.response)
+        if mode != "jwt" and (issue.room_claims or issue.channel_claims):
+            # Only a JWT carries claims: no credential without them (the app's mistake).
+            refused = _claims_need_jwt(mode, issue.room_claims, issue.channel_claims)
+            return self._refused(mode, grant, refused)
         if mode != "token":
             answer = self._issue_locally(mode, issue, now)
             if answer.status != 200:
@@ -450,6 +455,8 @@ class AuthEndpoint:
                     key_name=self.key.name,
                     ttl=ttl,
                     capability=issue.capability,
+                    claimed_rooms=tuple(issue.room_claims),
+                    claimed_channels=tuple(issue.channel_claims),
                 )
                 report_issued(issued, self._on_issue)
             return answer
@@ -506,7 +513,15 @@ class AuthEndpoint:
                 key = self.key
                 if key.capability is None and not key.revocable:
                     # The Grant checked the rest: nothing of the key's own to check against.
-                    token = _mint_granted(key, issue.capability, issue.client_id, seconds, now)
+                    token = _mint_granted(
+                        key,
+                        issue.capability,
+                        issue.client_id,
+                        seconds,
+                        now,
+                        issue.channel_claims,
+                        issue.room_claims,
+                    )
                 else:
                     token = mint_jwt(
                         key,
@@ -514,6 +529,8 @@ class AuthEndpoint:
                         client_id=issue.client_id,
                         ttl=seconds * ONE_SECOND,
                         now=now,
+                        channel_claims=issue.channel_claims,
+                        room_claims=issue.room_claims,
                     ).encode("ascii")
                 return _ok(_JWT, token)
             request = create_token_request(

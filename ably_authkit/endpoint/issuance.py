@@ -3,7 +3,8 @@ handed out, :class:`RefusedRequest` for a refusal, and the log record of each.
 
 Every answer of :meth:`AuthEndpoint.respond <ably_authkit.endpoint.AuthEndpoint.respond>`
 (and its twins) is logged on the ``ably_authkit.endpoint`` logger: an issued credential at
-``INFO`` (mode, clientId, key name, TTL, a digest of the capability), a refusal at
+``INFO`` (mode, clientId, key name, TTL, a digest of the capability, how many room and
+channel claims a JWT carries), a refusal at
 ``INFO`` (4xx: the client's or user's doing) or ``WARNING`` (5xx: this server's or Ably's),
 with its status, Ably code and message. The record's ``issuance`` attribute holds the value
 object, for structured logging. Neither the credential nor the key's secret is in either:
@@ -52,15 +53,28 @@ class IssuedCredential(Frozen):
     in ``token`` mode, asked Ably for it); ``ttl`` its lifetime (a JWT's in whole seconds;
     in ``token`` mode, Ably's ``expires - issued``); ``capability`` what it allows, after
     the client's narrowing. :attr:`capability_digest` names the capability in a log.
+    ``claimed_rooms`` and ``claimed_channels`` name the Chat rooms and channel resources
+    a JWT carries claims for (the Grant's ``room_claims`` and ``channel_claims``): their
+    names only, never the values, which may be personal data such as a display name.
     """
 
-    __slots__ = ("mode", "client_id", "key_name", "ttl", "capability")
+    __slots__ = (
+        "mode",
+        "client_id",
+        "key_name",
+        "ttl",
+        "capability",
+        "claimed_rooms",
+        "claimed_channels",
+    )
 
     mode: str
     client_id: str | None
     key_name: str
     ttl: timedelta
     capability: Capability
+    claimed_rooms: tuple[str, ...]
+    claimed_channels: tuple[str, ...]
 
     def __init__(
         self,
@@ -70,12 +84,16 @@ class IssuedCredential(Frozen):
         key_name: str,
         ttl: timedelta,
         capability: Capability,
+        claimed_rooms: tuple[str, ...] = (),
+        claimed_channels: tuple[str, ...] = (),
     ) -> None:
         self._set("mode", mode)
         self._set("client_id", client_id)
         self._set("key_name", key_name)
         self._set("ttl", ttl)
         self._set("capability", capability)
+        self._set("claimed_rooms", tuple(claimed_rooms))
+        self._set("claimed_channels", tuple(claimed_channels))
 
     @property
     def capability_digest(self) -> str:
@@ -138,13 +156,18 @@ def report_issued(
 ) -> None:
     """Log ``record`` and hand it to ``hook``; the hook's exception is logged, then raised."""
     if wanted(INFO):
+        claims = ""
+        if record.claimed_rooms or record.claimed_channels:  # how many, never the values
+            rooms, channels = len(record.claimed_rooms), len(record.claimed_channels)
+            claims = f" claims: {rooms} room, {channels} channel"
         logger().info(
-            "issued %s: clientId=%s key=%s ttl=%ss capability=sha256:%s",
+            "issued %s: clientId=%s key=%s ttl=%ss capability=sha256:%s%s",
             record.mode,
             "(none)" if record.client_id is None else repr(record.client_id),
             record.key_name,
             _seconds(record.ttl),
             record.capability_digest,
+            claims,
             extra={"issuance": record},
         )
     if hook is not None:

@@ -14,6 +14,7 @@ from .responses import _refuse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import timedelta
 
     from ably_authkit.capability import Capability
@@ -25,18 +26,32 @@ __all__: list[str] = []
 
 
 class _Issue(Frozen):
-    """What will be issued: the grant, narrowed."""
+    """What will be issued: the grant, narrowed. Its claims stay as granted: Ably copies a
+    claim only into what the holder does in a matching room or channel, so a claim for
+    one the narrowed capability no longer reaches is never read."""
 
-    __slots__ = ("client_id", "capability", "ttl")
+    __slots__ = ("client_id", "capability", "ttl", "room_claims", "channel_claims")
 
     client_id: str | None
     capability: Capability
     ttl: timedelta
+    room_claims: Mapping[str, str]
+    channel_claims: Mapping[str, str]
 
-    def __init__(self, *, client_id: str | None, capability: Capability, ttl: timedelta) -> None:
+    def __init__(
+        self,
+        *,
+        client_id: str | None,
+        capability: Capability,
+        ttl: timedelta,
+        room_claims: Mapping[str, str],
+        channel_claims: Mapping[str, str],
+    ) -> None:
         self._set("client_id", client_id)
         self._set("capability", capability)
         self._set("ttl", ttl)
+        self._set("room_claims", room_claims)
+        self._set("channel_claims", channel_claims)
 
 
 def _narrowed(grant: Grant, asked: _Asked) -> Grant | _Issue:
@@ -66,4 +81,10 @@ def _narrowed(grant: Grant, asked: _Asked) -> Grant | _Issue:
             )
         capability = met
     ttl = grant.ttl if asked.ttl is None else min(asked.ttl, grant.ttl)
-    return _Issue(client_id=client_id, capability=capability, ttl=ttl)
+    return _Issue(
+        client_id=client_id,
+        capability=capability,
+        ttl=ttl,
+        room_claims=grant.room_claims,
+        channel_claims=grant.channel_claims,
+    )

@@ -156,6 +156,31 @@ def _server_error(error: AuthKitError) -> AuthResponse:
     )
 
 
+def _claims_need_jwt(mode: str, rooms: Iterable[str], channels: Iterable[str]) -> AuthResponse:
+    """The app grants claims (``Grant(room_claims=..., channel_claims=...)``), which only a
+    JWT carries, to a client that asked for a TokenRequest or TokenDetails: the app's
+    mistake, answered as :func:`_server_error` answers a grant the key cannot issue (500,
+    the cause in this server's log), rather than a credential silently without them.
+    The log names the rooms and channels, never the claims' values."""
+    import logging
+
+    named = [f"room {room!r}" for room in rooms] + [f"channel {each!r}" for each in channels]
+    logging.getLogger(LOGGER_NAME).error(
+        "authUrl %s mode: the app's Grant carries claims (%s), which only an Ably JWT can "
+        "carry, and a %s cannot; serve JWTs (mode 'jwt'), or drop the claims from the "
+        "Grant for this mode",
+        mode,
+        ", ".join(named),
+        "TokenRequest" if mode == "token-request" else "TokenDetails",
+    )
+    return error_response(
+        500,
+        50000,
+        f"this server cannot issue the credential it grants in {mode} mode (Ably error "
+        "50000); the cause is in this server's log",
+    )
+
+
 def _failure(error: AuthKitError) -> AuthResponse:
     """Ably refused or could not be reached (502), or this server is misconfigured (500)."""
     if isinstance(error, (AblyApiError, AblyConnectionError)):
