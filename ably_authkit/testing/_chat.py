@@ -34,10 +34,10 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from ._annotations import summarize
-from ._common import _unportable, ably_error
+from ._common import CHAT_CHANNEL, _unportable, ably_error
 from ._connection import written
 from ._metadata import channel_details
-from ._mutable import CHAT_CHANNEL, CREATE, DELETE, UPDATE
+from ._mutable import CREATE, DELETE, UPDATE
 from ._routes import _answer, _body, _link
 
 TYPE_CHECKING = False
@@ -98,6 +98,9 @@ def message_v4(entry: Mapping[str, Any]) -> dict[str, Any]:
         "action": ACTIONS.get(entry.get("action", CREATE), ACTIONS[CREATE]),
         "version": version,
     }
+    claim = extras.get("userClaim") if isinstance(extras, Mapping) else None
+    if isinstance(claim, str):
+        answer["userClaim"] = claim
     annotations = entry.get("annotations")
     summary = annotations.get("summary") if isinstance(annotations, Mapping) else None
     if isinstance(summary, Mapping):

@@ -1,6 +1,7 @@
 """What every concern of the emulator shares, at the bottom of its imports: Ably's error
 (:func:`ably_error`, and the 50000 answer), the :class:`Credential` a request or a
-connection authenticated as, the channel-name check, what a published value may hold
+connection authenticated as (and the Ably Chat ``userClaim`` it gives, :func:`user_claim`,
+:func:`claim_extras`), the channel-name check, what a published value may hold
 (:func:`_unportable`), JSON writing (:func:`json_text`), the parameters of a history page
 (:class:`HistoryQuery`) and the time window of nonces and idempotency ids
 (:class:`_Recent`). It imports nothing of the emulator; every other module may use it.
@@ -14,7 +15,7 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from ably_authkit._json import is_text
 from ably_authkit.capability import Capability
@@ -48,6 +49,7 @@ class Credential:
         "key",
         "kind",
         "revocation_key",
+        "room_claims",
         "token",
     )
 
@@ -62,6 +64,7 @@ class Credential:
         expires: datetime | None = None,
         token: str | None = None,
         revocation_key: str | None = None,
+        room_claims: Mapping[str, str] | None = None,
     ) -> None:
         self.kind = kind  # "basic", "token" or "jwt"
         self.key = key
@@ -71,6 +74,63 @@ class Credential:
         self.expires = expires
         self.token = token
         self.revocation_key = revocation_key
+        #: A JWT's ``ably.room.<room>`` claims (``AblyJwtClaims.room_claims``), read by
+        #: :func:`user_claim` alone.
+        self.room_claims: Mapping[str, str] = room_claims or {}
+
+    def acting_as(self, client_id: str | None) -> Credential:
+        """This credential as a connection uses it: with the connection's clientId."""
+        return Credential(
+            kind=self.kind,
+            key=self.key,
+            capability=self.capability,
+            client_id=client_id,
+            room_claims=self.room_claims,
+        )
+
+
+#: What ends the name of the channel behind an Ably Chat room, ``{room}::$chat`` (spec
+#: CHA-RC3c; @ably/chat channel.ts).
+CHAT_CHANNEL = "::$chat"
+
+
+def user_claim(credential: Credential, channel: str) -> str | None:
+    """The ``userClaim`` Ably Chat gives what ``credential`` does on ``channel``: for a
+    room's channel ``{room}::$chat``, the JWT's ``ably.room.<pattern>`` claim matching
+    the room, the most specific where several do (the room's own name, then the pattern
+    with the most named segments: ``support:*`` before ``*``); None otherwise (docs,
+    chat/setup "User claims")."""
+    if not channel.endswith(CHAT_CHANNEL) or not credential.room_claims:
+        return None
+    room = channel[: -len(CHAT_CHANNEL)]
+    best: tuple[int, int] | None = None
+    found = None
+    for pattern, value in credential.room_claims.items():
+        if not Capability({pattern: ["subscribe"]}).allows(room, "subscribe"):
+            continue
+        segments = pattern.split(":")
+        rank = (0 if "*" in segments else 1, sum(segment != "*" for segment in segments))
+        if best is None or rank > best:
+            best, found = rank, value
+    return found
+
+
+def claim_extras(credential: Credential, channel: str, message: dict[str, Any]) -> None:
+    """Give ``message`` (a message, presence message or annotation being stored on a
+    room's channel) the ``extras.userClaim`` of :func:`user_claim`, or none: a client's
+    own ``extras.userClaim`` never stays, as "Clients cannot send this field" (spec
+    CHA-M2h, CHA-PR6g, CHA-T13a1, CHA-ER2a, CHA-MR7d). Other channels are left as they
+    are."""
+    if not channel.endswith(CHAT_CHANNEL):
+        return
+    claim = user_claim(credential, channel)
+    given = message.get("extras")
+    extras = dict(given) if isinstance(given, Mapping) else {}
+    extras.pop("userClaim", None)
+    if claim is not None:
+        extras["userClaim"] = claim
+    if extras or isinstance(given, Mapping):
+        message["extras"] = extras
 
 
 class _Recent(Generic[_K, _V]):

@@ -54,6 +54,7 @@ function messageOf(m) {
       metadata: m.version.metadata,
     },
     reactions: m.reactions,
+    userClaim: m.userClaim,
   };
 }
 
@@ -81,7 +82,7 @@ function listen(name, room, options) {
     record('typing')({
       type: event.type,
       currentlyTyping: [...event.currentlyTyping].sort(),
-      change: { clientId: event.change.clientId, type: event.change.type },
+      change: { clientId: event.change.clientId, type: event.change.type, userClaim: event.change.userClaim },
     }),
   );
   room.reactions.subscribe((event) =>
@@ -93,11 +94,17 @@ function listen(name, room, options) {
       headers: event.reaction.headers,
       isSelf: event.reaction.isSelf,
       createdAt: ms(event.reaction.createdAt),
+      userClaim: event.reaction.userClaim,
     }),
   );
   if (!options.presence || options.presence.enableEvents !== false) {
     room.presence.subscribe((event) =>
-      record('presence')({ type: event.type, clientId: event.member.clientId, data: event.member.data }),
+      record('presence')({
+        type: event.type,
+        clientId: event.member.clientId,
+        data: event.member.data,
+        userClaim: event.member.userClaim,
+      }),
     );
   }
   if (options.occupancy && options.occupancy.enableEvents) {
