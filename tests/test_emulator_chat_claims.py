@@ -196,15 +196,47 @@ def test_the_most_specific_claim_applies_and_a_client_s_own_is_dropped(
     assert [m.get("userClaim") for m in stored] == ["this room", "this room", None]
 
 
-def test_a_plain_channel_s_extras_are_left_alone(emu: AblyEmulator, key: ApiKey) -> None:
-    """Only a room's channel gets Ably Chat's claims: on a channel of the same name
-    without ``::$chat``, the message is stored as it was published."""
+def test_a_pub_sub_channel_s_messages_carry_the_channel_claim(
+    emu: AblyEmulator, key: ApiKey
+) -> None:
+    """docs, ai-transport identifying-users-and-agents "User claims": with
+    ``ably.channel.*`` claims (``mint_jwt(channel_claims=...)``), "the most specific user
+    claim matching the channel is automatically included under ``extras.userClaim`` in all
+    messages the client publishes", REST and realtime alike. A credential with no claim
+    for the channel publishes its extras as they are, and ``ably.room.*`` claims are for
+    rooms only."""
     room = new_room()
-    with rest(emu, key, "ada", {room: "claim"}) as ada:
-        channel = ada.channels.get(room)
-        channel.publish(SyncMessage(name="m", data="x", extras={"userClaim": "mine"}))
-    (stored,) = [m for m in emu.published(room) if m["name"] == "m"]
-    assert stored["extras"] == {"userClaim": "mine"}
+    claims = {"org:acme:*": "editor", "*": "guest"}
+    jwt = mint_jwt(key, capability={"*": EVERYTHING}, now=emu.now(), channel_claims=claims)
+
+    async def scenario() -> list[Message]:
+        client = AblyRealtime(token=jwt, **emu.client_options())
+        seen: list[Message] = []
+        try:
+            channel = client.channels.get("org:acme:docs")
+            await channel.subscribe(appender(seen))
+            await channel.publish(Message(name="m", data="1", extras={"userClaim": "forged"}))
+            deadline = time.monotonic() + 10
+            while not seen:
+                assert time.monotonic() < deadline, "no message came"
+                await asyncio.sleep(0.02)
+            return seen
+        finally:
+            await client.close()
+
+    (seen,) = asyncio.run(scenario())
+    assert seen.extras == {"userClaim": "editor"}
+    client = AblyRestSync(token=jwt, **emu.client_options())
+    try:
+        client.channels.get("lobby").publish(SyncMessage(name="m", data="2"))
+    finally:
+        client.close()
+    with rest(emu, key, "ada", {room: "room claim"}) as ada:
+        ada.channels.get(room).publish(
+            SyncMessage(name="m", data="3", extras={"userClaim": "mine"})
+        )
+    assert [m.get("extras") for m in emu.published("lobby")] == [{"userClaim": "guest"}]
+    assert [m.get("extras") for m in emu.published(room)] == [{"userClaim": "mine"}]
 
 
 # -- realtime: presence, typing, room reactions, message reactions (with @ably/chat) -------

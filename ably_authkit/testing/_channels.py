@@ -174,7 +174,7 @@ class Channels:
             entry["timestamp"] = now
             if client_id is not None:
                 entry["clientId"] = client_id
-            claim_extras(credential, channel, entry)  # Ably Chat's userClaim
+            claim_extras(credential, channel, entry, published=True)  # its userClaim
             stored.append(entry)
         if key is not None:
             self._published_ids.add((app_id, channel, key), now, stored)

@@ -19,7 +19,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from ably_authkit._json import is_text
 from ably_authkit.capability import Capability
-from ably_authkit.errors import AblyApiError
+from ably_authkit.errors import AblyApiError, AuthKitError
 from ably_authkit.keys import ApiKey
 
 __all__ = ["Credential", "HistoryQuery", "ably_error", "check_channel", "json_text"]
@@ -43,6 +43,7 @@ class Credential:
 
     __slots__ = (
         "capability",
+        "channel_claims",
         "client_id",
         "expires",
         "issued",
@@ -65,6 +66,7 @@ class Credential:
         token: str | None = None,
         revocation_key: str | None = None,
         room_claims: Mapping[str, str] | None = None,
+        channel_claims: Mapping[str, str] | None = None,
     ) -> None:
         self.kind = kind  # "basic", "token" or "jwt"
         self.key = key
@@ -74,9 +76,11 @@ class Credential:
         self.expires = expires
         self.token = token
         self.revocation_key = revocation_key
-        #: A JWT's ``ably.room.<room>`` claims (``AblyJwtClaims.room_claims``), read by
+        #: A JWT's ``ably.room.<room>`` and ``ably.channel.<resource>`` claims
+        #: (``AblyJwtClaims.room_claims``, ``channel_claims``), read by
         #: :func:`user_claim` alone.
         self.room_claims: Mapping[str, str] = room_claims or {}
+        self.channel_claims: Mapping[str, str] = channel_claims or {}
 
     def acting_as(self, client_id: str | None) -> Credential:
         """This credential as a connection uses it: with the connection's clientId."""
@@ -86,6 +90,7 @@ class Credential:
             capability=self.capability,
             client_id=client_id,
             room_claims=self.room_claims,
+            channel_claims=self.channel_claims,
         )
 
 
@@ -95,18 +100,24 @@ CHAT_CHANNEL = "::$chat"
 
 
 def user_claim(credential: Credential, channel: str) -> str | None:
-    """The ``userClaim`` Ably Chat gives what ``credential`` does on ``channel``: for a
-    room's channel ``{room}::$chat``, the JWT's ``ably.room.<pattern>`` claim matching
-    the room, the most specific where several do (the room's own name, then the pattern
-    with the most named segments: ``support:*`` before ``*``); None otherwise (docs,
-    chat/setup "User claims")."""
-    if not channel.endswith(CHAT_CHANNEL) or not credential.room_claims:
-        return None
-    room = channel[: -len(CHAT_CHANNEL)]
+    """The ``userClaim`` Ably gives what ``credential`` publishes on ``channel``: the
+    JWT's claim for it, the most specific where several match (the channel's or room's
+    own name, then the pattern with the most named segments: ``support:*`` before
+    ``*``). For a room's channel ``{room}::$chat``, an ``ably.room.<pattern>`` claim
+    matching the room (docs, chat/setup "User claims"); for another channel, an
+    ``ably.channel.<pattern>`` claim matching it (docs, ai-transport
+    identifying-users-and-agents "User claims"). None without one."""
+    if channel.endswith(CHAT_CHANNEL):
+        claims, name = credential.room_claims, channel[: -len(CHAT_CHANNEL)]
+    else:
+        claims, name = credential.channel_claims, channel
     best: tuple[int, int] | None = None
     found = None
-    for pattern, value in credential.room_claims.items():
-        if not Capability({pattern: ["subscribe"]}).allows(room, "subscribe"):
+    for pattern, value in claims.items():
+        try:
+            if not Capability({pattern: ["subscribe"]}).allows(name, "subscribe"):
+                continue
+        except AuthKitError:  # not a resource name: it matches nothing
             continue
         segments = pattern.split(":")
         rank = (0 if "*" in segments else 1, sum(segment != "*" for segment in segments))
@@ -115,15 +126,23 @@ def user_claim(credential: Credential, channel: str) -> str | None:
     return found
 
 
-def claim_extras(credential: Credential, channel: str, message: dict[str, Any]) -> None:
-    """Give ``message`` (a message, presence message or annotation being stored on a
-    room's channel) the ``extras.userClaim`` of :func:`user_claim`, or none: a client's
-    own ``extras.userClaim`` never stays, as "Clients cannot send this field" (spec
-    CHA-M2h, CHA-PR6g, CHA-T13a1, CHA-ER2a, CHA-MR7d). Other channels are left as they
-    are."""
-    if not channel.endswith(CHAT_CHANNEL):
+def claim_extras(
+    credential: Credential, channel: str, message: dict[str, Any], *, published: bool = False
+) -> None:
+    """Give ``message`` (being stored) the ``extras.userClaim`` of :func:`user_claim`.
+    On a room's channel, every message, presence message and annotation gets it or none:
+    a client's own never stays, as "Clients cannot send this field" (spec CHA-M2h,
+    CHA-PR6g, CHA-T13a1, CHA-ER2a, CHA-MR7d). On another channel, a ``published``
+    message gets it when the credential has a claim for the channel ("the most specific
+    user claim matching the channel is automatically included under
+    ``extras.userClaim`` in all messages the client publishes"); otherwise the message
+    is left as it is."""
+    room = channel.endswith(CHAT_CHANNEL)
+    if not room and not published:
         return
     claim = user_claim(credential, channel)
+    if not room and claim is None:
+        return
     given = message.get("extras")
     extras = dict(given) if isinstance(given, Mapping) else {}
     extras.pop("userClaim", None)
