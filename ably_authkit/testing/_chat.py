@@ -76,8 +76,9 @@ def message_v4(entry: Mapping[str, Any]) -> dict[str, Any]:
     ``RestMessage``) of a ``chat.message`` as the channel holds it: ``serial``,
     ``clientId``, ``text``, ``timestamp``, ``metadata``, ``headers``, ``action``,
     ``version`` (``serial`` and ``timestamp`` of the latest version, and the operation's
-    ``clientId``, ``description`` and ``metadata``), and ``reactions`` when the message
-    has any (its annotations' summary by reaction type)."""
+    ``clientId``, ``description`` and ``metadata``), ``userClaim`` when its
+    ``extras.userClaim`` has one (its author's JWT claim for the room, CHA-M2h), and
+    ``reactions`` when the message has any (its annotations' summary by reaction type)."""
     data = _decoded(entry.get("data"), entry.get("encoding"))
     fields = data if isinstance(data, Mapping) else {}
     text = fields.get("text")
