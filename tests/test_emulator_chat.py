@@ -258,14 +258,18 @@ def test_delete_own_allowed_another_s_refused_and_a_moderator_deletes_any(
 ) -> None:
     """message-delete-own deletes the member's own message and is refused on another's
     (40160/401, the channel's own-vs-any rule); message-delete-any deletes anyone's.
-    Both realtime clients see each delete as a message.delete of the same serial."""
+    Both realtime clients see each delete as a message.delete of the same serial. A
+    deleted message has empty text, metadata and headers, as Ably's Chat service
+    answers (@ably/chat messages.integration.test.ts, "Delete messages have empty
+    text"): in the answer, the realtime event, history, get and its latest version."""
     room = new_room()
     sent: dict[str, dict[str, object]] = {}
     answers: list[dict[str, object]] = []
+    read: dict[str, object] = {}
 
     def act() -> None:
         with rest(emu, key, "bob", {room: MEMBER}, binary) as bob:
-            sent["bob"] = send(bob, room, "bob's")
+            sent["bob"] = send(bob, room, "bob's", metadata={"m": 1}, headers={"h": "1"})
         with rest(emu, key, "alice", {room: MEMBER}, binary) as alice:
             sent["alice"] = send(alice, room, "alice's")
             path = room_path(room, "/delete", serial=str(sent["bob"]["serial"]))
@@ -274,15 +278,27 @@ def test_delete_own_allowed_another_s_refused_and_a_moderator_deletes_any(
             answers.append(call(alice, "POST", own).items[0])
         with rest(emu, key, "mod", {room: MODERATOR}, binary) as mod:
             body = {"description": "spam", "metadata": {"rule": "7"}}
-            path = room_path(room, "/delete", serial=str(sent["bob"]["serial"]))
+            serial = str(sent["bob"]["serial"])
+            path = room_path(room, "/delete", serial=serial)
             answers.append(call(mod, "POST", path, body=body).items[0])
+            read["history"] = call(mod, "GET", room_path(room, "/messages")).items
+            read["get"] = call(mod, "GET", room_path(room, serial=serial)).items[0]
+            read["versions"] = call(mod, "GET", room_path(room, "/versions", serial=serial)).items
 
     alice_seen, bob_seen = watch_while(emu, key, room, ["alice", "bob"], act, 4, binary)
     own, moderated = answers
     assert own["action"] == moderated["action"] == "message.delete"
-    assert (own["serial"], own["text"]) == (sent["alice"]["serial"], "alice's")
+    emptied = {"text": "", "metadata": {}, "headers": {}}
+    assert own["serial"] == sent["alice"]["serial"]
+    assert moderated["serial"] == sent["bob"]["serial"]
+    for answer in (own, moderated):
+        assert {name: answer[name] for name in emptied} == emptied
     assert own["version"]["clientId"] == "alice"  # type: ignore[index]
-    assert (moderated["serial"], moderated["text"]) == (sent["bob"]["serial"], "bob's")
+    assert read["history"] == [own, moderated]  # newest first, each in its place
+    assert read["get"] == moderated
+    versions = read["versions"]
+    assert isinstance(versions, list) and versions[-1] == moderated
+    assert (versions[0]["text"], versions[0]["metadata"]) == ("bob's", {"m": 1})
     version = moderated["version"]
     assert isinstance(version, dict) and version["serial"] > moderated["serial"]
     assert (version["clientId"], version["description"], version["metadata"]) == (
@@ -296,6 +312,10 @@ def test_delete_own_allowed_another_s_refused_and_a_moderator_deletes_any(
             (sent["alice"]["serial"], MessageAction.MESSAGE_DELETE),
             (sent["bob"]["serial"], MessageAction.MESSAGE_DELETE),
         ]
+        for message in seen:
+            if message.action == MessageAction.MESSAGE_DELETE:
+                assert message.data == {"text": "", "metadata": {}}
+                assert message.extras == {"headers": {}}
     assert [m["action"] for m in emu.chat_messages(room)] == ["message.delete"] * 2
 
 

@@ -29,7 +29,7 @@ from ably_authkit.testing import AblyEmulator
 
 from .mutable_clients import refusal, rest
 from .peers import js_options
-from .realtime_peers import AblyJsRealtime
+from .realtime_peers import AblyChatUser, AblyJsRealtime
 
 BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 MEMBER = ["publish", "subscribe", "history", "message-update-own"]
@@ -241,6 +241,30 @@ def test_attached_and_message_frames_carry_the_channel_serial(
             bounded = client.request("GET", path, "3", {name: position, "limit": 1})
             assert [m["serial"] for m in bounded.items] == [before]
             assert bounded.is_last()
+
+
+def test_a_second_listener_s_history_holds_the_messages_already_received(
+    emu: AblyEmulator, key: ApiKey
+) -> None:
+    """@ably/chat's own suite (messages.integration.test.ts, "should be able to get
+    history for listener with latest message serial"), against the emulator: a user
+    attached to a room sends two messages; the first listener's historyBeforeSubscribe
+    (from the attach serial) has neither, and a listener subscribed afterwards starts at
+    the channelSerial the messages' frames set, so its history has both. The emulator
+    answers a Chat send once the message is written to the room's attached connections,
+    as Ably's sandbox has the message reach them before the sender's answer."""
+    name = room()
+    jwt = mint_jwt(key, capability={name: ["*"]}, client_id="alice", now=emu.now())
+    user = AblyChatUser()
+    try:
+        user.call("connect", options=js_options(emu, token=jwt))
+        user.call("attach", room=name)
+        result = user.call("sendThenSubscribe", room=name, texts=["Hello there!", "high ground"])
+    finally:
+        user.close()
+    sent = [message["serial"] for message in result["sent"]]
+    assert result["first"] == []
+    assert [message["serial"] for message in result["second"]] == sent[::-1]
 
 
 # -- a room's channel has the mutable-messages rule ------------------------------------------

@@ -122,7 +122,7 @@ def test_versions_are_the_message_s_versions_oldest_first(
     assert [(v["action"], v["text"], v["serial"]) for v in versions] == [
         ("message.create", "one", serial),
         ("message.update", "two", serial),
-        ("message.delete", "two", serial),
+        ("message.delete", "", serial),  # a delete empties it (Ably Chat)
     ]
     version_serials = [v["version"]["serial"] for v in versions]
     assert version_serials == sorted(version_serials) and version_serials[0] == serial

@@ -23,6 +23,7 @@ from typing import Any
 
 from ably_authkit._time import to_ms
 from ably_authkit.errors import AblyApiError
+from ably_authkit.testing._common import claim_extras
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class Annotations:
                 )
             annotation["serial"] = service.mutable._next_serial(now)
             annotation["timestamp"] = now
+            claim_extras(credential, channel, annotation)  # Ably Chat's userClaim (CHA-MR7d)
             self._events.setdefault((app_id, channel, annotation["messageSerial"]), []).append(
                 annotation
             )
@@ -211,7 +213,7 @@ class Annotations:
 def annotate(service: Service, connection: Any, message: Mapping[str, Any]) -> dict[str, Any]:
     """An ANNOTATION (21) ProtocolMessage of ``connection`` (RTAN1c): publish or delete
     its annotations as on REST; answer the ACK, or the NACK with the error (RTAN1d)."""
-    from ably_authkit.testing._common import Credential, ably_error
+    from ably_authkit.testing._common import ably_error
     from ably_authkit.testing._connection import ACK, MODE_FLAGS, _channel, _nack
 
     items = message.get("annotations")
@@ -228,12 +230,7 @@ def annotate(service: Service, connection: Any, message: Mapping[str, Any]) -> d
                 "Unable to publish an annotation as client did not request the "
                 "ANNOTATION_PUBLISH mode when attaching",
             )
-        identity = Credential(
-            kind=connection.credential.kind,
-            key=connection.credential.key,
-            capability=connection.credential.capability,
-            client_id=connection.client_id,
-        )
+        identity = connection.credential.acting_as(connection.client_id)
         prefix = f"{connection.id}:{message.get('msgSerial')}"
         with service.lock:
             service.annotations.publish(identity, channel, None, items, id_prefix=prefix)

@@ -445,6 +445,8 @@ class Auth:
             expires=claims.expires,
             token=text,
             revocation_key=claims.revocation_key,
+            room_claims=claims.room_claims,
+            channel_claims=claims.channel_claims,
         )
 
     def _embedded(self, inner: str, claims: Mapping[str, Any], now: datetime) -> Credential:

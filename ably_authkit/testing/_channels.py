@@ -27,6 +27,7 @@ from ._common import (
     _unportable,
     ably_error,
     check_channel,
+    claim_extras,
     json_text,
 )
 
@@ -173,6 +174,7 @@ class Channels:
             entry["timestamp"] = now
             if client_id is not None:
                 entry["clientId"] = client_id
+            claim_extras(credential, channel, entry, published=True)  # its userClaim
             stored.append(entry)
         if key is not None:
             self._published_ids.add((app_id, channel, key), now, stored)

@@ -34,9 +34,10 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from ._annotations import summarize
-from ._common import _unportable, ably_error
+from ._common import CHAT_CHANNEL, _unportable, ably_error
+from ._connection import written
 from ._metadata import channel_details
-from ._mutable import CHAT_CHANNEL, CREATE, DELETE, UPDATE
+from ._mutable import CREATE, DELETE, UPDATE
 from ._routes import _answer, _body, _link
 
 TYPE_CHECKING = False
@@ -75,8 +76,9 @@ def message_v4(entry: Mapping[str, Any]) -> dict[str, Any]:
     ``RestMessage``) of a ``chat.message`` as the channel holds it: ``serial``,
     ``clientId``, ``text``, ``timestamp``, ``metadata``, ``headers``, ``action``,
     ``version`` (``serial`` and ``timestamp`` of the latest version, and the operation's
-    ``clientId``, ``description`` and ``metadata``), and ``reactions`` when the message
-    has any (its annotations' summary by reaction type)."""
+    ``clientId``, ``description`` and ``metadata``), ``userClaim`` when its
+    ``extras.userClaim`` has one (its author's JWT claim for the room, CHA-M2h), and
+    ``reactions`` when the message has any (its annotations' summary by reaction type)."""
     data = _decoded(entry.get("data"), entry.get("encoding"))
     fields = data if isinstance(data, Mapping) else {}
     text = fields.get("text")
@@ -97,6 +99,9 @@ def message_v4(entry: Mapping[str, Any]) -> dict[str, Any]:
         "action": ACTIONS.get(entry.get("action", CREATE), ACTIONS[CREATE]),
         "version": version,
     }
+    claim = extras.get("userClaim") if isinstance(extras, Mapping) else None
+    if isinstance(claim, str):
+        answer["userClaim"] = claim
     annotations = entry.get("annotations")
     summary = annotations.get("summary") if isinstance(annotations, Mapping) else None
     if isinstance(summary, Mapping):
@@ -232,6 +237,7 @@ class ChatApi:
                 message["id"] = key
             (stored,) = self.service.publish(credential, channel, message)
             answer = message_v4(stored)
+        await written(self.realtime._connections, credential.key.app_id, channel)
         return _answer(request, answer, status=201)
 
     async def _history(self, request: web.Request) -> web.Response:
@@ -294,14 +300,20 @@ class ChatApi:
     async def _delete(self, request: web.Request) -> web.Response:
         """``POST .../messages/{serial}/delete`` (spec "Deleting Messages", CHA-M9): body
         ``{description?, metadata?}`` (or none). The channel's delete checks
-        ``message-delete-own``/``-any`` (40160/401) and delivers a ``message.delete``;
-        the message keeps its text. The answer is the deleted Message V4, 200."""
+        ``message-delete-own``/``-any`` (40160/401) and delivers a ``message.delete``.
+        A deleted Chat message has empty text, metadata and headers in the answer, the
+        realtime event, history, get and its versions (@ably/chat
+        messages.integration.test.ts: "Delete messages have empty text", with
+        ``headers: {}`` and ``metadata: {}``), so the delete sets them, where a plain
+        channel's delete keeps what it does not name (docs, updates-deletes "Mixin
+        semantics"). The answer is the deleted Message V4, 200."""
         body: object = {}
         if await request.read():
             body = await _body(request)
         if not isinstance(body, Mapping):
             raise ably_error(40000, 400, "the body must be an object")
-        return await self._change(request, {"action": DELETE}, body)
+        emptied = _message_fields({"text": ""}, "the message")
+        return await self._change(request, {"action": DELETE, **emptied}, body)
 
     async def _change(
         self, request: web.Request, change: dict[str, Any], body: Mapping[str, Any]
@@ -318,6 +330,7 @@ class ChatApi:
             credential = self.routes._credential(request)
             _, latest = self.service.mutable.change(credential, channel, serial, change)
             answer = message_v4(latest)
+        await written(self.realtime._connections, credential.key.app_id, channel)
         return _answer(request, answer)
 
     # -- message reactions --------------------------------------------------------------------
@@ -382,6 +395,7 @@ class ChatApi:
                     if credential.client_id in entry.get("clientIds", ()):
                         annotation["name"] = name
             (stored,) = annotations.publish(credential, channel, serial, annotation)
+        await written(self.realtime._connections, credential.key.app_id, channel)
         return _answer(request, {"serial": stored["serial"]}, status=status)
 
     async def _client_reactions(self, request: web.Request) -> web.Response:

@@ -1,6 +1,7 @@
 """What every concern of the emulator shares, at the bottom of its imports: Ably's error
 (:func:`ably_error`, and the 50000 answer), the :class:`Credential` a request or a
-connection authenticated as, the channel-name check, what a published value may hold
+connection authenticated as (and the Ably Chat ``userClaim`` it gives, :func:`user_claim`,
+:func:`claim_extras`), the channel-name check, what a published value may hold
 (:func:`_unportable`), JSON writing (:func:`json_text`), the parameters of a history page
 (:class:`HistoryQuery`) and the time window of nonces and idempotency ids
 (:class:`_Recent`). It imports nothing of the emulator; every other module may use it.
@@ -14,11 +15,11 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from ably_authkit._json import is_text
 from ably_authkit.capability import Capability
-from ably_authkit.errors import AblyApiError
+from ably_authkit.errors import AblyApiError, AuthKitError
 from ably_authkit.keys import ApiKey
 
 __all__ = ["Credential", "HistoryQuery", "ably_error", "check_channel", "json_text"]
@@ -42,12 +43,14 @@ class Credential:
 
     __slots__ = (
         "capability",
+        "channel_claims",
         "client_id",
         "expires",
         "issued",
         "key",
         "kind",
         "revocation_key",
+        "room_claims",
         "token",
     )
 
@@ -62,6 +65,8 @@ class Credential:
         expires: datetime | None = None,
         token: str | None = None,
         revocation_key: str | None = None,
+        room_claims: Mapping[str, str] | None = None,
+        channel_claims: Mapping[str, str] | None = None,
     ) -> None:
         self.kind = kind  # "basic", "token" or "jwt"
         self.key = key
@@ -71,6 +76,80 @@ class Credential:
         self.expires = expires
         self.token = token
         self.revocation_key = revocation_key
+        #: A JWT's ``ably.room.<room>`` and ``ably.channel.<resource>`` claims
+        #: (``AblyJwtClaims.room_claims``, ``channel_claims``), read by
+        #: :func:`user_claim` alone.
+        self.room_claims: Mapping[str, str] = room_claims or {}
+        self.channel_claims: Mapping[str, str] = channel_claims or {}
+
+    def acting_as(self, client_id: str | None) -> Credential:
+        """This credential as a connection uses it: with the connection's clientId."""
+        return Credential(
+            kind=self.kind,
+            key=self.key,
+            capability=self.capability,
+            client_id=client_id,
+            room_claims=self.room_claims,
+            channel_claims=self.channel_claims,
+        )
+
+
+#: What ends the name of the channel behind an Ably Chat room, ``{room}::$chat`` (spec
+#: CHA-RC3c; @ably/chat channel.ts).
+CHAT_CHANNEL = "::$chat"
+
+
+def user_claim(credential: Credential, channel: str) -> str | None:
+    """The ``userClaim`` Ably gives what ``credential`` publishes on ``channel``: the
+    JWT's claim for it, the most specific where several match (the channel's or room's
+    own name, then the pattern with the most named segments: ``support:*`` before
+    ``*``). For a room's channel ``{room}::$chat``, an ``ably.room.<pattern>`` claim
+    matching the room (docs, chat/setup "User claims"); for another channel, an
+    ``ably.channel.<pattern>`` claim matching it (docs, ai-transport
+    identifying-users-and-agents "User claims"). None without one."""
+    if channel.endswith(CHAT_CHANNEL):
+        claims, name = credential.room_claims, channel[: -len(CHAT_CHANNEL)]
+    else:
+        claims, name = credential.channel_claims, channel
+    best: tuple[int, int] | None = None
+    found = None
+    for pattern, value in claims.items():
+        try:
+            if not Capability({pattern: ["subscribe"]}).allows(name, "subscribe"):
+                continue
+        except AuthKitError:  # not a resource name: it matches nothing
+            continue
+        segments = pattern.split(":")
+        rank = (0 if "*" in segments else 1, sum(segment != "*" for segment in segments))
+        if best is None or rank > best:
+            best, found = rank, value
+    return found
+
+
+def claim_extras(
+    credential: Credential, channel: str, message: dict[str, Any], *, published: bool = False
+) -> None:
+    """Give ``message`` (being stored) the ``extras.userClaim`` of :func:`user_claim`.
+    On a room's channel, every message, presence message and annotation gets it or none:
+    a client's own never stays, as "Clients cannot send this field" (spec CHA-M2h,
+    CHA-PR6g, CHA-T13a1, CHA-ER2a, CHA-MR7d). On another channel, a ``published``
+    message gets it when the credential has a claim for the channel ("the most specific
+    user claim matching the channel is automatically included under
+    ``extras.userClaim`` in all messages the client publishes"); otherwise the message
+    is left as it is."""
+    room = channel.endswith(CHAT_CHANNEL)
+    if not room and not published:
+        return
+    claim = user_claim(credential, channel)
+    if not room and claim is None:
+        return
+    given = message.get("extras")
+    extras = dict(given) if isinstance(given, Mapping) else {}
+    extras.pop("userClaim", None)
+    if claim is not None:
+        extras["userClaim"] = claim
+    if extras or isinstance(given, Mapping):
+        message["extras"] = extras
 
 
 class _Recent(Generic[_K, _V]):

@@ -119,6 +119,15 @@ SMALL_FRAME = 256
 #: How long (real seconds) a cut connection has to read its DISCONNECTED before its
 #: transport is aborted.
 OVERFLOW_GRACE = 5.0
+#: The most (real seconds) a Chat REST answer waits for its delivery to be written to
+#: the attached connections' sockets (:func:`written`): a connection that is slow to
+#: read does not hold it up longer.
+WRITTEN_WAIT = 0.5
+#: And then how long (real seconds) before it answers, for the clients to read what was
+#: written (an SDK inflates a compressed frame off its event loop): a REST call to Ably
+#: over a network takes as long, and Ably's sandbox has the message reach the room's
+#: connections first (docs/emulator.md, "Ably Chat").
+READ_MARGIN = 0.025
 #: How many credentials a connection's snapshot lists (its latest), and how many closed
 #: connections ``closed_connections`` keeps (the latest to close).
 CREDENTIALS_KEPT = 100
@@ -127,6 +136,38 @@ CLOSED_KEPT = 100
 #: 90010/400, "Maximum number of channels per connection (<n>) exceeded" (docs,
 #: platform/errors/codes/90010). Choice: the number, as Ably's depends on the account.
 MAX_CHANNELS = 1000
+
+
+async def written(connections: Mapping[str, _Connection], app_id: str, channel: str) -> None:
+    """Wait (at most WRITTEN_WAIT) until each connection of ``app_id`` attached to
+    ``channel`` has had written to its socket what was delivered to it so far, deliveries
+    scheduled before this call included (the loop runs callbacks in order), then
+    READ_MARGIN when there was one. Ably Chat's REST routes answer after it, so an
+    attached client holds a Chat message, and the ``channelSerial`` its frame carries,
+    before its sender holds the answer."""
+    loop = asyncio.get_running_loop()
+    markers: asyncio.Future[list[asyncio.Future[None]]] = loop.create_future()
+
+    def mark() -> None:
+        attached = [
+            connection
+            for connection in connections.values()
+            if channel in connection.channels
+            and connection.credential.key.app_id == app_id
+            and not connection.closing
+        ]
+        pending: list[asyncio.Future[None]] = []
+        for connection in attached:
+            marker: asyncio.Future[None] = loop.create_future()
+            connection._put(marker, 0)
+            pending.append(marker)
+        markers.set_result(pending)
+
+    loop.call_soon(mark)
+    pending = await markers
+    if pending:
+        await asyncio.wait(pending, timeout=WRITTEN_WAIT)
+        await asyncio.sleep(READ_MARGIN)
 
 
 def auth_due(credential: Credential, adopted: datetime) -> datetime | None:
@@ -289,10 +330,13 @@ class _Connection:
         self._sizes.append(size)
         self.outbox.put_nowait(item)
 
-    def taken(self) -> None:
-        """The writer took the next frame out of the outbox."""
+    def taken(self, item: object = None) -> None:
+        """The writer took ``item``, the next frame, out of the outbox: everything sent
+        before it is written to the socket, which a :func:`written` marker waits for."""
         if self._sizes:
             self.pending -= self._sizes.popleft()
+        if isinstance(item, asyncio.Future) and not item.done():
+            item.set_result(None)
 
     def _overflow(self) -> None:
         """The client does not read its messages as fast as they come: its outbox is

@@ -29,6 +29,7 @@ from weakref import WeakKeyDictionary
 
 from ably_authkit._time import ONE_MS, to_ms
 from ably_authkit.errors import AblyApiError
+from ably_authkit.testing._common import CHAT_CHANNEL, claim_extras
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,11 +51,9 @@ KEPT = timedelta(hours=24)
 #: The fields an update, delete or append may set (docs, updates-deletes "Mixin
 #: semantics": data, name and extras, a shallow mixin).
 _MIXIN = ("name", "extras")
-#: What ends the name of the channel behind an Ably Chat room, ``{room}::$chat`` (spec
-#: CHA-RC3c; @ably/chat channel.ts). Such channels always have the rule: "message
+#: A room's channel (``_common.CHAT_CHANNEL``) always has the rule: "message
 #: persistence and message edits, deletes and reactions are enabled for chat rooms"
 #: (docs, chat/rooms).
-CHAT_CHANNEL = "::$chat"
 #: In a delivered append, its own data, for the attachments that get it incrementally
 #: (:class:`Attachments`); never sent.
 _APPENDED = "_appended"
@@ -263,6 +262,9 @@ class MutableMessages:
         for field in _MIXIN:
             if field in body:
                 latest[field] = body[field]
+        # On a room's channel the version carries its author's userClaim (@ably/chat
+        # messages.integration.test.ts: the updater's, then the deleter's claim).
+        claim_extras(credential, channel, latest)
         appended = {name: body[name] for name in ("data", "encoding") if body.get(name) is not None}
         if "data" in body:
             fragment, encoding = body["data"], body.get("encoding")

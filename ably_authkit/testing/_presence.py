@@ -42,7 +42,7 @@ from typing import Any
 from ably_authkit._time import ONE_MS, to_ms
 from ably_authkit.errors import AblyApiError
 
-from ._common import Credential, HistoryQuery, _unportable, ably_error
+from ._common import Credential, HistoryQuery, _unportable, ably_error, claim_extras
 from ._connection import ACK, MODE_FLAGS, PRESENCE, PRESENCE_SUBSCRIBE, SYNC, _channel, _nack
 
 TYPE_CHECKING = False
@@ -302,6 +302,8 @@ class PresenceRelay:
                 self._entry(connection, item, f"{connection.id}:{serial}:{index}", now)
                 for index, item in enumerate(items)
             ]
+            for entry in entries:  # Ably Chat's userClaim on a room's members (CHA-PR6g)
+                claim_extras(credential, channel, entry)
             state = self._channels.get((app_id, channel))
             present = state.members if state else {}
             joining = {

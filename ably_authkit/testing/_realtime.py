@@ -269,7 +269,7 @@ class Realtime:
                     continue
                 item = {"action": HEARTBEAT}
             else:
-                connection.taken()
+                connection.taken(item)
             if socket.closed:
                 return
             if item is _CLOSE:
@@ -452,12 +452,7 @@ class Realtime:
             connection.send(_nack(message, refused))
             return
         messages = [dict(item) if isinstance(item, Mapping) else item for item in items]
-        identity = Credential(
-            kind=connection.credential.kind,
-            key=connection.credential.key,
-            capability=connection.credential.capability,
-            client_id=connection.client_id,
-        )
+        identity = connection.credential.acting_as(connection.client_id)
         service = self.service
         try:
             with service.lock:

@@ -54,6 +54,7 @@ function messageOf(m) {
       metadata: m.version.metadata,
     },
     reactions: m.reactions,
+    userClaim: m.userClaim,
   };
 }
 
@@ -81,7 +82,7 @@ function listen(name, room, options) {
     record('typing')({
       type: event.type,
       currentlyTyping: [...event.currentlyTyping].sort(),
-      change: { clientId: event.change.clientId, type: event.change.type },
+      change: { clientId: event.change.clientId, type: event.change.type, userClaim: event.change.userClaim },
     }),
   );
   room.reactions.subscribe((event) =>
@@ -93,11 +94,17 @@ function listen(name, room, options) {
       headers: event.reaction.headers,
       isSelf: event.reaction.isSelf,
       createdAt: ms(event.reaction.createdAt),
+      userClaim: event.reaction.userClaim,
     }),
   );
   if (!options.presence || options.presence.enableEvents !== false) {
     room.presence.subscribe((event) =>
-      record('presence')({ type: event.type, clientId: event.member.clientId, data: event.member.data }),
+      record('presence')({
+        type: event.type,
+        clientId: event.member.clientId,
+        data: event.member.data,
+        userClaim: event.member.userClaim,
+      }),
     );
   }
   if (options.occupancy && options.occupancy.enableEvents) {
@@ -156,6 +163,20 @@ const ops = {
   async historyBeforeSubscribe({ room, params }) {
     const page = await entry(room).history(params || {});
     return page.items.map(messageOf);
+  },
+  // @ably/chat's own "history for listener with latest message serial": send each of
+  // {texts}, read the first listener's historyBeforeSubscribe, then subscribe a second
+  // listener on the attached room and read its historyBeforeSubscribe, which starts at
+  // the channelSerial the sent messages' frames set (RTL15b).
+  async sendThenSubscribe({ room, texts }) {
+    const found = entry(room);
+    const sent = [];
+    for (const text of texts) sent.push(messageOf(await found.room.messages.send({ text })));
+    const first = await found.history({ limit: 50 });
+    const later = found.room.messages.subscribe(() => {});
+    const second = await later.historyBeforeSubscribe({ limit: 50 });
+    later.unsubscribe();
+    return { sent, first: first.items.map(messageOf), second: second.items.map(messageOf) };
   },
   async update({ room, serial, text, metadata, headers, details }) {
     return messageOf(await entry(room).room.messages.update(serial, { text, metadata, headers }, details));
