@@ -12,23 +12,27 @@ summary (``annotations.summary``, TM8a), which goes to the channel's subscribers
 
 Each rule names its source; ``Choice:`` marks where Ably's answer is not documented.
 
-Uses ``_common`` and ``_connection``; the service (``_service``, which holds it), the
+Uses ``_common``, ``_connection``, ``_ports`` (what it needs of the service) and
+``_mutable``; the service (``_service``, which holds it), the
 realtime hub (``_realtime``), the routes and Ably Chat's reactions (``_chat``) use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ably_authkit._time import to_ms
 from ably_authkit.errors import AblyApiError
 from ably_authkit.testing._common import claim_extras
+from ably_authkit.testing._ports import ServicePort
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from ably_authkit.testing._common import Credential
-    from ably_authkit.testing._service import Service
+    from ably_authkit.testing._mutable import MutableMessages
 
 __all__ = ["Annotations", "annotate", "deliver", "summarize"]
 
@@ -59,11 +63,24 @@ def method_of(kind: str) -> str:
     return kind.rpartition(":")[2]
 
 
+class _Host(ServicePort, Protocol):
+    """The service, as annotations see it: its lock and the parts it holds."""
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]: ...
+
+    @property
+    def mutable(self) -> MutableMessages: ...
+
+    @property
+    def annotations(self) -> Annotations: ...
+
+
 class Annotations:
     """Every annotation of every message, per app. Called under the service's lock, as
     the rest of :class:`~ably_authkit.testing._service.Service`."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: _Host) -> None:
         self._service = service
         #: (app id, channel, message serial) -> its annotations as stored, oldest first.
         self._events: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -210,7 +227,7 @@ class Annotations:
 # -- realtime (the hooks _realtime.py calls on the emulator's loop) ----------------------
 
 
-def annotate(service: Service, connection: Any, message: Mapping[str, Any]) -> dict[str, Any]:
+def annotate(service: _Host, connection: Any, message: Mapping[str, Any]) -> dict[str, Any]:
     """An ANNOTATION (21) ProtocolMessage of ``connection`` (RTAN1c): publish or delete
     its annotations as on REST; answer the ACK, or the NACK with the error (RTAN1d)."""
     from ably_authkit.testing._common import ably_error

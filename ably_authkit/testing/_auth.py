@@ -5,7 +5,8 @@ basic auth, an Ably token, an Ably JWT or an Embedded Token JWT. :class:`Auth` i
 mixin: its state is made in ``Service.__init__`` (declared here for the type checker),
 and every method is called under the service's lock.
 
-Uses ``_common``; ``_service`` uses it. The choices made where Ably's behaviour is not
+Uses ``_common`` (and the types of ``_mutable`` and ``_annotations``, the parts
+the service holds); ``_service`` uses it. The choices made where Ably's behaviour is not
 documented are marked ``Choice:``.
 """
 

@@ -25,7 +25,8 @@ and every rule for entering, updating and leaving, in one place for the realtime
 Everything here runs on the emulator's event loop. Choices where Ably says nothing are
 marked ``Choice:`` and listed in ``docs/emulator.md``.
 
-Uses ``_common`` and ``_connection``; the realtime hub (``_realtime``), the routes
+Uses ``_common``, ``_connection`` and ``_metadata`` (occupancy, and the hub as it
+sees it, ``Hub``); the realtime hub (``_realtime``), the routes
 (``_routes``) and ``emulator`` use it.
 """
 
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from ._connection import _Connection
-    from ._realtime import Realtime
+    from ._metadata import Hub
 
 __all__ = ["Member", "PresenceRelay"]
 
@@ -146,7 +147,7 @@ class PresenceRelay:
     """The presence sets of every app's channels, and presence over the realtime
     connections of ``realtime`` (which calls the ``on_*`` hooks)."""
 
-    def __init__(self, realtime: Realtime) -> None:
+    def __init__(self, realtime: Hub) -> None:
         self.realtime = realtime
         self.service = realtime.service
         self._channels: dict[tuple[str, str], _Channel] = {}
