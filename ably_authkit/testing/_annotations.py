@@ -19,12 +19,14 @@ realtime hub (``_realtime``), the routes and Ably Chat's reactions (``_chat``) u
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from ably_authkit._time import to_ms
+from ably_authkit._time import ONE_MS, to_ms
 from ably_authkit.errors import AblyApiError
 from ably_authkit.testing._common import claim_extras
+from ably_authkit.testing._mutable import KEPT
 from ably_authkit.testing._ports import ServicePort
 
 TYPE_CHECKING = False
@@ -57,6 +59,13 @@ def _error(code: int, status: int, message: str) -> AblyApiError:
     return ably_error(code, status, message)
 
 
+def _created_ms(serial: str, now_ms: int) -> int:
+    """When the message of ``serial`` was created: the ms its serial starts with
+    (``_mutable``), or ``now_ms`` for a serial not of that shape."""
+    head, dash, _ = serial.partition("-")
+    return int(head) if dash and len(head) == 14 and head.isdigit() else now_ms
+
+
 def method_of(kind: str) -> str:
     """The summarization method of an annotation type, ``namespace:method.version``
     (docs, "Annotation types"): ``reaction:distinct.v1`` -> ``distinct.v1``."""
@@ -84,12 +93,23 @@ class Annotations:
         self._service = service
         #: (app id, channel, message serial) -> its annotations as stored, oldest first.
         self._events: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        #: (ms the message was created, its key in _events): they are forgotten with
+        #: the message, KEPT after it was created (``_mutable``).
+        self._ages: list[tuple[int, tuple[str, str, str]]] = []
         #: Called with (app id, channel, annotations) after each publish; the realtime
         #: side delivers them as ANNOTATION to annotation_subscribe connections.
         self.listeners: list[Callable[[str, str, list[dict[str, Any]]], None]] = []
 
     def reset(self) -> None:
         self._events.clear()
+        self._ages.clear()
+
+    def expire(self, now_ms: int) -> None:
+        """Forget the annotations of the messages forgotten by now: a message of a
+        channel with the rule is kept KEPT (24 hours), and its annotations with it."""
+        oldest = now_ms - KEPT // ONE_MS
+        while self._ages and self._ages[0][0] < oldest:
+            self._events.pop(heapq.heappop(self._ages)[1], None)
 
     def forget_app(self, app_id: str) -> None:
         for ident in [ident for ident in self._events if ident[0] == app_id]:
@@ -136,9 +156,10 @@ class Annotations:
             annotation["serial"] = service.mutable._next_serial(now)
             annotation["timestamp"] = now
             claim_extras(credential, channel, annotation)  # Ably Chat's userClaim (CHA-MR7d)
-            self._events.setdefault((app_id, channel, annotation["messageSerial"]), []).append(
-                annotation
-            )
+            ident = (app_id, channel, annotation["messageSerial"])
+            if ident not in self._events:
+                heapq.heappush(self._ages, (_created_ms(ident[2], now), ident))
+            self._events.setdefault(ident, []).append(annotation)
             stored.append(annotation)
         for listener in self.listeners:
             listener(app_id, channel, [dict(annotation) for annotation in stored])
