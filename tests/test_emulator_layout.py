@@ -43,6 +43,7 @@ def test_each_concern_has_its_module() -> None:
         "_annotations",
         "_mutable",
         "_metadata",
+        "_ports",  # what mutable messages and annotations need of the service
         "_routes",  # the HTTP routes
         "_chat",  # Ably Chat's REST API, on the same channels
         "emulator",
@@ -56,15 +57,19 @@ def test_each_concern_has_its_module() -> None:
     assert service.publish is channels.publish and service.history is channels.history
 
 
-def _runtime_imports(path: Path) -> set[str]:
-    """The emulator modules ``path`` imports when it runs (not those it names only for
-    the type checker, under ``if TYPE_CHECKING:``)."""
+def _runtime_imports(path: Path, *, typing_too: bool = False) -> set[str]:
+    """The emulator modules ``path`` imports when it runs (and, with ``typing_too``,
+    those it names only for the type checker, under ``if TYPE_CHECKING:``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and getattr(child.test, "id", None) == "TYPE_CHECKING":
+            if (
+                not typing_too
+                and isinstance(child, ast.If)
+                and getattr(child.test, "id", None) == "TYPE_CHECKING"
+            ):
                 continue
             if isinstance(child, ast.ImportFrom):
                 module = child.module or ""
@@ -78,8 +83,7 @@ def _runtime_imports(path: Path) -> set[str]:
     return found
 
 
-def test_the_modules_import_one_another_without_a_cycle() -> None:
-    graph = {path.stem: _runtime_imports(path) for path in _modules()}
+def _assert_no_cycle(graph: dict[str, set[str]]) -> None:
     done: set[str] = set()
 
     def walk(name: str, trail: tuple[str, ...]) -> None:
@@ -92,8 +96,25 @@ def test_the_modules_import_one_another_without_a_cycle() -> None:
 
     for name in graph:
         walk(name, ())
+
+
+def test_the_modules_import_one_another_without_a_cycle() -> None:
+    graph = {path.stem: _runtime_imports(path) for path in _modules()}
+    _assert_no_cycle(graph)
     # The bottom imports none of the others.
     assert graph["_common"] == set()
+
+
+def test_even_the_names_given_to_the_type_checker_only_point_down() -> None:
+    """A lower module never names a higher one, not even for its types: what mutable
+    messages and annotations need of the service, and presence and channel metadata of
+    the realtime hub, is a typing Protocol the higher module has structurally."""
+    graph = {path.stem: _runtime_imports(path, typing_too=True) for path in _modules()}
+    _assert_no_cycle(graph)
+    for low in ("_mutable", "_annotations"):
+        assert "_service" not in graph[low], low
+    for low in ("_presence", "_metadata"):
+        assert "_realtime" not in graph[low], low
 
 
 def test_the_public_names_are_unchanged() -> None:

@@ -12,23 +12,29 @@ summary (``annotations.summary``, TM8a), which goes to the channel's subscribers
 
 Each rule names its source; ``Choice:`` marks where Ably's answer is not documented.
 
-Uses ``_common`` and ``_connection``; the service (``_service``, which holds it), the
+Uses ``_common``, ``_connection``, ``_ports`` (what it needs of the service) and
+``_mutable``; the service (``_service``, which holds it), the
 realtime hub (``_realtime``), the routes and Ably Chat's reactions (``_chat``) use it.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from ably_authkit._time import to_ms
+from ably_authkit._time import ONE_MS, to_ms
 from ably_authkit.errors import AblyApiError
 from ably_authkit.testing._common import claim_extras
+from ably_authkit.testing._mutable import KEPT
+from ably_authkit.testing._ports import ServicePort
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from ably_authkit.testing._common import Credential
-    from ably_authkit.testing._service import Service
+    from ably_authkit.testing._mutable import MutableMessages
 
 __all__ = ["Annotations", "annotate", "deliver", "summarize"]
 
@@ -53,26 +59,57 @@ def _error(code: int, status: int, message: str) -> AblyApiError:
     return ably_error(code, status, message)
 
 
+def _created_ms(serial: str, now_ms: int) -> int:
+    """When the message of ``serial`` was created: the ms its serial starts with
+    (``_mutable``), or ``now_ms`` for a serial not of that shape."""
+    head, dash, _ = serial.partition("-")
+    return int(head) if dash and len(head) == 14 and head.isdigit() else now_ms
+
+
 def method_of(kind: str) -> str:
     """The summarization method of an annotation type, ``namespace:method.version``
     (docs, "Annotation types"): ``reaction:distinct.v1`` -> ``distinct.v1``."""
     return kind.rpartition(":")[2]
 
 
+class _Host(ServicePort, Protocol):
+    """The service, as annotations see it: its lock and the parts it holds."""
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]: ...
+
+    @property
+    def mutable(self) -> MutableMessages: ...
+
+    @property
+    def annotations(self) -> Annotations: ...
+
+
 class Annotations:
     """Every annotation of every message, per app. Called under the service's lock, as
     the rest of :class:`~ably_authkit.testing._service.Service`."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: _Host) -> None:
         self._service = service
         #: (app id, channel, message serial) -> its annotations as stored, oldest first.
         self._events: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        #: (ms the message was created, its key in _events): they are forgotten with
+        #: the message, KEPT after it was created (``_mutable``).
+        self._ages: list[tuple[int, tuple[str, str, str]]] = []
         #: Called with (app id, channel, annotations) after each publish; the realtime
         #: side delivers them as ANNOTATION to annotation_subscribe connections.
         self.listeners: list[Callable[[str, str, list[dict[str, Any]]], None]] = []
 
     def reset(self) -> None:
         self._events.clear()
+        self._ages.clear()
+
+    def expire(self, now_ms: int) -> None:
+        """Forget the annotations of the messages forgotten by now: a message of a
+        channel with the rule is kept KEPT (24 hours), and its annotations with it."""
+        oldest = now_ms - KEPT // ONE_MS
+        while self._ages and self._ages[0][0] < oldest:
+            self._events.pop(heapq.heappop(self._ages)[1], None)
 
     def forget_app(self, app_id: str) -> None:
         for ident in [ident for ident in self._events if ident[0] == app_id]:
@@ -119,9 +156,10 @@ class Annotations:
             annotation["serial"] = service.mutable._next_serial(now)
             annotation["timestamp"] = now
             claim_extras(credential, channel, annotation)  # Ably Chat's userClaim (CHA-MR7d)
-            self._events.setdefault((app_id, channel, annotation["messageSerial"]), []).append(
-                annotation
-            )
+            ident = (app_id, channel, annotation["messageSerial"])
+            if ident not in self._events:
+                heapq.heappush(self._ages, (_created_ms(ident[2], now), ident))
+            self._events.setdefault(ident, []).append(annotation)
             stored.append(annotation)
         for listener in self.listeners:
             listener(app_id, channel, [dict(annotation) for annotation in stored])
@@ -210,7 +248,7 @@ class Annotations:
 # -- realtime (the hooks _realtime.py calls on the emulator's loop) ----------------------
 
 
-def annotate(service: Service, connection: Any, message: Mapping[str, Any]) -> dict[str, Any]:
+def annotate(service: _Host, connection: Any, message: Mapping[str, Any]) -> dict[str, Any]:
     """An ANNOTATION (21) ProtocolMessage of ``connection`` (RTAN1c): publish or delete
     its annotations as on REST; answer the ACK, or the NACK with the error (RTAN1d)."""
     from ably_authkit.testing._common import ably_error

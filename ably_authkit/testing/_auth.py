@@ -5,7 +5,8 @@ basic auth, an Ably token, an Ably JWT or an Embedded Token JWT. :class:`Auth` i
 mixin: its state is made in ``Service.__init__`` (declared here for the type checker),
 and every method is called under the service's lock.
 
-Uses ``_common``; ``_service`` uses it. The choices made where Ably's behaviour is not
+Uses ``_common`` (and the types of ``_mutable`` and ``_annotations``, the parts
+the service holds); ``_service`` uses it. The choices made where Ably's behaviour is not
 documented are marked ``Choice:``.
 """
 
@@ -46,6 +47,20 @@ REAUTH_MARGIN = timedelta(seconds=30)
 EXPIRED_TOKENS_KEPT = 1000
 #: How far ahead of the clock a JWT's iat may be: a JWT issued within the coming second.
 _IAT_LEEWAY = timedelta(seconds=1)
+#: How long after its issuedBefore a revocation is kept: a credential it takes was
+#: issued before then, by a key with revocable tokens, so it lives at most
+#: MAX_REVOCABLE_TTL (an Ably token's ttl, a JWT's exp - iat; a JWT is still taken
+#: _IAT_LEEWAY after its exp, well within the margin added). After that, nothing it
+#: takes can still be valid, and it is forgotten.
+REVOCATION_KEPT = MAX_REVOCABLE_TTL + REAUTH_MARGIN
+#: How many revocation targets a key keeps in force at once (Choice): a revokeTokens
+#: that would go beyond is refused whole, 42910/429 (docs, platform/errors/codes/42910,
+#: "System rate limit exceeded"), rather than lifting one made before.
+REVOCATIONS_KEPT = 10_000
+#: How many TokenRequest nonces a key keeps within the timestamp window (Choice): a
+#: requestToken beyond them is refused, 42910/429 as REVOCATIONS_KEPT, rather than
+#: letting one be replayed.
+NONCES_KEPT = 100_000
 
 
 def _from_token_error(error: AuthKitError) -> AblyApiError:
@@ -67,7 +82,9 @@ class Auth:
         _expired_tokens: deque[str]
         persisted: dict[str, frozenset[str]]
         nonces: dict[str, _Recent[tuple[str, int], None]]
+        _nonce_ages: list[tuple[int, str]]
         revocations: dict[str, dict[str, tuple[datetime, datetime]]]
+        _revocation_ends: list[tuple[int, str, str]]
         on_revoke: list[Callable[[str], None]]
         mutable: MutableMessages
         annotations: Annotations
@@ -140,6 +157,9 @@ class Auth:
         self.annotations.forget_app(app_id)
         for name in [name for name, key in self.keys.items() if key.app_id == app_id]:
             del self.keys[name]
+            self.revoked_keys.discard(name)
+            self.nonces.pop(name, None)
+            self.revocations.pop(name, None)  # its ends, once due, find nothing
 
     def key(self, name: str) -> ApiKey:
         key = self.keys.get(name)
@@ -258,7 +278,58 @@ class Auth:
         seen.forget_before(to_ms(now - TIMESTAMP_WINDOW))
         if (nonce, timestamp_ms) in seen:
             raise ably_error(40105, 401, "Nonce value replayed")
+        if len(seen) >= NONCES_KEPT:
+            raise ably_error(
+                42910,
+                429,
+                "Rate limit exceeded; request rejected (nonfatal); metric = "
+                f"tokenRequestNonces: over {NONCES_KEPT} TokenRequests of key {key_name} "
+                f"within the {TIMESTAMP_WINDOW // ONE_MS} ms timestamp window; retry later",
+            )
         seen.add((nonce, timestamp_ms), timestamp_ms, None)
+        heapq.heappush(self._nonce_ages, (timestamp_ms, key_name))
+
+    def _expire_nonces(self, now: int) -> None:
+        """Forget the nonces of every key once they are out of the timestamp window, and
+        the keys left with none (``now`` in ms), whether or not the key is used again."""
+        from ably_authkit.token_requests import TIMESTAMP_WINDOW
+
+        oldest = now - TIMESTAMP_WINDOW // ONE_MS
+        ages = self._nonce_ages
+        while ages and ages[0][0] < oldest:
+            key_name = heapq.heappop(ages)[1]
+            seen = self.nonces.get(key_name)
+            if seen is not None:
+                seen.forget_before(oldest)
+                if not seen:
+                    del self.nonces[key_name]
+
+    def _expire_revocations(self, now: int) -> None:
+        """Forget revocations REVOCATION_KEPT after their issuedBefore (``now`` in ms),
+        and the keys left with none."""
+        ends = self._revocation_ends
+        while ends and ends[0][0] <= now:
+            end, key_name, target = heapq.heappop(ends)
+            table = self.revocations.get(key_name)
+            entry = None if table is None else table.get(target)
+            if table is None or entry is None or _revocation_end(entry[0]) != end:
+                continue  # forgotten already, or replaced by a later revocation
+            del table[target]
+            if not table:
+                del self.revocations[key_name]
+
+    def _compact_revocation_ends(self) -> None:
+        """Keep the schedule of forgetting no more than twice the revocations in force:
+        revoking a target again leaves its former end there, stale, until due."""
+        ends = self._revocation_ends
+        if len(ends) <= 1024 or len(ends) <= 2 * sum(map(len, self.revocations.values())):
+            return
+        ends[:] = [
+            (_revocation_end(entry[0]), key_name, target)
+            for key_name, table in self.revocations.items()
+            for target, entry in table.items()
+        ]
+        heapq.heapify(ends)
 
     def revoke(self, key: ApiKey, body: object) -> dict[str, Any]:
         """``POST /keys/{keyName}/revokeTokens``: record revocations, answer a BatchResult."""
@@ -288,11 +359,22 @@ class Auth:
         if not isinstance(margin, bool):
             raise ably_error(40003, 400, "allowReauthMargin must be a boolean")
         applies_at = now + REAUTH_MARGIN if margin else now
+        self.expire()
+        table = self.revocations.get(key.name, {})
+        new = {t for t in targets if _target_kind(t) and t not in table}
+        if len(table) + len(new) > REVOCATIONS_KEPT:
+            raise ably_error(
+                42910,
+                429,
+                "Rate limit exceeded; request rejected (nonfatal); metric = "
+                f"revocationTargets: over {REVOCATIONS_KEPT} revocation targets of key "
+                f"{key.name} in force; each is forgotten {REVOCATION_KEPT // ONE_MS} ms "
+                "after its issuedBefore",
+            )
         table = self.revocations.setdefault(key.name, {})
         results: list[dict[str, Any]] = []
         for target in targets:
-            kind, _, value = target.partition(":") if isinstance(target, str) else ("", "", "")
-            if kind not in ("clientId", "revocationKey", "channel") or not value:
+            if not _target_kind(target):
                 results.append(
                     {
                         "target": target,
@@ -305,6 +387,8 @@ class Auth:
                 )
                 continue
             table[target] = (issued_before, applies_at)
+            end = _revocation_end(issued_before)
+            heapq.heappush(self._revocation_ends, (end, key.name, target))
             results.append(
                 {
                     "target": target,
@@ -312,6 +396,7 @@ class Auth:
                     "appliesAt": to_ms(applies_at),
                 }
             )
+        self._compact_revocation_ends()
         failures = sum(1 for result in results if "error" in result)
         for listener in self.on_revoke:
             listener(key.name)
@@ -495,6 +580,18 @@ def _forgotten_expiry(token: str) -> float:
         return int(hexdigits, 16)
     except ValueError:
         return math.inf
+
+
+def _revocation_end(issued_before: datetime) -> int:
+    """When (ms) a revocation with this issuedBefore is forgotten (integer ms, so an
+    issuedBefore near the end of the calendar does not overflow)."""
+    return to_ms(issued_before) + REVOCATION_KEPT // ONE_MS
+
+
+def _target_kind(target: object) -> str | None:
+    """The kind of a revocation target (``clientId:alice``), or None if it is not one."""
+    kind, _, value = target.partition(":") if isinstance(target, str) else ("", "", "")
+    return kind if kind in ("clientId", "revocationKey", "channel") and value else None
 
 
 def _granted(key: ApiKey) -> Capability:

@@ -7,8 +7,8 @@ reads pages of that log; messages are forgotten past their channel's retention.
 :class:`Channels` is a mixin: its state is made in ``Service.__init__`` (declared here
 for the type checker), and every method is called under the service's lock.
 
-Uses ``_common``; ``_service`` uses it. The choices made where Ably's behaviour is not
-documented are marked ``Choice:``.
+Uses ``_common`` (and the type of ``_mutable``); ``_service`` uses it. The choices made
+where Ably's behaviour is not documented are marked ``Choice:``.
 """
 
 from __future__ import annotations

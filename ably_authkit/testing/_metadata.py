@@ -7,13 +7,16 @@ occupancy events (``[meta]occupancy`` MESSAGEs) sent to the attachments that ask
 them with the ``occupancy`` channel param (docs, channels/options "Occupancy").
 
 Runs on the emulator's event loop (the realtime side owns the connections). Uses
-``_common`` and ``_connection``; the routes (``_routes``) and Ably Chat's occupancy
-(``_chat``) use it."""
+``_common``, ``_connection`` and the type of ``_service``; it sees the realtime hub
+through :class:`Hub`, which ``_realtime.Realtime`` has structurally; the
+routes (``_routes``), presence (``_presence``), the realtime hub (``_realtime``) and Ably
+Chat's occupancy (``_chat``) use it."""
 
 from __future__ import annotations
 
 import secrets
 import weakref
+from typing import Protocol
 
 from ably_authkit._time import to_ms
 
@@ -22,12 +25,42 @@ from ._connection import MESSAGE, MODE_FLAGS, PRESENCE_SUBSCRIBE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
     from ._connection import _Connection
-    from ._realtime import Realtime
+    from ._service import Service
 
-__all__ = ["Occupancy", "channel_details"]
+__all__ = ["Hub", "Occupancy", "channel_details"]
+
+
+class _Members(Protocol):
+    def present(self, channel: str, app_id: str | None) -> Sequence[object]:
+        """The members of ``channel`` (in every app, or in ``app_id``'s)."""
+        ...
+
+
+class Hub(Protocol):
+    """The realtime hub (``_realtime.Realtime``), as channel metadata and presence see
+    it: the service, the live connections, the event loop, presence and occupancy. The
+    hub has it all, structurally, so neither names the module above them."""
+
+    @property
+    def service(self) -> Service: ...
+
+    @property
+    def _connections(self) -> Mapping[str, _Connection]: ...
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None: ...
+
+    @property
+    def presence(self) -> _Members: ...
+
+    @property
+    def occupancy(self) -> Occupancy: ...
+
 
 #: Each attachment metric (CHM2): the mode the ATTACH asked for and the capability
 #: operation it needs ("authorised to publish", "receiving messages", ...).
@@ -41,7 +74,7 @@ _COUNTED = {
 }
 
 
-def channel_details(realtime: Realtime, credential: Credential, channel: str) -> dict[str, Any]:
+def channel_details(realtime: Hub, credential: Credential, channel: str) -> dict[str, Any]:
     """The ChannelDetails of ``channel`` in the credential's app (docs, channel-metadata:
     ``channelId`` and ``status`` with ``isActive`` and ``occupancy.metrics``)."""
     service = realtime.service
@@ -52,7 +85,7 @@ def channel_details(realtime: Realtime, credential: Credential, channel: str) ->
     return {"channelId": channel, "status": {"isActive": True, "occupancy": {"metrics": metrics}}}
 
 
-def _metrics(realtime: Realtime, app_id: str, channel: str) -> dict[str, int]:
+def _metrics(realtime: Hub, app_id: str, channel: str) -> dict[str, int]:
     """The channel's occupancy metrics now (CHM2)."""
     metrics = {"connections": 0, "presenceMembers": 0, **dict.fromkeys(_COUNTED, 0)}
     for connection in realtime._connections.values():
@@ -83,7 +116,7 @@ class Occupancy:
     MESSAGE with ``data`` ``{"metrics": {...}}`` right after ATTACHED and whenever the
     metrics it asked for change. The realtime hub and presence call the ``on_*`` hooks."""
 
-    def __init__(self, realtime: Realtime) -> None:
+    def __init__(self, realtime: Hub) -> None:
         self.realtime = realtime
         #: Per connection: channel -> [the categories asked for (None: all), last sent].
         self._watching: weakref.WeakKeyDictionary[_Connection, dict[str, list[Any]]] = (

@@ -13,9 +13,10 @@ storage-history/storage, as Ably persists messages of channels with the rule).
 
 Each rule names its source; ``Choice:`` marks where Ably's answer is not documented.
 
-A room's channel of Ably Chat (``{room}::$chat``) always has the rule. Uses ``_common``;
-the service (``_service``, which holds it), the channels (``_channels``), the realtime
-hub (``_realtime``), the routes and Ably Chat's (``_chat``) use it.
+A room's channel of Ably Chat (``{room}::$chat``) always has the rule. Uses ``_common``
+and ``_ports`` (what it needs of the service); the service (``_service``, which holds
+it), the channels (``_channels``), annotations (``_annotations``), the realtime hub (``_realtime``),
+the routes and Ably Chat's (``_chat``) use it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 from ably_authkit._time import ONE_MS, to_ms
@@ -34,7 +35,7 @@ from ably_authkit.testing._common import CHAT_CHANNEL, claim_extras
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ably_authkit.testing._common import Credential
-    from ably_authkit.testing._service import Service
+    from ably_authkit.testing._ports import ServicePort
 
 __all__ = ["CHAT_CHANNEL", "Attachments", "MutableMessages", "changed_serials"]
 
@@ -81,7 +82,7 @@ class MutableMessages:
     """The rule per app, and the messages of channels that have it. Called under the
     service's lock, as the rest of :class:`~ably_authkit.testing._service.Service`."""
 
-    def __init__(self, service: Service, default_rule: bool | frozenset[str]) -> None:
+    def __init__(self, service: ServicePort, default_rule: bool | frozenset[str]) -> None:
         self._service = service
         #: app id -> True (every channel) or the channel names and namespaces with the rule.
         self._rules: dict[str, bool | frozenset[str]] = {service.default_app: default_rule}
@@ -346,8 +347,15 @@ class Attachments:
         return {**frame, "messages": messages}
 
 
+class _Holder(Protocol):
+    """What holds the mutable messages: the service, as :func:`changed_serials` sees it."""
+
+    @property
+    def mutable(self) -> MutableMessages: ...
+
+
 def changed_serials(
-    service: Service, credential: Credential, channel: str, messages: list[Any]
+    service: _Holder, credential: Credential, channel: str, messages: list[Any]
 ) -> list[str] | None:
     """A realtime MESSAGE carrying an update, delete or append (RTL32b: "a single
     Message" with its action and the operation as ``version``): make the change and

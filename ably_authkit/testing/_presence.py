@@ -25,7 +25,8 @@ and every rule for entering, updating and leaving, in one place for the realtime
 Everything here runs on the emulator's event loop. Choices where Ably says nothing are
 marked ``Choice:`` and listed in ``docs/emulator.md``.
 
-Uses ``_common`` and ``_connection``; the realtime hub (``_realtime``), the routes
+Uses ``_common``, ``_connection`` and ``_metadata`` (occupancy, and the hub as it
+sees it, ``Hub``); the realtime hub (``_realtime``), the routes
 (``_routes``) and ``emulator`` use it.
 """
 
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from ._connection import _Connection
-    from ._realtime import Realtime
+    from ._metadata import Hub
 
 __all__ = ["Member", "PresenceRelay"]
 
@@ -71,6 +72,9 @@ MAX_MEMBERS = 10_000
 #: Choice: the most presence events kept per channel for presence history, newest
 #: (within the history retention: 2 minutes, 24 h in a persisted namespace).
 HISTORY_LIMIT = 1_000
+#: How often (emulator ms) every channel's presence events past their retention are
+#: forgotten, and the channels left with no member and no event with them.
+SWEEP_MS = 2 * 60 * 1000
 #: The fields of a PresenceMessage a client may send (TP3).
 _FIELDS = ("id", "clientId", "data", "encoding", "extras")
 
@@ -146,7 +150,7 @@ class PresenceRelay:
     """The presence sets of every app's channels, and presence over the realtime
     connections of ``realtime`` (which calls the ``on_*`` hooks)."""
 
-    def __init__(self, realtime: Realtime) -> None:
+    def __init__(self, realtime: Hub) -> None:
         self.realtime = realtime
         self.service = realtime.service
         self._channels: dict[tuple[str, str], _Channel] = {}
@@ -156,6 +160,8 @@ class PresenceRelay:
         #: connection id -> (app id, when its members leave): connections gone abruptly.
         self._leaving: dict[str, tuple[str, datetime]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        #: When (ms) every channel was last swept (SWEEP_MS).
+        self._swept = 0
 
     # -- what tests and REST routes read ----------------------------------------------
 
@@ -257,6 +263,7 @@ class PresenceRelay:
         self._channels.clear()
         self._remain.clear()
         self._leaving.clear()
+        self._swept = 0
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -523,15 +530,26 @@ class PresenceRelay:
                 state.members[key] = (self._serial, {**entry, "action": PRESENT})
             state.events.append((self._serial, entry))
             events.append(entry)
-        # Presence history keeps what message history keeps: 2 minutes, 24 h in a
-        # persisted namespace (docs, presence "Presence history").
         with self.service.lock:
-            oldest = to_ms(self.service.now()) - self.service._retention_ms(app_id, channel)
+            now = to_ms(self.service.now())
+        self._forget_old(app_id, channel, state, now)
+        if now - self._swept >= SWEEP_MS:
+            self._swept = now
+            for (app, name), other in list(self._channels.items()):
+                self._forget_old(app, name, other, now)
+        return events
+
+    def _forget_old(self, app_id: str, channel: str, state: _Channel, now: int) -> None:
+        """Forget the channel's presence events past their retention, and the channel
+        once it has no member and no event left. Presence history keeps what message
+        history keeps: 2 minutes, 24 h in a persisted namespace (docs, presence
+        "Presence history"); older events are not read (:meth:`rest_history`)."""
+        with self.service.lock:
+            oldest = now - self.service._retention_ms(app_id, channel)
         while state.events and state.events[0][1]["timestamp"] < oldest:
             state.events.popleft()
         if not state.members and not state.events:
-            del self._channels[(app_id, channel)]
-        return events
+            self._channels.pop((app_id, channel), None)
 
     def _leave(self, app_id: str, connection_id: str, channel: str | None) -> None:
         """The members of a connection (on one channel, or on all) leave: LEAVE events

@@ -70,8 +70,13 @@ class Service(Auth, Channels):
         self._expired_bytes = 0
         #: key name -> the (nonce, timestamp ms) pairs used within the timestamp window.
         self.nonces: dict[str, _Recent[tuple[str, int], None]] = {}
-        # key name -> target ("clientId:alice") -> (issuedBefore, appliesAt)
+        #: (timestamp ms, key name) of every nonce kept: when to look at the key's again.
+        self._nonce_ages: list[tuple[int, str]] = []
+        #: key name -> target ("clientId:alice") -> (issuedBefore, appliesAt), while a
+        #: credential it takes can still be valid (REVOCATION_KEPT after issuedBefore).
         self.revocations: dict[str, dict[str, tuple[datetime, datetime]]] = {}
+        #: (ms, key name, target): when each revocation is to be forgotten.
+        self._revocation_ends: list[tuple[int, str, str]] = []
         #: channel name -> (serial, app id, message) of every message, oldest first. A
         #: channel belongs to its app, as in Ably: one app never sees another's messages.
         self.messages: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
@@ -113,7 +118,9 @@ class Service(Auth, Channels):
         self._expired_messages.clear()
         self._expired_bytes = 0
         self.nonces.clear()
+        self._nonce_ages.clear()
         self.revocations.clear()
+        self._revocation_ends.clear()
         self.messages.clear()
         self._published_ids.clear()
         self.mutable.reset()
@@ -123,7 +130,12 @@ class Service(Auth, Channels):
     def expire(self) -> None:
         """Forget what Ably would have forgotten by now, on the emulator's clock: messages
         past their channel's retention (and channels left with none), idempotency ids
-        past their window, and expired tokens beyond the EXPIRED_TOKENS_KEPT latest."""
+        past their window, expired tokens beyond the EXPIRED_TOKENS_KEPT latest, TokenRequest
+        nonces out of the timestamp window, revocations nothing still valid is subject to, and
+        the annotations of messages forgotten."""
         now = to_ms(self.now())
         self._expire_messages(now)
         self._expire_tokens(now)
+        self._expire_nonces(now)
+        self._expire_revocations(now)
+        self.annotations.expire(now)
