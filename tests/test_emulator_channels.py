@@ -27,11 +27,11 @@ from ably.util.exceptions import AblyException as AsyncAblyException
 from ably_authkit import ApiKey, mint_jwt, request_token
 from ably_authkit.testing import AblyEmulator
 
+from .conftest import BINARY
 from .peers import AblyJs, AblyJsError, js_options
 from .realtime_peers import AblyJsRealtime
 
 EVERYTHING = {"*": ["*"]}
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 
 
 def token(key: ApiKey, emu: AblyEmulator) -> str:

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from ably import AblyRealtime
 from ably.sync import AblyRestSync
 from ably.sync.types.message import Message as SyncMessage
@@ -32,17 +31,6 @@ from .realtime_peers import AblyChatUser
 
 EVERYTHING = ["*"]
 _ids = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[AblyEmulator]:
-    with AblyEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def key(emu: AblyEmulator) -> ApiKey:
-    return emu.create_key()
 
 
 def new_room() -> str:
