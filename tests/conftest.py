@@ -62,6 +62,13 @@ def emu() -> Iterator[AblyEmulator]:
 
 
 @pytest.fixture(scope="module")
+def tls_emulator() -> Iterator[AblyEmulator]:
+    """An emulator of the test module's own serving TLS (``AblyEmulator(tls=True)``)."""
+    with AblyEmulator(tls=True) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
 def emu_key(emu: AblyEmulator) -> ApiKey:
     """One key of the module's ``emu``, made once per module."""
     return emu.create_key()

@@ -9,7 +9,6 @@ import base64
 import itertools
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -46,12 +45,6 @@ AblyException = (AsyncAblyException, SyncAblyException)
 @pytest.fixture
 def chat_key(ably_emulator: AblyEmulator) -> ApiKey:
     return ably_emulator.create_key(capability=CHAT)
-
-
-@pytest.fixture(scope="module")
-def tls_emulator() -> Iterator[AblyEmulator]:
-    with AblyEmulator(tls=True) as emulator:
-        yield emulator
 
 
 @pytest.fixture

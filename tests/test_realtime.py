@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,12 +29,6 @@ CHAT = {"chat:*": ["publish", "subscribe"]}
 TTL = timedelta(minutes=10)
 #: Within Ably's 30 s of expiry, when the emulator sends AUTH (see AUTH_MARGIN).
 RENEWAL_DUE = TTL - AUTH_MARGIN + timedelta(seconds=1)
-
-
-@pytest.fixture(scope="module")
-def tls_emulator() -> Iterator[AblyEmulator]:
-    with AblyEmulator(tls=True) as emulator:
-        yield emulator
 
 
 def python_options(emu: AblyEmulator) -> dict[str, Any]:
