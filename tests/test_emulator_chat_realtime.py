@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -29,7 +27,7 @@ from ably_authkit.testing import AblyEmulator
 from .conftest import BINARY
 from .mutable_clients import refusal, rest
 from .peers import js_options
-from .realtime_peers import AblyChatUser, AblyJsRealtime
+from .realtime_peers import AblyChatUser, AblyJsRealtime, until
 
 MEMBER = ["publish", "subscribe", "history", "message-update-own"]
 _ids = itertools.count()
@@ -57,13 +55,6 @@ async def collect(client: AblyRealtime, channel: str) -> list[Message]:
 
     await client.channels.get(channel).subscribe(listener)
     return seen
-
-
-async def until(what: Callable[[], bool], description: str) -> None:
-    deadline = time.monotonic() + 10
-    while not what():
-        assert time.monotonic() < deadline, f"timed out waiting for {description}"
-        await asyncio.sleep(0.02)
 
 
 # -- ephemeral messages ------------------------------------------------------------------
