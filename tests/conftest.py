@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from ably_authkit import ApiKey
+from ably_authkit.testing import AblyEmulator
 
 from .peers import AblyJs
 from .realtime_peers import AblyJsRealtime
@@ -25,6 +26,8 @@ SECRET = "bW9jay1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMDAwMDAw"
 KEY_TEXT = f"appId.keyId:{SECRET}"
 OTHER_SECRET = "b3RoZXItbW9jay1zZWNyZXQtZm9yLXRlc3RzLTExMTEx"
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=timezone.utc)
+#: A test run once with the msgpack protocol and once with JSON, as ``binary``.
+BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 
 
 def tampered(jwt_text: str) -> str:
@@ -48,9 +51,38 @@ settings.load_profile(
 )
 
 
+@pytest.fixture(scope="module")
+def emu() -> Iterator[AblyEmulator]:
+    """An emulator of the test module's own, fresh for each module that uses it (its
+    clock, keys, channels and connections are the module's alone). A module that needs
+    one made with options (say ``mutable_messages=``) defines its own ``emu``: ``key``
+    and ``emu_key`` then are keys of that one."""
+    with AblyEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def tls_emulator() -> Iterator[AblyEmulator]:
+    """An emulator of the test module's own serving TLS (``AblyEmulator(tls=True)``)."""
+    with AblyEmulator(tls=True) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def emu_key(emu: AblyEmulator) -> ApiKey:
+    """One key of the module's ``emu``, made once per module."""
+    return emu.create_key()
+
+
 @pytest.fixture
-def key() -> ApiKey:
-    return ApiKey.parse(KEY_TEXT)
+def key(request: pytest.FixtureRequest) -> ApiKey:
+    """The key a test signs with: in a test that uses ``emu``, that emulator's
+    ``emu_key``; in any other, the fixed key of ``KEY_TEXT``."""
+    if "emu" not in request.fixturenames:
+        return ApiKey.parse(KEY_TEXT)
+    made = request.getfixturevalue("emu_key")
+    assert isinstance(made, ApiKey)
+    return made
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""What the mutable-message and annotation tests share: the ``ably`` package's REST client
-with a JWT for a client, and the code and status of the refusal a call gets."""
+"""What the emulator's REST tests share (mutable messages, annotations, channels, Chat
+claims): the ``ably`` package's REST client with a JWT for a client, and the code and
+status of the refusal a call gets."""
 
 from __future__ import annotations
 
@@ -23,10 +24,18 @@ def rest(
     client_id: str | None,
     capability: dict[str, list[str]],
     binary: bool = False,
+    *,
+    room_claims: dict[str, str] | None = None,
 ) -> Iterator[AblyRestSync]:
-    """The ``ably`` package's REST client with a JWT for ``client_id``."""
+    """The ``ably`` package's REST client with a JWT (one hour) for ``client_id``, with
+    ``room_claims`` if given."""
     jwt = mint_jwt(
-        key, capability=capability, client_id=client_id, now=emu.now(), ttl=timedelta(hours=1)
+        key,
+        capability=capability,
+        client_id=client_id,
+        now=emu.now(),
+        ttl=timedelta(hours=1),
+        room_claims=room_claims,
     )
     client = AblyRestSync(token=jwt, use_binary_protocol=binary, **emu.client_options())
     try:

@@ -1,9 +1,12 @@
-"""Realtime test peers: an ably-js Realtime client in a Node process, and a tiny local
-authUrl server that mints credentials on the emulator's clock and counts its calls."""
+"""Realtime test peers: an ably-js Realtime client in a Node process, a tiny local
+authUrl server that mints credentials on the emulator's clock and counts its calls, and
+``until``, the realtime tests' wait for what a client is sent."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -11,6 +14,14 @@ from typing import Any
 import pytest
 
 from .peers import JS_DIR, AblyJs, AblyJsError
+
+
+async def until(what: Callable[[], bool], description: str) -> None:
+    """Return once ``what()`` is true, polled every 20 ms; fail after 10 seconds."""
+    deadline = time.monotonic() + 10
+    while not what():
+        assert time.monotonic() < deadline, f"timed out waiting for {description}"
+        await asyncio.sleep(0.02)
 
 
 class AblyJsRealtime(AblyJs):

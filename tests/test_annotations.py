@@ -24,11 +24,11 @@ from ably.types.message import MessageAction
 from ably_authkit import AblyApiError, ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
+from .conftest import BINARY
 from .mutable_clients import refusal, rest
 from .peers import AblyJs, AblyJsError, js_options
 from .realtime_peers import AblyJsRealtime
 
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 MEMBER = ["publish", "subscribe", "history"]
 EVERY = [*MEMBER, "annotation-publish", "annotation-subscribe"]
 REACTION = "reaction:distinct.v1"
@@ -40,11 +40,6 @@ def emu() -> Iterator[AblyEmulator]:
     """An emulator whose app has the mutable-messages rule on the ``mutable`` namespace."""
     with AblyEmulator(mutable_messages=["mutable"]) as emulator:
         yield emulator
-
-
-@pytest.fixture(scope="module")
-def key(emu: AblyEmulator) -> ApiKey:
-    return emu.create_key()
 
 
 def channel_name(prefix: str = "mutable") -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -21,17 +20,6 @@ from ably_authkit.testing import AblyEmulator
 from .peers import AblyJs, AblyJsError, js_options
 
 CHANNEL = "lobby:metrics"
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[AblyEmulator]:
-    with AblyEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def key(emu: AblyEmulator) -> ApiKey:
-    return emu.create_key()
 
 
 def token(emu: AblyEmulator, key: ApiKey, operations: list[str], client: str | None) -> str:

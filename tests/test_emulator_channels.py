@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -27,24 +25,16 @@ from ably.util.exceptions import AblyException as AsyncAblyException
 from ably_authkit import ApiKey, mint_jwt, request_token
 from ably_authkit.testing import AblyEmulator
 
+from .conftest import BINARY
+from .mutable_clients import rest
 from .peers import AblyJs, AblyJsError, js_options
 from .realtime_peers import AblyJsRealtime
 
 EVERYTHING = {"*": ["*"]}
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 
 
 def token(key: ApiKey, emu: AblyEmulator) -> str:
     return mint_jwt(key, capability=EVERYTHING, now=emu.now(), ttl=timedelta(hours=1))
-
-
-@contextmanager
-def rest(emu: AblyEmulator, key: ApiKey, binary: bool = False) -> Iterator[AblyRestSync]:
-    client = AblyRestSync(token=token(key, emu), use_binary_protocol=binary, **emu.client_options())
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def names(page: Any) -> list[str]:
@@ -61,7 +51,7 @@ def test_history_keeps_to_start_and_end_in_either_direction(
     """restchannelhistory_test.py, test_channel_history_time_forwards/backwards: the
     messages timestamped from ``start`` to ``end``, both inclusive (RSL2b1)."""
     emu = ably_emulator
-    with rest(emu, emu.create_key(), binary) as client:
+    with rest(emu, emu.create_key(), None, EVERYTHING, binary) as client:
         channel = client.channels.get("persisted:times")
         for index in range(9):
             if index in (3, 6):
@@ -91,7 +81,7 @@ def test_history_comes_in_pages_that_continue_where_the_last_ended(
     _first: ``next()`` continues exactly after a page, ``first()`` starts again, the last
     page has no next (TG4, TG6)."""
     emu = ably_emulator
-    with rest(emu, emu.create_key(), binary) as client:
+    with rest(emu, emu.create_key(), None, EVERYTHING, binary) as client:
         channel = client.channels.get("persisted:pages")
         channel.publish(messages=[SyncMessage(f"m{index:02}", str(index)) for index in range(25)])
         for index in range(25, 30):  # several publishes in one millisecond keep their order
@@ -121,7 +111,7 @@ def test_ably_js_pages_through_history_with_the_same_links(
     """ably-js's PaginatedResult reads the same Link headers (paginatedresource.ts)."""
     emu = ably_emulator
     key = emu.create_key()
-    with rest(emu, key) as client:
+    with rest(emu, key, None, EVERYTHING) as client:
         channel = client.channels.get("persisted:js")
         channel.publish(messages=[SyncMessage(f"m{index:02}", str(index)) for index in range(7)])
     expected = [f"m{index:02}" for index in range(7)]
@@ -173,9 +163,9 @@ def test_a_channel_belongs_to_its_app(ably_emulator: AblyEmulator) -> None:
         try:
             channel = listener.channels.get("chat:shared")
             await channel.subscribe(lambda message: heard.append(message.name))
-            with rest(emu, mine) as client:
+            with rest(emu, mine, None, EVERYTHING) as client:
                 client.channels.get("chat:shared").publish("mine", "1")
-            with rest(emu, theirs) as client:
+            with rest(emu, theirs, None, EVERYTHING) as client:
                 client.channels.get("chat:shared").publish("theirs", "2")
                 assert names(client.channels.get("chat:shared").history()) == ["theirs"]
             for _ in range(500):
@@ -188,7 +178,7 @@ def test_a_channel_belongs_to_its_app(ably_emulator: AblyEmulator) -> None:
             await listener.close()
 
     assert asyncio.run(scenario()) == ["theirs"]
-    with rest(emu, mine) as client:
+    with rest(emu, mine, None, EVERYTHING) as client:
         assert names(client.channels.get("chat:shared").history()) == ["mine"]
     assert [m["name"] for m in emu.published("chat:shared")] == ["mine", "theirs"]
     assert [m["name"] for m in emu.published("chat:shared", app_id=theirs.app_id)] == ["theirs"]
@@ -203,7 +193,7 @@ def test_a_repeated_message_id_is_published_once(ably_emulator: AblyEmulator, bi
     same id three times is one message, each publish acknowledged; after the 2-minute
     window (docs, pub-sub/advanced) the id counts as new."""
     emu = ably_emulator
-    with rest(emu, emu.create_key(), binary) as client:
+    with rest(emu, emu.create_key(), None, EVERYTHING, binary) as client:
         channel = client.channels.get("persisted:once")
         for _ in range(3):
             channel.publish(messages=[SyncMessage("name1", "data1", id="foobar")])
@@ -227,7 +217,7 @@ def test_a_library_generated_id_makes_the_retry_harmless(ably_emulator: AblyEmul
     library sends one id for a publish and its retries."""
     emu = ably_emulator
     key = emu.create_key()
-    with rest(emu, key) as client:
+    with rest(emu, key, None, EVERYTHING) as client:
         body = client.channels.get("persisted:retry")
         sent = {"id": "6cGfzuYY9AThbJ:0", "name": "n", "data": "d"}  # what RSL1k1 makes
         url = f"{emu.url}/channels/persisted:retry/messages"
@@ -241,7 +231,7 @@ def test_a_library_generated_id_makes_the_retry_harmless(ably_emulator: AblyEmul
 def test_ids_of_an_array_share_one_base_or_get_40031(ably_emulator: AblyEmulator) -> None:
     """docs, pub-sub/advanced "ID format requirements"; ably-common 40031."""
     emu = ably_emulator
-    with rest(emu, emu.create_key()) as client:
+    with rest(emu, emu.create_key(), None, EVERYTHING) as client:
         channel = client.channels.get("persisted:ids")
         for ids in (["foo", "bar"], ["foo:0", "bar:1"], ["foo:1", "foo:0"], ["foo:0", None]):
             batch = [SyncMessage("m", str(index), id=ident) for index, ident in enumerate(ids)]
@@ -335,7 +325,7 @@ def test_a_connection_key_must_name_a_live_connection(ably_emulator: AblyEmulato
             assert manager.connection_details is not None
             live_key, live_id = manager.connection_details.connection_key, manager.connection_id
             assert live_key and live_id
-            with rest(emu, key) as publisher:
+            with rest(emu, key, None, EVERYTHING) as publisher:
                 channel = publisher.channels.get("chat:behalf")
                 with pytest.raises(AblyException) as refused:
                     channel.publish(messages=[SyncMessage(data="x", connection_key="wrong.key")])
@@ -356,7 +346,7 @@ def test_force_nack_refuses_the_publish_with_40099(ably_emulator: AblyEmulator) 
     """restchannelpublish_test.py, test_publish_params: ``_forceNack=true``, the sandbox's
     test switch, gets 400 with 40099 (ably-common: reserved for testing)."""
     emu = ably_emulator
-    with rest(emu, emu.create_key()) as client:
+    with rest(emu, emu.create_key(), None, EVERYTHING) as client:
         channel = client.channels.get("chat:nack")
         with pytest.raises(AblyException) as refused:
             channel.publish(SyncMessage("n", "d"), {"_forceNack": "true"})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
 from ably import AblyRealtime
@@ -19,23 +18,12 @@ from ably_authkit import ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
 from .chat_clients import call, new_room, refused, room_path, send, watch_while
+from .conftest import BINARY
 from .mutable_clients import rest
 from .peers import js_options
 from .realtime_peers import AblyJsRealtime
 
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 MEMBER = ["publish", "subscribe", "history", "message-update-own", "message-delete-own"]
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[AblyEmulator]:
-    with AblyEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def key(emu: AblyEmulator) -> ApiKey:
-    return emu.create_key()
 
 
 # -- sending -------------------------------------------------------------------------------

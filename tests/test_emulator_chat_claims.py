@@ -12,12 +12,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from ably import AblyRealtime
 from ably.sync import AblyRestSync
 from ably.sync.types.message import Message as SyncMessage
@@ -27,22 +25,12 @@ from ably_authkit import ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
 from .chat_clients import appender, call, room_path, send
+from .mutable_clients import rest
 from .peers import js_options
 from .realtime_peers import AblyChatUser
 
-EVERYTHING = ["*"]
+EVERYTHING = {"*": ["*"]}
 _ids = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[AblyEmulator]:
-    with AblyEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def key(emu: AblyEmulator) -> ApiKey:
-    return emu.create_key()
 
 
 def new_room() -> str:
@@ -54,24 +42,12 @@ def jwt_for(
 ) -> str:
     return mint_jwt(
         key,
-        capability={"*": EVERYTHING},
+        capability=EVERYTHING,
         client_id=client_id,
         now=emu.now(),
         ttl=timedelta(hours=1),
         room_claims=room_claims,
     )
-
-
-@contextmanager
-def rest(
-    emu: AblyEmulator, key: ApiKey, client_id: str, room_claims: dict[str, str] | None = None
-) -> Iterator[AblyRestSync]:
-    jwt = jwt_for(emu, key, client_id, room_claims)
-    client = AblyRestSync(token=jwt, **emu.client_options())
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def watching(
@@ -109,11 +85,11 @@ def test_a_message_carries_its_sender_s_claim_everywhere(emu: AblyEmulator, key:
     answers: dict[str, Any] = {}
 
     def act() -> None:
-        with rest(emu, key, "ada", {room: '{"display_name":"Ada"}'}) as ada:
+        with rest(emu, key, "ada", EVERYTHING, room_claims={room: '{"display_name":"Ada"}'}) as ada:
             sent = send(ada, room, "hello")
             answers["sent"] = sent
             answers["get"] = call(ada, "GET", room_path(room, serial=sent["serial"])).items[0]
-        with rest(emu, key, "bob", {"sales:*": "not this room"}) as bob:
+        with rest(emu, key, "bob", EVERYTHING, room_claims={"sales:*": "not this room"}) as bob:
             answers["plain"] = send(bob, room, "hi")
             answers["history"] = call(bob, "GET", room_path(room, "/messages")).items
 
@@ -138,12 +114,12 @@ def test_an_update_and_a_delete_carry_their_author_s_claim(emu: AblyEmulator, ke
     answers: dict[str, Any] = {}
 
     def act() -> None:
-        with rest(emu, key, "sender", {room: "sender-claim"}) as sender:
+        with rest(emu, key, "sender", EVERYTHING, room_claims={room: "sender-claim"}) as sender:
             serial = send(sender, room, "first")["serial"]
-        with rest(emu, key, "updater", {room: "updater-claim"}) as updater:
+        with rest(emu, key, "updater", EVERYTHING, room_claims={room: "updater-claim"}) as updater:
             body = {"message": {"text": "edited"}}
             answers["update"] = call(updater, "PUT", room_path(room, serial=serial), body=body)
-        with rest(emu, key, "deleter", {room: "deleter-claim"}) as deleter:
+        with rest(emu, key, "deleter", EVERYTHING, room_claims={room: "deleter-claim"}) as deleter:
             path = room_path(room, "/delete", serial=serial)
             answers["delete"] = call(deleter, "POST", path, body={})
             answers["history"] = call(deleter, "GET", room_path(room, "/messages")).items
@@ -176,14 +152,14 @@ def test_the_most_specific_claim_applies_and_a_client_s_own_is_dropped(
     claim, or none."""
     room = new_room()  # support:claims-N
     claims = {"*": "anywhere", "support:*": "support", room: "this room"}
-    with rest(emu, key, "ada", claims) as ada:
+    with rest(emu, key, "ada", EVERYTHING, room_claims=claims) as ada:
         exact = send(ada, room, "a")
         other = send(ada, "support:elsewhere", "b")
         lobby = send(ada, "lobby", "c")
         channel = ada.channels.get(f"{room}::$chat")
         forged = {"headers": {}, "userClaim": "forged"}
         channel.publish(SyncMessage(name="chat.message", data="{}", extras=forged))
-    with rest(emu, key, "bob") as bob:
+    with rest(emu, key, "bob", EVERYTHING) as bob:
         bob.channels.get(f"{room}::$chat").publish(
             SyncMessage(name="chat.message", data="{}", extras={"userClaim": "forged"})
         )
@@ -207,7 +183,7 @@ def test_a_pub_sub_channel_s_messages_carry_the_channel_claim(
     rooms only."""
     room = new_room()
     claims = {"org:acme:*": "editor", "*": "guest"}
-    jwt = mint_jwt(key, capability={"*": EVERYTHING}, now=emu.now(), channel_claims=claims)
+    jwt = mint_jwt(key, capability=EVERYTHING, now=emu.now(), channel_claims=claims)
 
     async def scenario() -> list[Message]:
         client = AblyRealtime(token=jwt, **emu.client_options())
@@ -231,7 +207,7 @@ def test_a_pub_sub_channel_s_messages_carry_the_channel_claim(
         client.channels.get("lobby").publish(SyncMessage(name="m", data="2"))
     finally:
         client.close()
-    with rest(emu, key, "ada", {room: "room claim"}) as ada:
+    with rest(emu, key, "ada", EVERYTHING, room_claims={room: "room claim"}) as ada:
         ada.channels.get(room).publish(
             SyncMessage(name="m", data="3", extras={"userClaim": "mine"})
         )

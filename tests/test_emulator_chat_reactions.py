@@ -7,9 +7,6 @@ and the message's ``reactions``; proven with the ``ably`` package's ``request()`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from ably.sync import AblyRestSync
 from ably.types.message import MessageAction
 
@@ -17,23 +14,12 @@ from ably_authkit import ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
 from .chat_clients import call, new_room, refused, room_path, send, watch_while
+from .conftest import BINARY
 from .mutable_clients import rest
 from .peers import js_options
 from .realtime_peers import AblyJsRealtime
 
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 REACTOR = ["publish", "subscribe", "history", "annotation-publish"]
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[AblyEmulator]:
-    with AblyEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def key(emu: AblyEmulator) -> ApiKey:
-    return emu.create_key()
 
 
 def react(client: AblyRestSync, room: str, serial: str, **body: object) -> tuple[int, object]:

@@ -11,14 +11,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import msgpack
-import pytest
 from ably import AblyRealtime
 from ably.sync.types.message import Message as SyncMessage
 from ably.sync.types.operations import MessageOperation
@@ -27,25 +24,15 @@ from ably.types.message import Message
 from ably_authkit import ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
+from .conftest import BINARY
 from .mutable_clients import refusal, rest
 from .peers import js_options
-from .realtime_peers import AblyChatUser, AblyJsRealtime
+from .realtime_peers import AblyChatUser, AblyJsRealtime, until
 
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 MEMBER = ["publish", "subscribe", "history", "message-update-own"]
 _ids = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[AblyEmulator]:
-    """An emulator with no mutable_messages: a room's channel has the rule anyway."""
-    with AblyEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def key(emu: AblyEmulator) -> ApiKey:
-    return emu.create_key()
+# ``emu`` (tests/conftest.py) is made with no mutable_messages: a room's channel has the
+# rule anyway.
 
 
 def room() -> str:
@@ -68,13 +55,6 @@ async def collect(client: AblyRealtime, channel: str) -> list[Message]:
 
     await client.channels.get(channel).subscribe(listener)
     return seen
-
-
-async def until(what: Callable[[], bool], description: str) -> None:
-    deadline = time.monotonic() + 10
-    while not what():
-        assert time.monotonic() < deadline, f"timed out waiting for {description}"
-        await asyncio.sleep(0.02)
 
 
 # -- ephemeral messages ------------------------------------------------------------------

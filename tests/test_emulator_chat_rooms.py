@@ -7,33 +7,20 @@ ably-js under Node."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from ably import AblyRealtime
 
 from ably_authkit import ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
 from .chat_clients import call, new_room, refused, room_path, send
+from .conftest import BINARY
 from .mutable_clients import rest
 from .peers import js_options
 from .realtime_peers import AblyJsRealtime
 
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 MEMBER = ["publish", "subscribe", "presence", "history", "message-update-own"]
 MEMBER += ["message-delete-own"]
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[AblyEmulator]:
-    with AblyEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def key(emu: AblyEmulator) -> ApiKey:
-    return emu.create_key()
 
 
 @BINARY

@@ -28,12 +28,12 @@ from ably_authkit import ApiKey, create_token_request, mint_jwt, request_token
 from ably_authkit._time import to_ms
 from ably_authkit.testing import AblyEmulator
 
+from .conftest import BINARY
 from .peers import AblyJs, AblyJsError, js_options
 from .realtime_peers import AblyJsRealtime, AuthUrlServer
 
 AblyException = (AsyncAblyException, SyncAblyException)
 CHAT = {"chat:*": ["publish", "subscribe", "history"]}
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 
 
 def failed_reason(emu: AblyEmulator, **options: Any) -> tuple[int, int]:

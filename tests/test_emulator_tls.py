@@ -11,7 +11,6 @@ import os
 import shutil
 import ssl
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ably_authkit import request_token, revoke_tokens
 from ably_authkit.testing import AblyEmulator
-
-
-@pytest.fixture(scope="module")
-def tls_emulator() -> Iterator[AblyEmulator]:
-    with AblyEmulator(tls=True) as emulator:
-        yield emulator
 
 
 def _chain(emulator: AblyEmulator) -> list[x509.Certificate]:

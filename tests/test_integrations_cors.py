@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from ably_authkit.integrations.fastapi import auth_router
 from ably_authkit.testing import AblyEmulator
 
 from .peers import JS_DIR, AblyJs
+from .test_examples import uvicorn_serving
 
 CHROMIUM = "/usr/bin/chromium"
 ABLY_JS = JS_DIR / "node_modules" / "ably" / "build" / "ably.min.js"
@@ -120,26 +120,6 @@ def page_origin() -> Iterator[str]:
         server.server_close()
 
 
-@contextmanager
-def auth_origin(app: FastAPI) -> Iterator[str]:
-    """The authUrl's origin: the app under uvicorn on a port of its own."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
-    thread.start()
-    try:
-        while not server.started:
-            thread.join(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
-
-
 def current_grant(
     authorization: Annotated[str | None, Header()] = None,
     session: Annotated[str | None, Cookie()] = None,
@@ -210,7 +190,7 @@ def auth(ably_emulator: AblyEmulator) -> Iterator[AuthEndpoint]:
 def test_a_page_on_another_origin_connects_with_the_cors_headers(
     browser: Browser, ably_emulator: AblyEmulator, auth: AuthEndpoint
 ) -> None:
-    with page_origin() as page, auth_origin(make_app(auth, page)) as api:
+    with page_origin() as page, uvicorn_serving(make_app(auth, page)) as api:
         state = connect(
             browser, page, f"{api}/auth/jwt", ably_emulator, authHeaders={"Authorization": BEARER}
         )
@@ -222,7 +202,7 @@ def test_a_page_on_another_origin_connects_with_the_cors_headers(
 def test_without_cors_headers_the_browser_withholds_the_answer(
     browser: Browser, ably_emulator: AblyEmulator, auth: AuthEndpoint
 ) -> None:
-    with page_origin() as page, auth_origin(make_app(auth, None)) as api:
+    with page_origin() as page, uvicorn_serving(make_app(auth, None)) as api:
         state = connect(
             browser, page, f"{api}/auth/jwt", ably_emulator, authHeaders={"Authorization": BEARER}
         )
@@ -234,7 +214,7 @@ def test_without_cors_headers_the_browser_withholds_the_answer(
 def test_an_exposed_error_code_reaches_ably_js_as_the_ably_error(
     browser: Browser, ably_emulator: AblyEmulator, auth: AuthEndpoint, expose: bool
 ) -> None:
-    with page_origin() as page, auth_origin(make_app(auth, page, expose=expose)) as api:
+    with page_origin() as page, uvicorn_serving(make_app(auth, page, expose=expose)) as api:
         state = connect(
             browser, page, f"{api}/auth/jwt", ably_emulator, authHeaders={"Authorization": "no"}
         )
@@ -265,7 +245,7 @@ def test_ably_js_sends_cookies_to_another_origin_only_with_an_authorization_head
     """The page's session cookie (127.0.0.1's, so every port's) reaches the authUrl on
     another origin only when authHeaders has an ``authorization`` key: ably-js then asks
     for credentials, else for same-origin ones only."""
-    with page_origin() as page, auth_origin(make_app(auth, page)) as api:
+    with page_origin() as page, uvicorn_serving(make_app(auth, page)) as api:
         state = connect(
             browser,
             page,

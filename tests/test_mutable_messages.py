@@ -25,11 +25,11 @@ from ably_authkit import AblyApiError, ApiKey, mint_jwt
 from ably_authkit.errors import ParameterTypeError
 from ably_authkit.testing import AblyEmulator
 
+from .conftest import BINARY
 from .mutable_clients import refusal, rest
 from .peers import AblyJs, AblyJsError, js_options
 from .realtime_peers import AblyJsRealtime
 
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 MEMBER = ["publish", "subscribe", "history"]
 _ids = itertools.count()
 
@@ -39,11 +39,6 @@ def emu() -> Iterator[AblyEmulator]:
     """An emulator whose app has the mutable-messages rule on the ``mutable`` namespace."""
     with AblyEmulator(mutable_messages=["mutable"]) as emulator:
         yield emulator
-
-
-@pytest.fixture(scope="module")
-def key(emu: AblyEmulator) -> ApiKey:
-    return emu.create_key()
 
 
 def channel_name(prefix: str = "mutable") -> str:

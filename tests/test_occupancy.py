@@ -8,8 +8,6 @@ structure"). Proven with ably-js and the ``ably`` package over real sockets."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -21,7 +19,7 @@ from ably_authkit import ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
 from .peers import AblyJs, js_options
-from .realtime_peers import AblyJsRealtime
+from .realtime_peers import AblyJsRealtime, until
 
 EVENT = "[meta]occupancy"
 WATCH = ["subscribe", "channel-metadata"]
@@ -46,13 +44,6 @@ async def watch(client: AblyRealtime, channel: str, params: dict[str, str]) -> l
 
     await chan.subscribe(listener)
     return seen
-
-
-async def until(what: Callable[[], bool], description: str) -> None:
-    deadline = time.monotonic() + 10
-    while not what():
-        assert time.monotonic() < deadline, f"timed out waiting for {description}"
-        await asyncio.sleep(0.02)
 
 
 def events(seen: list[Message]) -> list[dict[str, Any]]:

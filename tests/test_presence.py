@@ -24,25 +24,14 @@ from ably.util.exceptions import AblyException
 from ably_authkit import ApiKey, mint_jwt
 from ably_authkit.testing import AblyEmulator
 
+from .conftest import BINARY
 from .peers import AblyJs, AblyJsError, js_options
 from .realtime_peers import AblyJsRealtime
 
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
 ROOM = "room:1"
 #: What the credentials of the first test grant on ROOM's channels.
 SUBSCRIBE_ONLY = {"room:*": ["subscribe"]}
 MEMBER = {"room:*": ["presence", "subscribe"]}
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[AblyEmulator]:
-    with AblyEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def key(emu: AblyEmulator) -> ApiKey:
-    return emu.create_key()
 
 
 def jwt(

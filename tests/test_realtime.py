@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from ably_authkit import ApiKey, create_token_request, mint_jwt, request_token, 
 from ably_authkit.testing import AblyEmulator
 from ably_authkit.testing._connection import AUTH_MARGIN
 
+from .conftest import BINARY
 from .peers import js_options
 from .realtime_peers import AblyJsRealtime, AuthUrlServer, check_channels
 
@@ -28,13 +29,6 @@ CHAT = {"chat:*": ["publish", "subscribe"]}
 TTL = timedelta(minutes=10)
 #: Within Ably's 30 s of expiry, when the emulator sends AUTH (see AUTH_MARGIN).
 RENEWAL_DUE = TTL - AUTH_MARGIN + timedelta(seconds=1)
-BINARY = pytest.mark.parametrize("binary", [True, False], ids=["msgpack", "json"])
-
-
-@pytest.fixture(scope="module")
-def tls_emulator() -> Iterator[AblyEmulator]:
-    with AblyEmulator(tls=True) as emulator:
-        yield emulator
 
 
 def python_options(emu: AblyEmulator) -> dict[str, Any]:

@@ -11,7 +11,7 @@
 'use strict';
 const Ably = require('ably');
 const { ChatClient } = require('@ably/chat');
-const { errorOf, serve } = require('./serve');
+const { errorOf, serve, waitFor } = require('./serve');
 
 let realtime = null;
 let chat = null;
@@ -21,19 +21,6 @@ const rooms = new Map();
 // attachSerial check on ATTACHED): kept for the `unhandled` op instead of ending the process.
 const unhandled = [];
 process.on('unhandledRejection', (err) => unhandled.push(errorOf(err)));
-
-function waitFor(predicate, timeoutMs, what) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = () => {
-      const value = predicate();
-      if (value) return resolve(value);
-      if (Date.now() - started > timeoutMs) return reject(new Error('timed out waiting for ' + what));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
 
 const ms = (date) => (date instanceof Date ? date.getTime() : date);
 

@@ -4,23 +4,10 @@
 // {"id": n, "error": {"message", "code", "statusCode"}}. One client per process.
 'use strict';
 const Ably = require('ably');
-const { errorOf, serve } = require('./serve');
+const { errorOf, serve, waitFor } = require('./serve');
 
 let client = null;
 const seen = { updates: 0, states: [], messages: [], presence: [], versions: [], annotations: [], summaries: [] };
-
-function waitFor(predicate, timeoutMs, what) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = () => {
-      const value = predicate();
-      if (value) return resolve(value);
-      if (Date.now() - started > timeoutMs) return reject(new Error('timed out waiting for ' + what));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
 
 const ops = {
   // {options}: ably-js ClientOptions (authUrl, endpoint, port, tls, useBinaryProtocol...).

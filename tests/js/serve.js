@@ -1,4 +1,4 @@
-// The pipe protocol of the Node test peers: one JSON request per stdin line,
+// What the Node test peers share. Their pipe protocol: one JSON request per stdin line,
 // {"id": n, "op": "...", "args": {...}}, one JSON answer per stdout line,
 // {"id": n, "result": ...} or {"id": n, "error": {"message", "code", "statusCode"}}.
 'use strict';
@@ -6,6 +6,21 @@ const readline = require('readline');
 
 function errorOf(err) {
   return { message: String(err && err.message ? err.message : err), code: err && err.code, statusCode: err && err.statusCode };
+}
+
+// What `predicate` returns once it is truthy, polled every 20 ms; an error naming `what`
+// after `timeoutMs`.
+function waitFor(predicate, timeoutMs, what) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      const value = predicate();
+      if (value) return resolve(value);
+      if (Date.now() - started > timeoutMs) return reject(new Error('timed out waiting for ' + what));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
 }
 
 function serve(ops, onClose) {
@@ -23,4 +38,4 @@ function serve(ops, onClose) {
   if (onClose) lines.on('close', onClose);
 }
 
-module.exports = { errorOf, serve };
+module.exports = { errorOf, serve, waitFor };
