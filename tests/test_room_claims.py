@@ -271,6 +271,12 @@ def test_a_grant_holds_its_claims_checked_read_only_and_as_text() -> None:
     )
     assert again == GRANT
     assert hash(again) == hash(GRANT)
+    # The order the claims were given in is not part of a grant: equal, and hashed alike.
+    reordered = GRANT.replace(room_claims=dict(reversed(list(GRANT.room_claims.items()))))
+    assert list(reordered.room_claims) != list(GRANT.room_claims)
+    assert reordered == GRANT
+    assert hash(reordered) == hash(GRANT)
+    assert len({GRANT, reordered}) == 1
     assert GRANT.replace(room_claims={"news": "reader"}) != GRANT
     assert GRANT.replace(ttl=timedelta(minutes=5)).room_claims == GRANT.room_claims
     assert pickle.loads(pickle.dumps(GRANT)) == GRANT

@@ -129,8 +129,8 @@ class Grant(Frozen):
                 self.client_id,
                 self.capability,
                 self.ttl,
-                tuple(self.room_claims.items()),
-                tuple(self.channel_claims.items()),
+                frozenset(self.room_claims.items()),  # equal whatever their order
+                frozenset(self.channel_claims.items()),
             )
         )
 
