@@ -2,7 +2,7 @@
 
 ``ABLY_API_KEY`` (with ``ABLY_ENDPOINT``, or ``ABLY_EMULATOR_HOST`` for an emulator
 running elsewhere), or ``--emulator`` for an embedded one: a key is never replaced by an
-emulator unless it is asked for by name. ``--chat`` (the FastAPI and Flask examples)
+emulator unless it is asked for by name. ``--chat`` (each of the three examples)
 serves the Ably Chat policy, its moderators named by ``CHAT_MODERATORS``.
 """
 

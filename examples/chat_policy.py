@@ -1,4 +1,4 @@
-"""The Ably Chat policy the FastAPI and Flask examples' Chat mode serve: who is who.
+"""The Ably Chat policy the FastAPI, Flask and Django examples' Chat mode serve: who is who.
 
 Each customer talks to the support team in a room of their own, ``support:<user id>``;
 the support team's moderators may moderate every support room. The grants are Ably Chat

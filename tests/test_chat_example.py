@@ -1,6 +1,6 @@
-"""The FastAPI and Flask examples' Ably Chat mode (examples/{fastapi,flask}_app/chat.py),
-proven end to end: the emulator as Ably, the example app serving authUrls on a real
-socket, and two
+"""The FastAPI, Flask and Django examples' Ably Chat mode
+(examples/{fastapi,flask,django}_app/chat.py), proven end to end: the emulator as Ably,
+the example app serving authUrls on a real socket, and two
 ``@ably/chat`` users under Node in one support room: ``alice``, a member of her own room
 (``MEMBER``), connecting through the JWT route, and ``mod``, a moderator of every support
 room (``MODERATOR``), through the TokenRequest route (and a second moderator, ``lead``,
@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.error import HTTPError
 
@@ -37,7 +38,7 @@ MODERATORS = {"mod", "lead"}
 #: granted, or another's message deleted with message-delete-own (docs,
 #: messages/updates-deletes "Capabilities"; docs/emulator.md, "Ably Chat", "Who may").
 NOT_ALLOWED = 40160
-FRAMEWORKS = ("fastapi", "flask")
+FRAMEWORKS = ("fastapi", "flask", "django")
 
 
 class Example:
@@ -52,20 +53,38 @@ def chat_app(framework: str, auth: AuthEndpoint) -> Any:
         from examples.flask_app.chat import create_app as flask_app
 
         return flask_app(auth, moderators=MODERATORS)
+    if framework == "django":
+        from examples.django_app.chat import create_app as django_app
+
+        return django_app(auth, moderators=MODERATORS)
     from examples.fastapi_app.chat import create_app as fastapi_app
 
     return fastapi_app(auth, moderators=MODERATORS)
 
 
+@contextmanager
+def process_settings(framework: str) -> Iterator[None]:
+    """Where the Django example's Chat settings (its GRANT_FOR and CHAT_MODERATORS) last:
+    Django's settings are the process's, and the other tests serve app.py's policy."""
+    if framework != "django":
+        yield
+        return
+    from django.test import override_settings
+
+    with override_settings():  # whatever is set inside is undone on exit
+        yield
+
+
 @pytest.fixture(scope="module", params=FRAMEWORKS)
 def example(request: pytest.FixtureRequest) -> Iterator[Example]:
-    """The emulator, and the example's Chat app (FastAPI, then Flask) serving authUrls
-    from one of its keys, on a real socket as its __main__ serves it."""
+    """The emulator, and the example's Chat app (FastAPI, then Flask, then Django)
+    serving authUrls from one of its keys, on a real socket as its __main__ serves it."""
     framework = request.param
     with AblyEmulator() as emulator:
         key = emulator.create_key()
         with (
             AuthEndpoint(key, endpoint=emulator.url, clock=emulator.now) as auth,
+            process_settings(framework),
             serving_app(framework, chat_app(framework, auth)) as url,
         ):
             yield Example(url, key, emulator)
@@ -342,7 +361,7 @@ def test_alice_cannot_enter_a_room_she_was_not_granted(room: Room) -> None:
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_the_example_runs_in_chat_mode_with_the_moderators_it_is_given(framework: str) -> None:
     """``python -m examples.fastapi_app --emulator --chat`` as its README runs it (and
-    the Flask example's)."""
+    the Flask and Django examples')."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", f"examples.{framework}_app", "--emulator", "--chat"],
@@ -358,7 +377,7 @@ def test_the_example_runs_in_chat_mode_with_the_moderators_it_is_given(framework
             "Ably Chat mode: alice is a member of room support:alice; "
             "moderators of support:* (CHAT_MODERATORS): lead, mod"
         )
-        deadline = time.monotonic() + 30  # the banner comes before uvicorn listens
+        deadline = time.monotonic() + 30  # the banner comes before the server listens
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):

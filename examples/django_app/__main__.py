@@ -1,10 +1,16 @@
-"""``python -m examples.django_app [--emulator]``: the stdlib's threaded WSGI server on PORT."""
+"""``python -m examples.django_app [--emulator] [--chat]``: the stdlib's threaded WSGI
+server on PORT.
+
+``--chat`` serves the Ably Chat policy (chat.py) instead of app.py's; ``CHAT_MODERATORS``
+(comma-separated user ids) names its moderators.
+"""
 
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIServer, make_server
 
-from examples._startup import start
+from examples._startup import USER, chat_mode, chat_moderators, start
 
+from . import chat
 from .app import create_app
 
 
@@ -13,7 +19,12 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 auth, port = start()  # ABLY_API_KEY (+ ABLY_ENDPOINT or ABLY_EMULATOR_HOST), or --emulator
-with make_server("127.0.0.1", port, create_app(auth), ThreadingWSGIServer) as server:
+if chat_mode():
+    moderators = chat_moderators(chat.support_room(USER), chat.SUPPORT_ROOMS)
+    app = chat.create_app(auth, moderators=moderators)
+else:
+    app = create_app(auth)
+with make_server("127.0.0.1", port, app, ThreadingWSGIServer) as server:
     try:
         server.serve_forever()
     except KeyboardInterrupt:
