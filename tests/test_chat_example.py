@@ -10,10 +10,8 @@ is refused with Ably's codes."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +28,7 @@ from ably_authkit.testing import AblyEmulator
 from .peers import JS_DIR, AblyJsError, js_options
 from .realtime_peers import AblyChatUser
 from .test_examples import serving_app
-from .test_printed_snippets import ROOT, free_port, read_until, stop, user_env
+from .test_printed_snippets import ROOT, free_port, read_until, stop, user_env, wait_listening
 
 ROOM = "support:alice"  # alice's own support room
 MODERATORS = {"mod", "lead"}
@@ -377,14 +375,7 @@ def test_the_example_runs_in_chat_mode_with_the_moderators_it_is_given(framework
             "Ably Chat mode: alice is a member of room support:alice; "
             "moderators of support:* (CHAT_MODERATORS): lead, mod"
         )
-        deadline = time.monotonic() + 30  # the banner comes before the server listens
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, banner
-                time.sleep(0.05)
+        wait_listening(process, port, banner)
         granted = {}
         for user in ("alice", "lead", "mod"):
             request = urllib.request.Request(

@@ -107,6 +107,23 @@ def read_until(process: subprocess.Popen[str], marker: str) -> list[str]:
             return lines
 
 
+def wait_listening(process: subprocess.Popen[str], port: int, banner: list[str]) -> None:
+    """Wait until ``process`` listens on ``port`` (its banner comes before the server
+    listens): at most 30 s, failing with its exit code and banner if it stops first."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the example never listened on port {port} "
+                    f"(exit code {process.poll()}); its banner: {banner}"
+                ) from None
+            time.sleep(0.05)
+
+
 def snippets(lines: list[str]) -> dict[str, str]:
     found = {}
     for line in lines:
@@ -140,20 +157,8 @@ def example() -> Iterator[tuple[str, list[str]]]:
     )
     try:
         lines = read_until(process, "Serving http://")
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30  # the banner comes before uvicorn listens
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"the example never listened on port {port} "
-                        f"(exit code {process.poll()}); its banner: {lines}"
-                    ) from None
-                time.sleep(0.05)
-        yield url, lines
+        wait_listening(process, port, lines)
+        yield f"http://127.0.0.1:{port}", lines
     finally:
         stop(process)
 
