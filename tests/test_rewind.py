@@ -296,3 +296,32 @@ def test_an_attachment_that_may_not_subscribe_is_sent_none(
             assert change == {"state": "attached", "hasBacklog": backlog}, (capability, params)
         finally:
             peer.close()
+
+
+def test_only_an_initial_attachment_is_rewound(emu: AblyEmulator, emu_key: ApiKey) -> None:
+    """Docs: "Rewind only has an effect on an initial channel attachment": an ATTACH that
+    resumes (with the channelSerial it was sent, RTL4c1, as ably-js re-attaches for new
+    options, RTL16a) is sent no backlog; after a detach (which clears the channelSerial,
+    RTL15b2) the next attach rewinds again (ably-js channel.test.js, "rewind works on
+    channel after reattaching")."""
+    channel = "rewind-reattach"
+    publish(emu, emu_key, channel, "before")
+    peer = AblyJsRealtime()
+    try:
+        peer.call("connect", options=js_options(emu, token=jwt(emu, emu_key)))
+        change = peer.call("subscribeChange", channel=channel, options={"params": {"rewind": "1"}})
+        assert change["hasBacklog"] is True
+        assert peer.call("waitMessages", name="m", count=1)[0]["data"] == "before"
+        assert peer.call("setOptions", channel=channel, options={"params": {"rewind": "2"}}) == (
+            "attached"
+        )
+        publish(emu, emu_key, channel, "live")
+        seen = [m["data"] for m in peer.call("waitMessages", name="m", count=2)]
+        assert seen == ["before", "live"]  # nothing again on the re-attach
+        assert peer.call("detach", channel=channel) == "detached"
+        change = peer.call("attachChange", channel=channel, options={"params": {"rewind": "2"}})
+        assert change == {"state": "attached", "hasBacklog": True}
+        seen = [m["data"] for m in peer.call("waitMessages", name="m", count=4)]
+        assert seen == ["before", "live", "before", "live"]
+    finally:
+        peer.close()

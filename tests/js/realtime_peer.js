@@ -59,6 +59,15 @@ const ops = {
     const change = await chan.attach();
     return { state: chan.state, hasBacklog: !!(change && change.hasBacklog) };
   },
+  async detach({ channel }) {
+    await client.channels.get(channel).detach();
+    return client.channels.get(channel).state;
+  },
+  // {channel, options}: setOptions (RTL16: an attached channel re-attaches with them).
+  async setOptions({ channel, options }) {
+    await client.channels.get(channel).setOptions(options);
+    return client.channels.get(channel).state;
+  },
   async channelState({ channel }) {
     return client.channels.get(channel).state;
   },
