@@ -42,6 +42,7 @@ def test_each_concern_has_its_module() -> None:
         "_presence",
         "_annotations",
         "_mutable",
+        "_rewind",  # the rewind channel param: the backlog an attach is sent
         "_metadata",
         "_ports",  # what mutable messages and annotations need of the service
         "_routes",  # the HTTP routes

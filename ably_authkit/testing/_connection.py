@@ -74,9 +74,11 @@ _MODE_OPERATION = {
 }
 
 #: The channel params Ably documents (docs, channels/options: rewind, delta, occupancy,
-#: echo, objects) and ``modes``, which ATTACHED echoes (RTL4k1). Only ``echo`` and
-#: ``modes`` act in the emulator.
-CHANNEL_PARAMS = frozenset({"rewind", "delta", "occupancy", "echo", "objects", "modes"})
+#: echo, objects; channels/options/rewind: rewindLimit) and ``modes``, which ATTACHED
+#: echoes (RTL4k1). ``delta`` and ``objects`` do not act in the emulator.
+CHANNEL_PARAMS = frozenset(
+    {"rewind", "rewindLimit", "delta", "occupancy", "echo", "objects", "modes"}
+)
 
 # connectionDetails (CD2). Ably's production values, except the serverId/siteCode.
 CONNECTION_STATE_TTL = timedelta(minutes=2)

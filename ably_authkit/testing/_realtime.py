@@ -36,8 +36,8 @@ The choices made where Ably's behaviour is not documented are marked ``Choice:``
 This module is the hub: the WebSocket endpoint, the registry of live connections,
 the dispatch of each protocol message, delivery, and the AUTH/expiry timers. One
 connection's state, its frames and the protocol's vocabulary are in ``_connection``.
-Uses ``_common``, ``_connection``, ``_service``, ``_presence``, ``_annotations`` and
-``_mutable``; ``emulator`` and the routes (``_routes``) use it.
+Uses ``_common``, ``_connection``, ``_service``, ``_presence``, ``_annotations``,
+``_mutable`` and ``_rewind``; ``emulator`` and the routes (``_routes``) use it.
 """
 
 from __future__ import annotations
@@ -101,6 +101,7 @@ from ._connection import (
 )
 from ._metadata import Occupancy
 from ._mutable import Attachments, changed_serials
+from ._rewind import Rewinds
 from ._service import Service
 
 TYPE_CHECKING = False
@@ -125,6 +126,7 @@ class Realtime:
         service.on_publish.append(self._published)
         #: What each attachment was sent, so appends reach it as Ably sends them.
         self.attachments = Attachments(service.mutable)
+        self.rewinds = Rewinds(service, self.attachments)
         service.on_revoke.append(self._revoked)
         from ._presence import PresenceRelay
 
@@ -413,6 +415,11 @@ class Realtime:
             wanted = asked & ALL_MODES
         else:
             wanted = DEFAULT_MODES
+        try:  # the rewind param: the channel's past, after ATTACHED (_rewind)
+            backlog = self.rewinds.backlog(connection, channel, wanted, params, message)
+        except AblyApiError as bad_param:
+            connection.send({**_error_frame(bad_param, ERROR), "channel": channel})
+            return
         connection.channels[channel] = wanted
         self.attachments.attached(connection, channel)
         with self.service.lock:  # RTL15b: where the channel is; @ably/chat needs it
@@ -428,7 +435,9 @@ class Realtime:
             connection.echo_off.discard(channel)
             if params.get("echo") == "false":
                 connection.echo_off.add(channel)
+        backlog.mark(attached)
         self.presence.on_attach(connection, channel, attached)  # sends it, then SYNC
+        self.rewinds.send(connection, channel, backlog)
 
     def _publish(self, connection: _Connection, message: dict[str, Any]) -> None:
         items = message.get("messages")
@@ -551,6 +560,8 @@ class Realtime:
             if connection is publisher and (not connection.echo or channel in connection.echo_off):
                 continue
             if not connection.channels[channel] & MODE_FLAGS["subscribe"]:
+                continue
+            if self.rewinds.sent_already(connection, channel, position):
                 continue
             if not connection.credential.capability.allows(channel, "subscribe"):
                 continue

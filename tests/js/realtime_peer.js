@@ -43,6 +43,31 @@ const ops = {
     await chan.attach();
     return { state: chan.state, modes: chan.modes, params: chan.params };
   },
+  // {channel, options}: subscribe (as subscribe) with ChannelOptions; the ATTACHED state
+  // change's hasBacklog (RTL2i) and reason (a non-fatal error, as rewind's 90004).
+  async subscribeChange({ channel, options }) {
+    const chan = client.channels.get(channel, options || {});
+    const change = await chan.subscribe((m) => {
+      seen.messages.push({ channel, name: m.name, data: m.data, clientId: m.clientId, connectionId: m.connectionId });
+      seen.versions.push({ name: m.name, data: m.data, clientId: m.clientId, action: m.action, serial: m.serial, version: m.version });
+    });
+    return { hasBacklog: !!(change && change.hasBacklog), reason: change && change.reason ? errorOf(change.reason) : null };
+  },
+  // {channel, options}: attach with ChannelOptions; the state and hasBacklog (RTL2i).
+  async attachChange({ channel, options }) {
+    const chan = client.channels.get(channel, options || {});
+    const change = await chan.attach();
+    return { state: chan.state, hasBacklog: !!(change && change.hasBacklog) };
+  },
+  async detach({ channel }) {
+    await client.channels.get(channel).detach();
+    return client.channels.get(channel).state;
+  },
+  // {channel, options}: setOptions (RTL16: an attached channel re-attaches with them).
+  async setOptions({ channel, options }) {
+    await client.channels.get(channel).setOptions(options);
+    return client.channels.get(channel).state;
+  },
   async channelState({ channel }) {
     return client.channels.get(channel).state;
   },
